@@ -1,0 +1,183 @@
+package graphtest
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/m365kit/m365kit/scopes"
+)
+
+// App is a multi-tenant application registration the fake authority knows.
+type App struct {
+	ClientID     string
+	ClientSecret string
+	RedirectURIs []string
+}
+
+// AddApp registers an application with the fake authority. Requests that
+// name an unknown client ID are refused as Entra refuses them (AADSTS700016).
+func (s *Server) AddApp(a App) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cp := a
+	cp.RedirectURIs = slices.Clone(a.RedirectURIs)
+	s.apps[a.ClientID] = &cp
+}
+
+// Tenant is an Entra ID tenant (directory). Its methods are safe for
+// concurrent use.
+type Tenant struct {
+	ID          string
+	Domain      string
+	DisplayName string
+
+	srv    *Server
+	users  []*User
+	grants map[string][]string // client ID -> admin-granted scopes
+}
+
+// AddTenant adds a work-or-school tenant with a verified domain such as
+// "contoso.com" and returns it. Its ID is a fresh GUID.
+func (s *Server) AddTenant(domain string) *Tenant {
+	return s.addTenant(newID(), domain)
+}
+
+func (s *Server) addTenant(id, domain string) *Tenant {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := &Tenant{ID: id, Domain: strings.ToLower(domain), DisplayName: domain, srv: s, grants: map[string][]string{}}
+	s.tenants[id] = t
+	s.domains[t.Domain] = t
+	return t
+}
+
+// PersonalTenant returns the tenant personal Microsoft accounts sign in
+// from (PersonalTenantID), creating it on first use. Sign-ins from it are
+// what the SDK must refuse.
+func (s *Server) PersonalTenant() *Tenant {
+	s.mu.Lock()
+	t := s.tenants[PersonalTenantID]
+	s.mu.Unlock()
+	if t != nil {
+		return t
+	}
+	return s.addTenant(PersonalTenantID, "outlook.com")
+}
+
+// Tenant returns the tenant with the given ID or verified domain, or nil.
+func (s *Server) Tenant(idOrDomain string) *Tenant {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t := s.tenants[strings.ToLower(idOrDomain)]; t != nil {
+		return t
+	}
+	return s.domains[strings.ToLower(idOrDomain)]
+}
+
+// Grant records an administrator's consent for the client to use scopes
+// (Graph scope names such as "Mail.Read") in this tenant, as the
+// admin-consent endpoint does. Grants add up.
+func (t *Tenant) Grant(clientID string, names ...string) {
+	t.srv.mu.Lock()
+	defer t.srv.mu.Unlock()
+	for _, n := range names {
+		n = scopes.Normalize(n)
+		if !containsFold(t.grants[clientID], n) {
+			t.grants[clientID] = append(t.grants[clientID], n)
+		}
+	}
+}
+
+// Revoke removes consent for the client's scopes in this tenant.
+func (t *Tenant) Revoke(clientID string, names ...string) {
+	t.srv.mu.Lock()
+	defer t.srv.mu.Unlock()
+	t.grants[clientID] = slices.DeleteFunc(t.grants[clientID], func(g string) bool {
+		return containsFold(names, g)
+	})
+}
+
+// Granted returns the scopes consented for the client in this tenant.
+func (t *Tenant) Granted(clientID string) []string {
+	t.srv.mu.Lock()
+	defer t.srv.mu.Unlock()
+	return slices.Clone(t.grants[clientID])
+}
+
+// User is a user of a tenant. Its methods are safe for concurrent use.
+type User struct {
+	// ID is the user's object ID (the oid claim).
+	ID string
+	// TenantID is the tenant the user belongs to (the tid claim).
+	TenantID string
+	// UserPrincipalName is the sign-in name, such as adele@contoso.com.
+	UserPrincipalName string
+	// Mail is the primary SMTP address; empty when the user has no mailbox.
+	Mail        string
+	DisplayName string
+	// Guest reports a B2B guest; IDP is its home identity provider
+	// ("live.com" for a personal Microsoft account invited as a guest).
+	Guest bool
+	IDP   string
+	// HasMailbox is false for a user without an Exchange Online mailbox:
+	// mail routes answer MailboxNotEnabledForRESTAPI.
+	HasMailbox bool
+
+	tenant *Tenant
+	data   *userData
+}
+
+// AccountID returns the user's account ID as m365kit keys it: oid.tid.
+func (u *User) AccountID() string { return u.ID + "." + u.TenantID }
+
+// Tenant returns the user's tenant.
+func (u *User) Tenant() *Tenant { return u.tenant }
+
+// UserOption configures a user added with AddUser.
+type UserOption func(*User)
+
+// NoMailbox makes the user one without an Exchange Online mailbox.
+func NoMailbox() UserOption { return func(u *User) { u.HasMailbox = false; u.Mail = "" } }
+
+// AsGuest makes the user a B2B guest whose home identity provider is idp
+// (for example "live.com").
+func AsGuest(idp string) UserOption { return func(u *User) { u.Guest = true; u.IDP = idp } }
+
+// AddUser adds a user with a mailbox at upn and returns it.
+func (t *Tenant) AddUser(upn, displayName string, opts ...UserOption) *User {
+	u := &User{
+		ID: newID(), TenantID: t.ID, UserPrincipalName: upn, Mail: upn,
+		DisplayName: displayName, HasMailbox: true, tenant: t,
+	}
+	for _, o := range opts {
+		o(u)
+	}
+	u.data = newUserData(u)
+	t.srv.mu.Lock()
+	defer t.srv.mu.Unlock()
+	t.users = append(t.users, u)
+	return u
+}
+
+// Users returns the tenant's users in the order they were added.
+func (t *Tenant) Users() []*User {
+	t.srv.mu.Lock()
+	defer t.srv.mu.Unlock()
+	return slices.Clone(t.users)
+}
+
+// User returns the user with the given object ID or user principal name, or nil.
+func (t *Tenant) User(idOrUPN string) *User {
+	t.srv.mu.Lock()
+	defer t.srv.mu.Unlock()
+	for _, u := range t.users {
+		if u.ID == idOrUPN || strings.EqualFold(u.UserPrincipalName, idOrUPN) {
+			return u
+		}
+	}
+	return nil
+}
+
+func containsFold(list []string, v string) bool {
+	return slices.ContainsFunc(list, func(s string) bool { return strings.EqualFold(s, v) })
+}

@@ -1,0 +1,126 @@
+package graphtest
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// accessToken is what the fake remembers about an access token it issued.
+type accessToken struct {
+	user     *User
+	clientID string
+	scopes   []string
+	expires  time.Time
+}
+
+// IssueToken returns an access token for u, as if the client had redeemed a
+// sign-in for scopes, without going through the authority. Tests of Graph
+// areas use it with graphclient.StaticToken.
+func (s *Server) IssueToken(u *User, clientID string, scopes ...string) string {
+	tok := "eyJ0eXAiOiJKV1QiLCJncmFwaHRlc3QiOnRydWV9." + randomToken(24)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokens[tok] = &accessToken{user: u, clientID: clientID, scopes: append([]string(nil), scopes...), expires: s.now().Add(s.tokenLifetime)}
+	return tok
+}
+
+// ExpireTokens makes every access token issued to u expired: the next Graph
+// call with one gets 401 InvalidAuthenticationToken.
+func (s *Server) ExpireTokens(u *User) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	past := s.now().Add(-time.Minute)
+	for _, t := range s.tokens {
+		if t.user == u {
+			t.expires = past
+		}
+	}
+}
+
+// graphHandler serves one Graph route for the user the bearer token names.
+type graphHandler func(w http.ResponseWriter, r *http.Request, u *User)
+
+// handleGraph registers h for pattern ("GET /v1.0/me/events/{id}") on the
+// Graph host. The request must carry a bearer token the fake issued,
+// unexpired; the token must hold at least one of anyOf (Graph's permission
+// tables list alternatives, any of which is enough). With anyOf empty only
+// a valid token is needed.
+func (s *Server) handleGraph(pattern string, anyOf []string, h graphHandler) {
+	s.graph.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		u, ok := s.authorize(w, r, anyOf)
+		if !ok {
+			return
+		}
+		h(w, r, u)
+	})
+}
+
+// authorize checks the bearer token and scopes, writing Graph's error when
+// they fail.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, anyOf []string) (*User, bool) {
+	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || raw == "" {
+		writeGraphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty.")
+		return nil, false
+	}
+	s.mu.Lock()
+	tok := s.tokens[raw]
+	now := s.now()
+	s.mu.Unlock()
+	switch {
+	case tok == nil:
+		writeGraphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "IDX14100: JWT is not well formed.")
+		return nil, false
+	case !now.Before(tok.expires):
+		writeGraphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
+		return nil, false
+	}
+	if len(anyOf) > 0 {
+		found := false
+		for _, want := range anyOf {
+			if containsFold(tok.scopes, want) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			writeGraphError(w, http.StatusForbidden, "Forbidden", "Missing scope permissions on the request. API requires one of '"+strings.Join(anyOf, ", ")+"'.")
+			return nil, false
+		}
+	}
+	return tok.user, true
+}
+
+// graphError is Graph's error envelope.
+type graphError struct {
+	Error struct {
+		Code       string `json:"code"`
+		Message    string `json:"message"`
+		InnerError struct {
+			Date            string `json:"date"`
+			RequestID       string `json:"request-id"`
+			ClientRequestID string `json:"client-request-id"`
+		} `json:"innerError"`
+	} `json:"error"`
+}
+
+// writeGraphError writes Graph's error envelope with a fresh request-id.
+func writeGraphError(w http.ResponseWriter, status int, code, message string) {
+	var e graphError
+	e.Error.Code = code
+	e.Error.Message = message
+	e.Error.InnerError.Date = time.Now().UTC().Format("2006-01-02T15:04:05")
+	e.Error.InnerError.RequestID = newID()
+	e.Error.InnerError.ClientRequestID = w.Header().Get("client-request-id")
+	w.Header().Set("request-id", e.Error.InnerError.RequestID)
+	writeJSON(w, status, e)
+}
+
+// writeJSON writes v as a JSON response.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

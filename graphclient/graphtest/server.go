@@ -1,0 +1,175 @@
+package graphtest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The production hosts the fake answers for.
+const (
+	// LoginHost is the Entra ID authority host.
+	LoginHost = "login.microsoftonline.com"
+	// GraphHost is the Microsoft Graph host.
+	GraphHost = "graph.microsoft.com"
+	// PersonalTenantID is the tenant every personal Microsoft account
+	// (outlook.com, live.com) signs in from.
+	PersonalTenantID = "9188040d-6c67-4c5b-b112-36a304b66dad"
+)
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithClock makes the server read the time from now instead of time.Now,
+// for token expiry and timestamps.
+func WithClock(now func() time.Time) Option {
+	return func(s *Server) { s.now = now }
+}
+
+// WithTokenLifetime sets how long issued access tokens live (default one hour).
+func WithTokenLifetime(d time.Duration) Option {
+	return func(s *Server) { s.tokenLifetime = d }
+}
+
+// Server is a fake Microsoft 365: the Entra ID authority and Microsoft Graph
+// behind one TLS listener on the loopback address. It is safe for
+// concurrent use.
+type Server struct {
+	ts            *httptest.Server
+	now           func() time.Time
+	tokenLifetime time.Duration
+
+	login *http.ServeMux // requests for LoginHost
+	graph *http.ServeMux // requests for GraphHost
+
+	mu      sync.Mutex
+	tenants map[string]*Tenant // by ID
+	domains map[string]*Tenant // by lower-case domain
+	apps    map[string]*App    // by client ID
+	tokens  map[string]*accessToken
+	seq     int
+}
+
+// NewServer starts a fake Microsoft 365. Close it when done; in tests, New
+// does that for you.
+func NewServer(opts ...Option) *Server {
+	s := &Server{
+		now:           time.Now,
+		tokenLifetime: time.Hour,
+		login:         http.NewServeMux(),
+		graph:         http.NewServeMux(),
+		tenants:       map[string]*Tenant{},
+		domains:       map[string]*Tenant{},
+		apps:          map[string]*App{},
+		tokens:        map[string]*accessToken{},
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	s.routes()
+	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	s.ts.EnableHTTP2 = true
+	s.ts.StartTLS()
+	return s
+}
+
+// New starts a fake Microsoft 365 that is closed when the test ends.
+func New(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	s := NewServer(opts...)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Close shuts the server down and waits for its connections to finish.
+func (s *Server) Close() { s.ts.Close() }
+
+// URL returns the base URL of the listener, https://127.0.0.1:PORT. Code
+// under test should not need it: HTTPClient reaches the fake through the
+// production URLs.
+func (s *Server) URL() string { return s.ts.URL }
+
+// HTTPClient returns a client that trusts the server's certificate and sends
+// every connection for login.microsoftonline.com and graph.microsoft.com
+// (and the listener's own address) to the server. Connections to any other
+// host fail, so nothing leaves the machine. Code under test keeps the
+// production URLs.
+func (s *Server) HTTPClient() *http.Client {
+	pool := x509.NewCertPool()
+	pool.AddCert(s.ts.Certificate())
+	addr := s.ts.Listener.Addr().String()
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	tr := &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+		DialContext: func(ctx context.Context, network, hostport string) (net.Conn, error) {
+			host, _, err := net.SplitHostPort(hostport)
+			if err != nil {
+				return nil, err
+			}
+			switch strings.ToLower(host) {
+			case LoginHost, GraphHost:
+				return dialer.DialContext(ctx, network, addr)
+			}
+			if hostport == addr {
+				return dialer.DialContext(ctx, network, addr)
+			}
+			return nil, fmt.Errorf("graphtest: refusing to dial %s: only %s and %s are served", hostport, LoginHost, GraphHost)
+		},
+		ForceAttemptHTTP2:   true,
+		MaxIdleConnsPerHost: 64,
+	}
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
+// serveHTTP dispatches by the Host header: the authority or Graph.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	switch strings.ToLower(host) {
+	case LoginHost:
+		s.login.ServeHTTP(w, r)
+	case GraphHost:
+		s.graph.ServeHTTP(w, r)
+	default:
+		http.Error(w, "graphtest: unknown host "+host, http.StatusMisdirectedRequest)
+	}
+}
+
+// routes registers every handler. Each area adds its own in its file.
+func (s *Server) routes() {
+	s.routesEntra()
+	s.routesGraph()
+}
+
+// newID returns a random lower-case GUID.
+func newID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// randomToken returns n random bytes, hex-encoded.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
