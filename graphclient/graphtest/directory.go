@@ -1,6 +1,7 @@
 package graphtest
 
 import (
+	"crypto/x509"
 	"slices"
 	"strings"
 
@@ -12,6 +13,14 @@ type App struct {
 	ClientID     string
 	ClientSecret string
 	RedirectURIs []string
+	// Certificate, when set, is the certificate credential registered on
+	// the app: client assertions must be signed with its key. Without it
+	// any well-formed RS256 assertion naming the client is accepted.
+	Certificate *x509.Certificate
+	// Scopes are the Graph permissions configured on the registration,
+	// what a request for "https://graph.microsoft.com/.default" asks for.
+	// Empty means every permission in scopes.Catalog.
+	Scopes []string
 }
 
 // AddApp registers an application with the fake authority. Requests that
@@ -21,6 +30,7 @@ func (s *Server) AddApp(a App) {
 	defer s.mu.Unlock()
 	cp := a
 	cp.RedirectURIs = slices.Clone(a.RedirectURIs)
+	cp.Scopes = slices.Clone(a.Scopes)
 	s.apps[a.ClientID] = &cp
 }
 
@@ -31,9 +41,10 @@ type Tenant struct {
 	Domain      string
 	DisplayName string
 
-	srv    *Server
-	users  []*User
-	grants map[string][]string // client ID -> admin-granted scopes
+	srv         *Server
+	users       []*User
+	grants      map[string][]string // client ID -> admin-granted scopes
+	userConsent bool                // users may consent to non-admin scopes
 }
 
 // AddTenant adds a work-or-school tenant with a verified domain such as
@@ -48,7 +59,40 @@ func (s *Server) addTenant(id, domain string) *Tenant {
 	t := &Tenant{ID: id, Domain: strings.ToLower(domain), DisplayName: domain, srv: s, grants: map[string][]string{}}
 	s.tenants[id] = t
 	s.domains[t.Domain] = t
+	s.tenantOrder = append(s.tenantOrder, t)
 	return t
+}
+
+// Tenants returns the server's tenants in the order they were added.
+func (s *Server) Tenants() []*Tenant {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.tenantOrder)
+}
+
+// AllowUserConsent sets whether users of the tenant may consent for
+// themselves to permissions that do not need an administrator (the tenant's
+// "user consent" setting). It is off by default: a sign-in that asks for a
+// scope nobody granted fails with consent_required (AADSTS65001).
+// Administrators may always consent.
+func (t *Tenant) AllowUserConsent(allow bool) {
+	t.srv.mu.Lock()
+	defer t.srv.mu.Unlock()
+	t.userConsent = allow
+}
+
+// Admins returns the tenant's administrators (users added with Admin) in
+// the order they were added.
+func (t *Tenant) Admins() []*User {
+	t.srv.mu.Lock()
+	defer t.srv.mu.Unlock()
+	var out []*User
+	for _, u := range t.users {
+		if u.Admin {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // PersonalTenant returns the tenant personal Microsoft accounts sign in
@@ -122,6 +166,9 @@ type User struct {
 	// HasMailbox is false for a user without an Exchange Online mailbox:
 	// mail routes answer MailboxNotEnabledForRESTAPI.
 	HasMailbox bool
+	// Admin reports a tenant administrator (a Global or Privileged Role
+	// Administrator), who may grant admin consent for the tenant.
+	Admin bool
 
 	tenant *Tenant
 	data   *userData
@@ -142,6 +189,10 @@ func NoMailbox() UserOption { return func(u *User) { u.HasMailbox = false; u.Mai
 // AsGuest makes the user a B2B guest whose home identity provider is idp
 // (for example "live.com").
 func AsGuest(idp string) UserOption { return func(u *User) { u.Guest = true; u.IDP = idp } }
+
+// Admin makes the user an administrator of the tenant, who may grant
+// tenant-wide admin consent.
+func Admin() UserOption { return func(u *User) { u.Admin = true } }
 
 // AddUser adds a user with a mailbox at upn and returns it.
 func (t *Tenant) AddUser(upn, displayName string, opts ...UserOption) *User {

@@ -54,6 +54,8 @@ type Server struct {
 
 	mu      sync.Mutex
 	tenants map[string]*Tenant // by ID
+	// tenantOrder holds the tenants in the order they were added.
+	tenantOrder []*Tenant
 	domains map[string]*Tenant // by lower-case domain
 	apps    map[string]*App    // by client ID
 	tokens  map[string]*accessToken
