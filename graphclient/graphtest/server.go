@@ -56,10 +56,10 @@ type Server struct {
 	tenants map[string]*Tenant // by ID
 	// tenantOrder holds the tenants in the order they were added.
 	tenantOrder []*Tenant
-	domains map[string]*Tenant // by lower-case domain
-	apps    map[string]*App    // by client ID
-	tokens  map[string]*accessToken
-	seq     int
+	domains     map[string]*Tenant // by lower-case domain
+	apps        map[string]*App    // by client ID
+	tokens      map[string]*accessToken
+	seq         int
 }
 
 // NewServer starts a fake Microsoft 365. Close it when done; in tests, New
