@@ -45,6 +45,7 @@ type Tenant struct {
 	users       []*User
 	grants      map[string][]string // client ID -> admin-granted scopes
 	userConsent bool                // users may consent to non-admin scopes
+	graph       tenantData          // teams, chats and the lock over users' Graph data (data.go)
 }
 
 // AddTenant adds a work-or-school tenant with a verified domain such as

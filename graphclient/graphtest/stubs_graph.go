@@ -8,3 +8,5 @@ func newUserData(u *User) *userData { return &userData{} }
 
 // routesGraph registers the Graph routes. Owned by the Graph-data part.
 func (s *Server) routesGraph() {}
+
+type tenantData struct{}
