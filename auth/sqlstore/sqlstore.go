@@ -1,0 +1,228 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/m365kit/m365kit/auth"
+)
+
+// Dialect is the SQL dialect of the database behind the *sql.DB.
+type Dialect int
+
+// The dialects sqlstore speaks.
+const (
+	// Postgres is PostgreSQL: $1 placeholders, BYTEA values.
+	Postgres Dialect = iota
+	// SQLite is SQLite 3.24 or later: ? placeholders, BLOB values.
+	SQLite
+)
+
+// String returns the dialect's name.
+func (d Dialect) String() string {
+	switch d {
+	case Postgres:
+		return "postgres"
+	case SQLite:
+		return "sqlite"
+	}
+	return fmt.Sprintf("Dialect(%d)", int(d))
+}
+
+// DefaultTable is the table Store uses unless WithTable names another.
+const DefaultTable = "m365kit_tokens"
+
+// Option configures a Store.
+type Option func(*options) error
+
+type options struct {
+	dialect Dialect
+	table   string
+	now     func() time.Time
+}
+
+// WithDialect says which SQL dialect the database speaks (default Postgres).
+func WithDialect(d Dialect) Option {
+	return func(o *options) error {
+		if d != Postgres && d != SQLite {
+			return fmt.Errorf("sqlstore: dialect %d is not Postgres or SQLite", int(d))
+		}
+		o.dialect = d
+		return nil
+	}
+}
+
+// identifier is what WithTable accepts: a plain or schema-qualified SQL
+// identifier that needs no quoting.
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$`)
+
+// WithTable sets the table name (default DefaultTable). It may be
+// schema-qualified ("auth.tokens") and must be a plain identifier.
+func WithTable(name string) Option {
+	return func(o *options) error {
+		if !identifier.MatchString(name) {
+			return fmt.Errorf("sqlstore: table name %q is not a plain SQL identifier", name)
+		}
+		o.table = name
+		return nil
+	}
+}
+
+// WithClock makes the store read the time for updated_at from now.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) error {
+		if now == nil {
+			return errors.New("sqlstore: clock is nil")
+		}
+		o.now = now
+		return nil
+	}
+}
+
+// Store is an auth.TokenStore in one SQL table. It is safe for concurrent
+// use, also by many processes sharing the database.
+type Store struct {
+	db      *sql.DB
+	dialect Dialect
+	table   string
+	now     func() time.Time
+
+	load, save, del string
+}
+
+var _ auth.TokenStore = (*Store)(nil)
+
+// New returns a Store over db. Call Migrate once (at start-up) to create
+// the table.
+func New(db *sql.DB, opts ...Option) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("sqlstore: db is nil")
+	}
+	o := options{dialect: Postgres, table: DefaultTable, now: time.Now}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	s := &Store{db: db, dialect: o.dialect, table: o.table, now: o.now}
+	p1, p2, p3 := "$1", "$2", "$3"
+	if s.dialect == SQLite {
+		p1, p2, p3 = "?", "?", "?"
+	}
+	s.load = "SELECT value FROM " + s.table + " WHERE key = " + p1
+	s.save = "INSERT INTO " + s.table + " (key, value, version, updated_at) VALUES (" + p1 + ", " + p2 + ", 1, " + p3 + ")" +
+		" ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = " + s.table + ".version + 1, updated_at = excluded.updated_at"
+	s.del = "DELETE FROM " + s.table + " WHERE key = " + p1
+	return s, nil
+}
+
+// Schema returns the statement Migrate runs, for teams that manage their
+// schema with their own migration tool.
+func (s *Store) Schema() string {
+	blob, ts := "BYTEA", "TIMESTAMPTZ"
+	if s.dialect == SQLite {
+		blob, ts = "BLOB", "TIMESTAMP"
+	}
+	return "CREATE TABLE IF NOT EXISTS " + s.table + " (\n" +
+		"\tkey TEXT PRIMARY KEY,\n" +
+		"\tvalue " + blob + " NOT NULL,\n" +
+		"\tversion BIGINT NOT NULL DEFAULT 1,\n" +
+		"\tupdated_at " + ts + " NOT NULL\n" +
+		")"
+}
+
+// Migrate creates the table if it does not exist. It is safe to run on
+// every start-up, from several processes at once.
+func (s *Store) Migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, s.Schema()); err != nil {
+		// Two PostgreSQL sessions creating the same table at once may
+		// both pass IF NOT EXISTS; the loser fails on the catalog's
+		// unique index. The table exists then, which is all we want.
+		if exists, qerr := s.exists(ctx); qerr == nil && exists {
+			return nil
+		}
+		return fmt.Errorf("sqlstore: migrate %s: %w", s.table, err)
+	}
+	return nil
+}
+
+func (s *Store) exists(ctx context.Context) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM "+s.table+" WHERE 1 = 0").Scan(&n)
+	return err == nil, err
+}
+
+func checkKey(key string) error {
+	if key == "" {
+		return errors.New("sqlstore: key is empty")
+	}
+	return nil
+}
+
+// Load returns the value stored under key, or an error matching
+// auth.ErrNoToken.
+func (s *Store) Load(ctx context.Context, key string) ([]byte, error) {
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	var v []byte
+	err := s.db.QueryRowContext(ctx, s.load, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlstore: key %q: %w", key, auth.ErrNoToken)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: load: %w", err)
+	}
+	return v, nil
+}
+
+// Save stores value under key with one upsert, bumping the row's version.
+func (s *Store) Save(ctx context.Context, key string, value []byte) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	if value == nil {
+		value = []byte{}
+	}
+	if _, err := s.db.ExecContext(ctx, s.save, key, value, s.now().UTC()); err != nil {
+		return fmt.Errorf("sqlstore: save: %w", err)
+	}
+	return nil
+}
+
+// Delete removes key. Deleting an absent key is not an error.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, s.del, key); err != nil {
+		return fmt.Errorf("sqlstore: delete: %w", err)
+	}
+	return nil
+}
+
+// Version returns how many times key has been saved since it was last
+// created, or an error matching auth.ErrNoToken. Operators use it to watch
+// refresh activity; tests use it to prove no write was lost.
+func (s *Store) Version(ctx context.Context, key string) (int64, error) {
+	if err := checkKey(key); err != nil {
+		return 0, err
+	}
+	p := "$1"
+	if s.dialect == SQLite {
+		p = "?"
+	}
+	var v int64
+	err := s.db.QueryRowContext(ctx, "SELECT version FROM "+s.table+" WHERE key = "+p, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("sqlstore: key %q: %w", key, auth.ErrNoToken)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: version: %w", err)
+	}
+	return v, nil
+}
