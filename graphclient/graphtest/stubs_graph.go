@@ -1,12 +1,12 @@
 package graphtest
 
-// userData holds a user's Graph data: calendar, mailbox, chats.
-// Owned by the Graph-data part of the fake.
-type userData struct{}
+func (s *Server) routesMail()  {}
+func (s *Server) routesTeams() {}
 
-func newUserData(u *User) *userData { return &userData{} }
+type mailFolder struct{}
+type Message struct{}
 
-// routesGraph registers the Graph routes. Owned by the Graph-data part.
-func (s *Server) routesGraph() {}
+func defaultFolders() []*mailFolder { return nil }
 
-type tenantData struct{}
+type Team struct{}
+type Chat struct{}
