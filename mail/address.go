@@ -1,0 +1,274 @@
+package mail
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Address is a normalised SMTP address: lower case, the plus-address tag
+// split off, the domain without a trailing dot. Two Addresses name the same
+// mailbox when their Local and Domain are equal; Tag does not matter.
+type Address struct {
+	// Local is the part before the @, without the tag: "jane" of
+	// "Jane+crm@Contoso.com".
+	Local string
+	// Tag is the plus-address tag: "crm" of "jane+crm@contoso.com".
+	Tag string
+	// Domain is the part after the @: "contoso.com".
+	Domain string
+}
+
+// String returns the address without its tag, "jane@contoso.com", quoting
+// the local part when it needs it.
+func (a Address) String() string {
+	if a.Local == "" && a.Domain == "" {
+		return ""
+	}
+	local := a.Local
+	if needsQuote(local) {
+		local = `"` + local + `"`
+	}
+	return local + "@" + a.Domain
+}
+
+// In reports whether the address's domain is domain or a subdomain of it:
+// jane@eu.contoso.com is in "contoso.com"; jane@evilcontoso.com is not.
+// domain is compared as written; pass it in lower case.
+func (a Address) In(domain string) bool {
+	return within(a.Domain, domain)
+}
+
+// ParseAddress parses an address the way a mail filter must: it accepts a
+// bare address ("jane@contoso.com"), one in angle brackets, a full
+// "Name <address>" form, and "mailto:" or "SMTP:" prefixes. The address is
+// always the one in the last angle brackets; a display name that looks
+// like an address proves nothing, so `"ceo@bank.com" <x@evil.com>` is
+// x@evil.com. Case is folded and the plus-address tag split off.
+//
+// The error, an *Error matching ErrInvalidInput, says what is wrong.
+func ParseAddress(s string) (Address, error) {
+	a, problem := parseAddress(s)
+	if problem != "" {
+		return Address{}, &Error{Input: "address " + quote(s), Problem: problem}
+	}
+	return a, nil
+}
+
+// parseAddress is ParseAddress without allocating an error: filters run it
+// on every participant of every message.
+func parseAddress(s string) (Address, string) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return Address{}, "is empty"
+	}
+	if i := strings.LastIndexByte(s, '<'); i >= 0 {
+		j := strings.IndexByte(s[i:], '>')
+		if j < 0 {
+			return Address{}, "has '<' without a closing '>'"
+		}
+		s = strings.TrimSpace(s[i+1 : i+j])
+	}
+	for _, p := range [...]string{"mailto:", "smtp:"} {
+		if len(s) >= len(p) && strings.EqualFold(s[:len(p)], p) {
+			s = s[len(p):]
+		}
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at <= 0 || at == len(s)-1 {
+		return Address{}, "is not of the form local@domain"
+	}
+	local, domain := s[:at], s[at+1:]
+	if !utf8.ValidString(s) {
+		return Address{}, "is not valid UTF-8"
+	}
+	if len(local) >= 2 && local[0] == '"' && local[len(local)-1] == '"' {
+		local = local[1 : len(local)-1]
+		for _, r := range local {
+			if r < ' ' || r == 0x7f || r == '"' || r == '\\' || r == '<' || r == '>' {
+				return Address{}, "has a character not allowed in a quoted local part"
+			}
+		}
+		if local == "" {
+			return Address{}, "has an empty local part"
+		}
+	} else {
+		for _, r := range local {
+			if !atomRune(r) && r != '.' {
+				return Address{}, "has " + quoteRune(r) + " in its local part"
+			}
+		}
+		if local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, "..") {
+			return Address{}, "has a misplaced '.' in its local part"
+		}
+	}
+	d, problem := normDomain(domain)
+	if problem != "" {
+		return Address{}, problem
+	}
+	local = strings.ToLower(local)
+	var tag string
+	if i := strings.IndexByte(local, '+'); i > 0 {
+		local, tag = local[:i], local[i+1:]
+	}
+	return Address{Local: local, Tag: tag, Domain: d}, ""
+}
+
+// atomRune reports whether r may appear unquoted in a local part (RFC 5322
+// atext, plus any non-ASCII letter as SMTPUTF8 allows).
+func atomRune(r rune) bool {
+	switch {
+	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		return true
+	case r >= utf8.RuneSelf:
+		return unicode.IsGraphic(r) && !unicode.IsSpace(r)
+	}
+	return strings.ContainsRune("!#$%&'*+-/=?^_`{|}~", r)
+}
+
+// needsQuote reports whether local must be quoted to be read back.
+func needsQuote(local string) bool {
+	if local == "" || local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, "..") {
+		return true
+	}
+	for _, r := range local {
+		if !atomRune(r) && r != '.' {
+			return true
+		}
+	}
+	return false
+}
+
+// normDomain lower-cases a domain, drops one trailing dot and checks its
+// labels.
+func normDomain(d string) (string, string) {
+	d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
+	if d == "" {
+		return "", "has an empty domain"
+	}
+	if len(d) > 253 {
+		return "", "has a domain longer than 253 bytes"
+	}
+	for label := range strings.SplitSeq(d, ".") {
+		if label == "" || len(label) > 63 {
+			return "", "has an empty or over-long label in its domain"
+		}
+		if label[0] == '-' || label[len(label)-1] == '-' {
+			return "", "has a domain label starting or ending with '-'"
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r >= utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r))) {
+				return "", "has " + quoteRune(r) + " in its domain"
+			}
+		}
+	}
+	return d, ""
+}
+
+func quoteRune(r rune) string {
+	if r == utf8.RuneError {
+		return "an invalid character"
+	}
+	return "'" + string(r) + "'"
+}
+
+// within reports whether domain is parent or a subdomain of it.
+func within(domain, parent string) bool {
+	if len(domain) == len(parent) {
+		return domain == parent
+	}
+	return len(parent) > 0 && len(domain) > len(parent) &&
+		domain[len(domain)-len(parent)-1] == '.' && domain[len(domain)-len(parent):] == parent
+}
+
+// A Matcher decides whether an address is one the caller cares about, such
+// as a CRM contact or a customer's domain. Implementations must be safe for
+// concurrent use if the Filter using them is.
+type Matcher interface {
+	Match(a Address) bool
+}
+
+// MatcherFunc turns a function into a Matcher.
+type MatcherFunc func(a Address) bool
+
+// Match calls f(a).
+func (f MatcherFunc) Match(a Address) bool { return f(a) }
+
+// AddressSet is a Matcher over a fixed set of addresses and domains. A
+// domain entry matches its subdomains too; an address entry matches any
+// plus-address tag and any case. It is safe for concurrent use.
+type AddressSet struct {
+	domains map[string]struct{}
+	addrs   map[addrKey]struct{}
+}
+
+type addrKey struct{ local, domain string }
+
+// NewAddressSet returns a set of the given entries. An entry is a domain
+// ("acme.com", "@acme.com" or "*.acme.com") or an address in any form
+// ParseAddress accepts. The error names the first bad entry.
+func NewAddressSet(entries ...string) (*AddressSet, error) {
+	s := &AddressSet{domains: map[string]struct{}{}, addrs: map[addrKey]struct{}{}}
+	for _, e := range entries {
+		t := strings.TrimSpace(e)
+		if strings.ContainsAny(strings.TrimPrefix(t, "@"), "@<") {
+			a, problem := parseAddress(t)
+			if problem != "" {
+				return nil, &Error{Input: "address set entry " + quote(e), Problem: problem}
+			}
+			s.addrs[addrKey{a.Local, a.Domain}] = struct{}{}
+			continue
+		}
+		d, problem := parseDomain(t)
+		if problem != "" {
+			return nil, &Error{Input: "address set entry " + quote(e), Problem: problem}
+		}
+		s.domains[d] = struct{}{}
+	}
+	return s, nil
+}
+
+// parseDomain accepts "acme.com", "@acme.com" and "*.acme.com".
+func parseDomain(s string) (string, string) {
+	s = strings.TrimSpace(s)
+	s = strings.TrimPrefix(s, "@")
+	s = strings.TrimPrefix(s, "*.")
+	return normDomain(s)
+}
+
+// Match reports whether a is one of the set's addresses or in one of its
+// domains.
+func (s *AddressSet) Match(a Address) bool {
+	if s == nil {
+		return false
+	}
+	if _, ok := s.addrs[addrKey{a.Local, a.Domain}]; ok {
+		return true
+	}
+	return s.hasDomain(a.Domain)
+}
+
+// hasDomain reports whether d or one of its parent domains is in the set.
+func (s *AddressSet) hasDomain(d string) bool {
+	if len(s.domains) == 0 {
+		return false
+	}
+	for {
+		if _, ok := s.domains[d]; ok {
+			return true
+		}
+		i := strings.IndexByte(d, '.')
+		if i < 0 {
+			return false
+		}
+		d = d[i+1:]
+	}
+}
+
+// Len returns the number of entries in the set.
+func (s *AddressSet) Len() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.domains) + len(s.addrs)
+}
