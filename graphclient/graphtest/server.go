@@ -2,11 +2,15 @@ package graphtest
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -60,6 +64,10 @@ type Server struct {
 	apps        map[string]*App    // by client ID
 	tokens      map[string]*accessToken
 	seq         int
+
+	entra  entraState // the authority's codes, refresh tokens and token faults (entra.go)
+	faults faultState // injected Graph faults and chaos (faults.go)
+	reqlog requestLog // every request received (log.go)
 }
 
 // NewServer starts a fake Microsoft 365. Close it when done; in tests, New
@@ -81,6 +89,7 @@ func NewServer(opts ...Option) *Server {
 	s.routes()
 	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
 	s.ts.EnableHTTP2 = true
+	s.ts.TLS = &tls.Config{Certificates: []tls.Certificate{serverCertificate()}}
 	s.ts.StartTLS()
 	return s
 }
@@ -134,7 +143,9 @@ func (s *Server) HTTPClient() *http.Client {
 }
 
 // serveHTTP dispatches by the Host header: the authority or Graph.
-func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
+	w, record := s.logged(rw, r)
+	defer record()
 	host := r.Host
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
@@ -143,7 +154,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	case LoginHost:
 		s.login.ServeHTTP(w, r)
 	case GraphHost:
-		s.graph.ServeHTTP(w, r)
+		s.serveGraph(w, r)
 	default:
 		http.Error(w, "graphtest: unknown host "+host, http.StatusMisdirectedRequest)
 	}
@@ -152,7 +163,37 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 // routes registers every handler. Each area adds its own in its file.
 func (s *Server) routes() {
 	s.routesEntra()
+	s.routesMe()
+	s.routesBatch()
 	s.routesGraph()
+}
+
+// serverCertificate returns a fresh self-signed certificate for the
+// production hosts and the loopback addresses, so clients from HTTPClient
+// verify the fake by name. ECDSA keeps generation well under a millisecond.
+func serverCertificate() tls.Certificate {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(now.UnixNano()),
+		Subject:               pkix.Name{Organization: []string{"graphtest fake Microsoft 365"}},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(10 * 365 * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		DNSNames:              []string{LoginHost, GraphHost, "localhost"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		panic(err) // the template is fixed and valid
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
 // newID returns a random lower-case GUID.

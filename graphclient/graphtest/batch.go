@@ -1,0 +1,202 @@
+package graphtest
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// maxBatch is Graph's limit of requests in one JSON batch.
+const maxBatch = 20
+
+// batchItem is one request of a JSON batch.
+type batchItem struct {
+	ID        string            `json:"id"`
+	Method    string            `json:"method"`
+	URL       string            `json:"url"`
+	Headers   map[string]string `json:"headers,omitempty"`
+	Body      json.RawMessage   `json:"body,omitempty"`
+	DependsOn []string          `json:"dependsOn,omitempty"`
+}
+
+// batchResult is one response of a JSON batch.
+type batchResult struct {
+	ID      string            `json:"id"`
+	Status  int               `json:"status"`
+	Headers map[string]string `json:"headers,omitempty"`
+	Body    any               `json:"body,omitempty"`
+}
+
+// routesBatch registers the JSON batching endpoint.
+func (s *Server) routesBatch() {
+	s.graph.HandleFunc("POST /v1.0/$batch", s.handleBatch)
+}
+
+// handleBatch serves POST /$batch: it validates the batch, runs each item
+// through the Graph routes in-process with the batch's Authorization,
+// honours dependsOn (424 for dependents of a failed request) and applies
+// injected faults per item. Responses come back in reverse order, as Graph
+// is free to order them.
+func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Requests []batchItem `json:"requests"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 4<<20)).Decode(&in); err != nil {
+		writeGraphError(w, http.StatusBadRequest, "BadRequest", "Invalid batch payload format.")
+		return
+	}
+	order, msg := batchOrder(in.Requests)
+	if msg != "" {
+		writeGraphError(w, http.StatusBadRequest, "BadRequest", msg)
+		return
+	}
+	status := map[string]int{}
+	var out []batchResult
+	for _, i := range order {
+		it := in.Requests[i]
+		res := s.runBatchItem(r, it, status)
+		status[it.ID] = res.Status
+		out = append(out, res)
+	}
+	slices.Reverse(out)
+	writeJSON(w, http.StatusOK, map[string]any{"responses": out})
+}
+
+// batchOrder validates the items and returns an execution order that puts
+// every item after the ones it depends on, or a Graph error message.
+func batchOrder(items []batchItem) ([]int, string) {
+	switch {
+	case len(items) == 0:
+		return nil, "Invalid batch payload format: the batch has no requests."
+	case len(items) > maxBatch:
+		return nil, fmt.Sprintf("Number of batch request steps exceeds the maximum of %d.", maxBatch)
+	}
+	index := map[string]int{}
+	for i, it := range items {
+		switch {
+		case it.ID == "":
+			return nil, fmt.Sprintf("Batch request %d has no id.", i+1)
+		case it.Method == "" || it.URL == "":
+			return nil, fmt.Sprintf("Batch request '%s' needs a method and a url.", it.ID)
+		}
+		if _, dup := index[it.ID]; dup {
+			return nil, fmt.Sprintf("Batch request ids must be unique: '%s' appears twice.", it.ID)
+		}
+		index[it.ID] = i
+	}
+	var order []int
+	state := make([]int, len(items)) // 0 new, 1 visiting, 2 done
+	var visit func(i int) string
+	visit = func(i int) string {
+		switch state[i] {
+		case 1:
+			return fmt.Sprintf("Batch request '%s' depends on itself through dependsOn.", items[i].ID)
+		case 2:
+			return ""
+		}
+		state[i] = 1
+		for _, d := range items[i].DependsOn {
+			j, ok := index[d]
+			if !ok {
+				return fmt.Sprintf("Batch request '%s' depends on unknown request '%s'.", items[i].ID, d)
+			}
+			if msg := visit(j); msg != "" {
+				return msg
+			}
+		}
+		state[i] = 2
+		order = append(order, i)
+		return ""
+	}
+	for i := range items {
+		if msg := visit(i); msg != "" {
+			return nil, msg
+		}
+	}
+	return order, ""
+}
+
+// runBatchItem runs one item through the Graph mux.
+func (s *Server) runBatchItem(outer *http.Request, it batchItem, status map[string]int) batchResult {
+	for _, d := range it.DependsOn {
+		if st := status[d]; st >= 400 {
+			return itemError(it.ID, http.StatusFailedDependency, "FailedDependency", fmt.Sprintf("The request depends on request '%s', which failed.", d))
+		}
+	}
+	rel := it.URL
+	if !strings.HasPrefix(rel, "/") {
+		rel = "/" + rel
+	}
+	if strings.HasPrefix(rel, "/v1.0/") || strings.HasPrefix(rel, "/beta/") || strings.Contains(it.URL, "://") {
+		return itemError(it.ID, http.StatusBadRequest, "BadRequest", "A batch request url must be relative to the version, such as /me/events.")
+	}
+	target, err := url.Parse("https://" + GraphHost + "/v1.0" + rel)
+	if err != nil {
+		return itemError(it.ID, http.StatusBadRequest, "BadRequest", "Invalid request url.")
+	}
+	if strings.HasPrefix(target.Path, "/v1.0/$batch") {
+		return itemError(it.ID, http.StatusBadRequest, "BadRequest", "A batch cannot contain a batch.")
+	}
+	if f, ok := s.takeFault(it.Method, target.Path, target.Query(), true); ok {
+		rec := httptest.NewRecorder()
+		writeFault(rec, f)
+		return recorded(it.ID, rec)
+	}
+	var body io.Reader
+	if len(it.Body) > 0 {
+		body = bytes.NewReader(it.Body)
+	}
+	req, err := http.NewRequestWithContext(outer.Context(), strings.ToUpper(it.Method), target.String(), body)
+	if err != nil {
+		return itemError(it.ID, http.StatusBadRequest, "BadRequest", "Invalid request method or url.")
+	}
+	req.Host = GraphHost
+	req.RemoteAddr = outer.RemoteAddr
+	for _, h := range []string{"Authorization", "client-request-id"} {
+		if v := outer.Header.Get(h); v != "" {
+			req.Header.Set(h, v)
+		}
+	}
+	for k, v := range it.Headers {
+		req.Header.Set(k, v)
+	}
+	if body != nil && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	rec := httptest.NewRecorder()
+	s.graph.ServeHTTP(rec, req)
+	return recorded(it.ID, rec)
+}
+
+// recorded converts a recorded response into a batch response: a JSON body
+// stays JSON, any other body is base64-encoded, as Graph does.
+func recorded(id string, rec *httptest.ResponseRecorder) batchResult {
+	res := batchResult{ID: id, Status: rec.Code, Headers: map[string]string{}}
+	for k, v := range rec.Header() {
+		if len(v) > 0 && k != "Content-Length" {
+			res.Headers[k] = v[0]
+		}
+	}
+	if b := bytes.TrimSpace(rec.Body.Bytes()); len(b) > 0 {
+		if json.Valid(b) {
+			res.Body = json.RawMessage(b)
+		} else {
+			res.Body = base64.StdEncoding.EncodeToString(b)
+		}
+	}
+	return res
+}
+
+// itemError is a batch response carrying Graph's error envelope.
+func itemError(id string, status int, code, msg string) batchResult {
+	rec := httptest.NewRecorder()
+	writeGraphError(rec, status, code, msg)
+	return recorded(id, rec)
+}

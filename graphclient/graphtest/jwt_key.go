@@ -1,0 +1,36 @@
+package graphtest
+
+// signingKeyPEM is the RSA key the fake authority signs ID tokens with.
+// It is fixed, so starting a server costs no key generation (a 2048-bit
+// RSA key takes 50 to 100 ms to generate). It protects nothing: it is
+// published here and must never sign anything outside tests.
+const signingKeyPEM = `
+-----BEGIN PRIVATE KEY-----
+MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC2qVfsepwu4mVr
+5PwEmS6aActP/HW3FTlgqFc5V8JK4/C+rZh0A1GCEnyaY+HDPglMLEeofgxjzfHT
+yynMcgb9ACATvBPcEVlsnpwBlCQ9RoMPHK/NuZJNZRMz9pFhjlau3t3xsMlwAl3d
+245xvbB6b+bxBfL+tBxNf0ZT4TbsA/khDBaXi6dLQxzyvBjNc53dk1LSZcWFi+Gf
+fipRFKVCT/oOqMTaXU6qgqX7pCz+EcO8PCklDseaIA6iKe/zef8jztoqta5f7u/g
+lstvpBXznrtvU0pSTSXs0pLYMWz0AcOEO5vx7i2lzbxwBEZnmt4A0R19bDo8H3fD
+8FHhVbJ1AgMBAAECggEAFP3OFGecxkiPRkB48+BUui8lmcoWDxW509FUwMrEkc2z
+L36MrBxrhAqy1h1PZxwcfmwCSis+KkQTG/dXlN6vzehzR0FQePRndfOeUxIevgn5
+6sUtsPM4DHvmooyd9Xuhm5QSJoHeDGjBN8tRCeI2Q0PT4vP/kmTJceCECQSzRpkV
+/kZaM5DTju2zPKbe8FWkzKQAR8FX8UnxPDwL9oq4uT8iR/12hUEJ1HuMshc/PWg+
+Dx9JwHGQY20nT8WE1rTpJWujEOsNHca7qDrjZQDabFRXagBiQnytd62D2YhjE6JT
+giD+mFxiKRQQy4SczJ3s8AidytJN6iQdAlMmYHCjiwKBgQD8cqL+6wZVayVyL1rj
+NRGNXSo4gc+uEHIPXOUbh4iYS64aviKcDbXOA0qr5iSh2eu14hK6rNAUJUVlJzOC
+76OP1SSuGjQhUDlnsjBJZoSYArczuWV1OyrKNsvCAJvDnra4k5A3VWW7JFlys4RP
+Pr1z5P/rE68fmAsj5FXvjU0LlwKBgQC5O1LdCv8jSF+I/6QvSHOQp0TAp+u9vBxw
+EoaPZ5R4pYkgUTrEln0C8DeukbOjy87I0mrMt7qEcqSxo/63PiPWGbtWe5s6z169
+Qj/W5ZPTwtI6DCuEMntUgoxqMGB/GWNXVeBXu+PY4vcsTDK6ZMhbAFEkszBkXku6
+Jzc+Zayj0wKBgQCEGp0vFt/2nR44VY2TLjckKaepcEy0gsidP3ho4pDZWWkfd3X3
+Abmst85AjCuJQtd1E3vHkh1FHYfl+hCbqTmHT/tk3DOBZ1DS8c0Q7APg5DLob1En
+erHWpbwUpmrcgFaP2jBytE6LEud3/Xb0XRmY5zIA2wkeWFskCh3qQKAbuwKBgCGJ
+pjUzeoKO5g1ODBIrkhEM2Bvxy3MtDhEUqZxpaq51emCJlJRnkvbnO421/8qWajhe
+MMwkL/cvMrafNM1EyQRI4GyGMNLzHPozdo+YPa3HxnyQG4jyAvaINJg9bhtVI3F6
+sQXxlQ19+rbgjQbGnKgtZIO6lfZ2REvOMehwTFPVAoGAR1wK2EaQYFU4c6OnxGlD
+iD2z5gR5zDMd1blR+ABAnUWdMPC6uQGyhlzuZJkXHAAfU+/Kkr4ZEwPEwg+LwB3D
+qs5zLYCPO3zdw532nVWKXgbDXjaY/uyZRQZScMJ3uE7MZJCIgTRIEKWxIpxuLbgz
+SHoRym3xdMQhWa2hGC5Z6DQ=
+-----END PRIVATE KEY-----
+`
