@@ -198,7 +198,7 @@ func Delta[T any](ctx context.Context, c *Client, initial, cursor string, opts .
 			pendingReset = false
 			switch {
 			case w.NextLink != "":
-				if w.NextLink == next {
+				if w.NextLink == req.URL.String() {
 					yield(nil, fmt.Errorf("graphclient: Delta: @odata.nextLink repeats the current page"))
 					return
 				}

@@ -1,9 +1,12 @@
 package graphclient
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -19,7 +22,7 @@ type fakeClock struct {
 }
 
 func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	return &fakeClock{t: time.Now()}
 }
 
 func (f *fakeClock) now() time.Time {
@@ -65,4 +68,27 @@ func setup(t *testing.T, opts ...Option) (*Client, *http.ServeMux, *httptest.Ser
 		t.Fatal(err)
 	}
 	return c, mux, srv, clk
+}
+
+func readTestdata(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// fixture returns a testdata file with "https://graph.microsoft.com/" in
+// its links rewritten to root (srv.URL+"/" to lead back to the test server).
+func fixture(t testing.TB, name, root string) []byte {
+	t.Helper()
+	return bytes.ReplaceAll(readTestdata(t, name), []byte("https://graph.microsoft.com/"), []byte(root))
+}
+
+// serve writes body as a JSON response with status.
+func serve(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
 }

@@ -81,7 +81,7 @@ func All[T any](ctx context.Context, c *Client, path string, opts ...RequestOpti
 				}
 				page.Value[i] = zero // let the GC have it
 			}
-			if page.NextLink == next {
+			if page.NextLink == req.URL.String() {
 				yield(zero, fmt.Errorf("graphclient: GET %s: @odata.nextLink repeats the current page", c.relPath(req.URL)))
 				return
 			}
