@@ -117,7 +117,8 @@ func (r Report) WriteTo(w io.Writer) (int64, error) {
 //     mailbox answers MailboxNotEnabledForRESTAPI)
 //
 // SignIn is always checked, first; the other features follow in the order
-// scopes.Features lists them. A failed check carries its Diagnosis. Verify
+// scopes.Features lists them, and a feature scopes does not know gets a
+// failed check. A failed check carries its Diagnosis. Verify
 // itself does not fail: every problem is in the Report.
 //
 // Graph API: GET /me, GET /me/calendars, GET /me/joinedTeams,
@@ -144,6 +145,15 @@ func Verify(ctx context.Context, gc *graphclient.Client, granted []string, featu
 		}
 		c.Ready = len(c.Missing) == 0 && c.Err == nil
 		r.Checks = append(r.Checks, c)
+	}
+	for _, f := range features {
+		if !f.Valid() {
+			r.Checks = append(r.Checks, Check{
+				Feature: f,
+				Detail:  "unknown feature",
+				Err:     fmt.Errorf("consent: Verify: feature %q is not one scopes knows", string(f)),
+			})
+		}
 	}
 	return r
 }
