@@ -1,0 +1,230 @@
+package auth
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
+
+	"github.com/m365kit/m365kit/scopes"
+)
+
+// Sentinel errors. Every error the App returns for one of these outcomes
+// is an *Error that matches the sentinel with errors.Is.
+var (
+	// ErrNotSignedIn means the store holds no tokens for the account: the
+	// user never signed in, or signed out.
+	ErrNotSignedIn = errors.New("auth: not signed in")
+	// ErrReauthRequired means the user must sign in again interactively:
+	// the refresh token was revoked or expired through inactivity, the
+	// password was reset, or multi-factor authentication or a Conditional
+	// Access policy now requires interaction. Error.Claims carries the
+	// claims challenge to pass to the next sign-in, if Entra sent one.
+	ErrReauthRequired = errors.New("auth: the user must sign in again")
+	// ErrConsentRequired means nobody consented to some permission the
+	// request needs. Error.Missing names the permissions.
+	ErrConsentRequired = errors.New("auth: consent required")
+	// ErrTransient means Entra ID or the network failed in a way that a
+	// later retry may fix; the App already retried where that was safe.
+	ErrTransient = errors.New("auth: temporary failure")
+	// ErrInvalidState means a sign-in callback did not carry the state of
+	// the pending sign-in (forged, replayed or mixed-up requests) or the
+	// pending sign-in expired.
+	ErrInvalidState = errors.New("auth: sign-in state does not match")
+	// ErrInvalidIDToken means the ID token failed validation: signature,
+	// issuer, audience, lifetime or nonce.
+	ErrInvalidIDToken = errors.New("auth: invalid ID token")
+	// ErrAccountNotAllowed means the account is a personal Microsoft
+	// account, or its tenant is one Config.AllowTenant refuses.
+	ErrAccountNotAllowed = errors.New("auth: account not allowed")
+	// ErrSignInFailed means the authority redirected back with an error
+	// (the user declined, the tenant blocked the app...), or refused the
+	// authorization code.
+	ErrSignInFailed = errors.New("auth: sign-in failed")
+)
+
+// Error is the error type of this package. Kind says which sentinel it
+// matches; the other fields carry what support needs. It never holds a
+// token, code or secret.
+type Error struct {
+	// Op is what failed: "sign in", "token" or "sign out".
+	Op string
+	// AccountID is the account (oid.tid) the operation was for, if known.
+	AccountID string
+	// Reason explains failures the SDK itself detected, such as which
+	// ID-token check failed.
+	Reason string
+	// Code is the OAuth error code Entra returned ("invalid_grant").
+	Code string
+	// SubError is Entra's suberror ("bad_token", "consent_required").
+	SubError string
+	// Codes are the AADSTS numbers Entra returned.
+	Codes []int
+	// Description is Entra's error_description (it may name the user).
+	Description string
+	// Claims is the claims challenge Entra sent with the error, to pass to
+	// the next interactive sign-in.
+	Claims string
+	// Missing lists the permissions that lack consent, for
+	// ErrConsentRequired.
+	Missing []scopes.Permission
+	// StatusCode is the HTTP status of the failed token request, if any.
+	StatusCode int
+	// CorrelationID and TraceID identify the request for Microsoft support.
+	CorrelationID string
+	TraceID       string
+	// Kind is the sentinel the error matches (ErrReauthRequired, ...).
+	Kind error
+	// Err is the underlying error, if any.
+	Err error
+}
+
+// Error returns a one-line summary: the operation, the kind, the OAuth
+// error and AADSTS code. It holds no secrets.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("auth: ")
+	b.WriteString(e.Op)
+	if e.AccountID != "" {
+		b.WriteString(" for " + e.AccountID)
+	}
+	if e.Kind != nil {
+		b.WriteString(": " + strings.TrimPrefix(e.Kind.Error(), "auth: "))
+	}
+	if e.Reason != "" {
+		b.WriteString(": " + e.Reason)
+	}
+	if e.Code != "" {
+		b.WriteString(": " + e.Code)
+		if e.SubError != "" {
+			b.WriteString("/" + e.SubError)
+		}
+	}
+	if n := e.AADSTS(); n != 0 {
+		fmt.Fprintf(&b, " (AADSTS%d)", n)
+	}
+	if len(e.Missing) > 0 {
+		names := make([]string, len(e.Missing))
+		for i, p := range e.Missing {
+			names[i] = p.Name
+		}
+		b.WriteString(": missing " + strings.Join(names, ", "))
+	}
+	if e.CorrelationID != "" {
+		b.WriteString(" correlation-id " + e.CorrelationID)
+	}
+	if e.Err != nil && e.Code == "" && e.Reason == "" {
+		b.WriteString(": " + e.Err.Error())
+	}
+	return b.String()
+}
+
+// AADSTS returns the first AADSTS code of the error, or 0. consent.Diagnose
+// uses it to explain the error.
+func (e *Error) AADSTS() int {
+	if len(e.Codes) > 0 {
+		return e.Codes[0]
+	}
+	// Fall back to the description's "AADSTSnnnnn:" prefix.
+	if d, ok := strings.CutPrefix(e.Description, "AADSTS"); ok {
+		end := strings.IndexFunc(d, func(r rune) bool { return r < '0' || r > '9' })
+		if end > 0 {
+			n, _ := strconv.Atoi(d[:end])
+			return n
+		}
+	}
+	return 0
+}
+
+// Is reports whether e is of the kind target names.
+func (e *Error) Is(target error) bool { return e.Kind != nil && e.Kind == target }
+
+// Unwrap returns the underlying error.
+func (e *Error) Unwrap() error { return e.Err }
+
+// entraError is Entra's token-endpoint error body.
+type entraError struct {
+	Error         string `json:"error"`
+	Description   string `json:"error_description"`
+	Codes         []int  `json:"error_codes"`
+	SubError      string `json:"suberror"`
+	Claims        string `json:"claims"`
+	CorrelationID string `json:"correlation_id"`
+	TraceID       string `json:"trace_id"`
+}
+
+// classify turns an MSAL error into an *Error. requested are the Graph
+// scopes asked for; granted (may be nil) those known to be consented.
+func classify(op, accountID string, err error, requested, granted []string) *Error {
+	e := &Error{Op: op, AccountID: accountID, Err: err, Kind: ErrTransient}
+	var ce msalerrors.CallErr
+	if !errors.As(err, &ce) || ce.Resp == nil {
+		if strings.Contains(err.Error(), "no token found") {
+			e.Kind = ErrNotSignedIn
+			e.Reason = "no refresh token stored"
+		}
+		return e
+	}
+	e.StatusCode = ce.Resp.StatusCode
+	var body entraError
+	if ce.Resp.Body != nil {
+		raw, _ := io.ReadAll(io.LimitReader(ce.Resp.Body, 64<<10))
+		_ = json.Unmarshal(raw, &body)
+	}
+	e.Code, e.SubError, e.Codes, e.Claims = body.Error, body.SubError, body.Codes, body.Claims
+	e.CorrelationID, e.TraceID = body.CorrelationID, body.TraceID
+	if d, _, ok := strings.Cut(body.Description, "\r\n"); ok {
+		e.Description = d
+	} else {
+		e.Description = body.Description
+	}
+	switch {
+	case body.Error == "consent_required" || body.SubError == "consent_required" || slices.Contains(body.Codes, 65001):
+		e.Kind = ErrConsentRequired
+		e.Missing = missingPermissions(requested, granted)
+	case body.Error == "invalid_grant" || body.Error == "interaction_required" || body.Error == "login_required":
+		e.Kind = ErrReauthRequired
+	case body.Error == "temporarily_unavailable" || e.StatusCode >= 500 || e.StatusCode == http.StatusTooManyRequests:
+		e.Kind = ErrTransient
+	default:
+		// invalid_client, unauthorized_client, invalid_scope...: the
+		// app's configuration, not the user. Retrying does not help, so
+		// it is not ErrTransient.
+		e.Kind = nil
+	}
+	return e
+}
+
+// missingPermissions returns the catalog entries of requested that granted
+// does not cover; with granted unknown, every requested one.
+func missingPermissions(requested, granted []string) []scopes.Permission {
+	var out []scopes.Permission
+	have := map[string]bool{}
+	for _, g := range granted {
+		have[strings.ToLower(scopes.Normalize(g))] = true
+	}
+	for _, r := range requested {
+		n := scopes.Normalize(r)
+		if have[strings.ToLower(n)] {
+			continue
+		}
+		p, ok := scopes.Lookup(n)
+		if !ok {
+			p = scopes.Permission{Name: n}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// isCallErr reports whether err came from an HTTP call to Entra.
+func isCallErr(err error) bool {
+	var ce msalerrors.CallErr
+	return errors.As(err, &ce)
+}

@@ -1,0 +1,137 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// retryingClient wraps hc so that GETs and refresh-token grants are retried
+// on 429, 5xx and network errors (honouring Retry-After and the request's
+// context), while every other request, authorization-code grants above
+// all, is sent exactly once.
+func retryingClient(hc *http.Client) *http.Client {
+	rc := retryablehttp.NewClient()
+	rc.HTTPClient = hc
+	rc.Logger = nil
+	rc.RetryMax = 3
+	rc.RetryWaitMin = 100 * time.Millisecond
+	rc.RetryWaitMax = 3 * time.Second
+	rc.CheckRetry = retryablehttp.DefaultRetryPolicy
+	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler // the last response, not "giving up"
+	return &http.Client{Transport: &splitTransport{once: hc, retry: rc}}
+}
+
+// splitTransport routes each request to the retrying client or the plain
+// one.
+type splitTransport struct {
+	once  *http.Client
+	retry *retryablehttp.Client
+}
+
+func (t *splitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ok, err := retryable(req)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return t.once.Do(req)
+	}
+	rr, err := retryablehttp.FromRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	return t.retry.Do(rr)
+}
+
+// retryable reports whether sending req twice is safe: a GET or HEAD, or a
+// token request whose grant is refresh_token. It restores the body it reads.
+func retryable(req *http.Request) (bool, error) {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead:
+		return true, nil
+	case http.MethodPost:
+	default:
+		return false, nil
+	}
+	if req.Body == nil || req.Body == http.NoBody {
+		return false, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(req.Body, 1<<20))
+	_ = req.Body.Close()
+	if err != nil {
+		return false, err
+	}
+	req.Body = io.NopCloser(bytes.NewReader(b))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	form, err := url.ParseQuery(string(b))
+	if err != nil {
+		return false, nil
+	}
+	return form.Get("grant_type") == "refresh_token", nil
+}
+
+// cacheAdapter connects one MSAL client to the TokenStore, one partition
+// (account) per key. Each adapter serves one operation on one goroutine.
+type cacheAdapter struct {
+	store TokenStore
+	// capture keeps Export in memory instead of saving: sign-in stores
+	// the tokens only after the ID token is validated.
+	capture bool
+	// found reports whether the last Replace found a stored partition.
+	found bool
+	// loaded is the partition's stored blob, for consent diagnosis.
+	loaded []byte
+	// captured is the last exported blob and its key (capture mode).
+	captured    []byte
+	capturedKey string
+}
+
+// emptyCache resets MSAL's in-memory cache. Replace must always overwrite
+// it: left alone, a previous user's tokens would be exported into the next
+// user's partition.
+var emptyCache = []byte("{}")
+
+// Replace loads the partition into MSAL's cache, or an empty cache when
+// the key is empty or nothing is stored.
+func (c *cacheAdapter) Replace(ctx context.Context, u cache.Unmarshaler, h cache.ReplaceHints) error {
+	c.found, c.loaded = false, nil
+	if h.PartitionKey == "" || c.capture {
+		return u.Unmarshal(emptyCache)
+	}
+	b, err := c.store.Load(ctx, h.PartitionKey)
+	if isNoToken(err) {
+		return u.Unmarshal(emptyCache)
+	}
+	if err != nil {
+		return err
+	}
+	if err := u.Unmarshal(b); err != nil {
+		return err
+	}
+	c.found, c.loaded = true, b
+	return nil
+}
+
+// Export saves the partition. An empty key is MSAL's RemoveAccount or an
+// app-level write; it is never stored.
+func (c *cacheAdapter) Export(ctx context.Context, m cache.Marshaler, h cache.ExportHints) error {
+	if h.PartitionKey == "" {
+		return nil
+	}
+	b, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	if c.capture {
+		c.captured, c.capturedKey = b, h.PartitionKey
+		return nil
+	}
+	return c.store.Save(ctx, h.PartitionKey, b)
+}
