@@ -1,0 +1,24 @@
+package mail_test
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/m365kit/m365kit/mail"
+)
+
+func TestStats(t *testing.T) {
+	t.Parallel()
+	var s mail.Stats
+	s.Add(&mail.Page{Messages: make([]mail.Message, 2), Removed: []string{"r"},
+		Skipped: []mail.Skipped{{ID: "1", Reason: "internal"}, {ID: "2", Reason: "draft"}, {ID: "3", Reason: "internal"}}})
+	s.Add(&mail.Page{Reset: true, Messages: make([]mail.Message, 1)})
+	want := mail.Stats{Kept: 3, Removed: 1, Resets: 1, Skipped: map[string]int{"internal": 2, "draft": 1}}
+	if diff := cmp.Diff(want, s); diff != "" {
+		t.Errorf("Stats (-want +got):\n%s", diff)
+	}
+	if s.Filtered() != 3 {
+		t.Errorf("Filtered = %d, want 3", s.Filtered())
+	}
+}
