@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -165,6 +166,9 @@ func missingKeys(t *testing.T, file string, got map[string]any) []string {
 // instead of verified by name: the skeleton's httptest certificate names
 // example.com, not graph.microsoft.com.
 func testClient(srv *Server) *http.Client {
+	if hc, ok := testClients.Load(srv); ok {
+		return hc.(*http.Client)
+	}
 	hc := srv.HTTPClient()
 	tr := hc.Transport.(*http.Transport).Clone()
 	want := srv.ts.Certificate().Raw
@@ -176,5 +180,9 @@ func testClient(srv *Server) *http.Client {
 		return errors.New("graphtest: unexpected server certificate")
 	}
 	hc.Transport = tr
+	testClients.Store(srv, hc)
 	return hc
 }
+
+// testClients caches one client per server, so tests reuse connections.
+var testClients sync.Map

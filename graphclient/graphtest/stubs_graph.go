@@ -1,6 +1,0 @@
-package graphtest
-
-func (s *Server) routesTeams() {}
-
-type Team struct{}
-type Chat struct{}
