@@ -14,8 +14,8 @@ const graphErrorsLink = "https://learn.microsoft.com/graph/errors"
 var (
 	noMailbox = Diagnosis{
 		GraphCode: "MailboxNotEnabledForRESTAPI", Name: "MailboxNotEnabledForRESTAPI", Fixer: TenantAdmin,
-		Meaning: "The user has no Exchange Online mailbox (no Exchange license, a mailbox still on premises, or an inactive mailbox), so Graph cannot reach their mail.",
-		Fix:     "A tenant admin assigns the user a license that includes Exchange Online (or moves the mailbox to Exchange Online); no new consent is needed.",
+		Meaning: "The user has no Exchange Online mailbox (no Exchange license, a mailbox still on premises, or an inactive mailbox), so Graph cannot reach their mail or calendar.",
+		Fix:     "A tenant admin assigns the user a license that includes Exchange Online (or moves the mailbox to Exchange Online); mail and calendar then work without a new consent.",
 		Link:    graphErrorsLink, Known: true,
 	}
 	forbidden = Diagnosis{

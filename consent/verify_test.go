@@ -148,7 +148,7 @@ Teams           no     consent                   missing ChannelMessage.Send
 Email           no     GET me/mailFolders/inbox  404 MailboxNotEnabledForRESTAPI
 Calendar: tenant admin fixes it: A tenant admin grants consent for the feature's permissions with the admin-consent link, then the user signs in again; if consent is complete, check the user's license.
 Teams: tenant admin fixes it: A tenant admin opens an admin-consent link that includes Teams and accepts; then the user signs in again.
-Email: tenant admin fixes it: A tenant admin assigns the user a license that includes Exchange Online (or moves the mailbox to Exchange Online); no new consent is needed.
+Email: tenant admin fixes it: A tenant admin assigns the user a license that includes Exchange Online (or moves the mailbox to Exchange Online); mail and calendar then work without a new consent.
 `
 	if got := r.String(); got != want {
 		t.Errorf("String():\n%s\nwant:\n%s", got, want)
