@@ -445,7 +445,9 @@ func TestRefreshErrors(t *testing.T) {
 		{name: "expired through inactivity", want: auth.ErrReauthRequired, aadsts: 700082,
 			fail: func(e *env) { e.srv.FailNextToken(graphtest.ErrRefreshExpired()) }},
 		{name: "MFA now required", want: auth.ErrReauthRequired, aadsts: 50076,
-			fail: func(e *env) { e.srv.FailNextToken(graphtest.ErrInteractionRequired(`{"access_token":{"capolids":{"essential":true}}}`)) },
+			fail: func(e *env) {
+				e.srv.FailNextToken(graphtest.ErrInteractionRequired(`{"access_token":{"capolids":{"essential":true}}}`))
+			},
 			check: func(t *testing.T, ae *auth.Error) {
 				if ae.Claims == "" {
 					t.Error("the claims challenge is lost")
