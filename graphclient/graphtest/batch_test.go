@@ -1,0 +1,169 @@
+package graphtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+type batchAnswer struct {
+	status    int
+	responses map[string]batchResult
+	order     []string
+	body      map[string]any
+}
+
+// postBatch posts a JSON batch to /v1.0/$batch with token.
+func postBatch(t *testing.T, srv *Server, token, payload string) batchAnswer {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "https://"+GraphHost+"/v1.0/$batch", strings.NewReader(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := srv.HTTPClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var raw struct {
+		Responses []batchResult `json:"responses"`
+		Error     any           `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&raw); err != nil {
+		t.Fatal(err)
+	}
+	a := batchAnswer{status: resp.StatusCode, responses: map[string]batchResult{}}
+	if raw.Error != nil {
+		a.body = map[string]any{"error": raw.Error}
+	}
+	for _, r := range raw.Responses {
+		a.responses[r.ID] = r
+		a.order = append(a.order, r.ID)
+	}
+	return a
+}
+
+func TestBatch(t *testing.T) {
+	t.Parallel()
+	f := newEntraFixture(t)
+	tok := f.srv.IssueToken(f.adele, appClientID, "User.Read")
+	a := postBatch(t, f.srv, tok, `{"requests":[
+		{"id":"1","method":"GET","url":"/me?$select=displayName"},
+		{"id":"2","method":"GET","url":"/me/nothing-here"},
+		{"id":"3","method":"GET","url":"me","dependsOn":["1"]},
+		{"id":"4","method":"GET","url":"/me","dependsOn":["2"]},
+		{"id":"5","method":"GET","url":"/me","dependsOn":["4"]}]}`)
+	if a.status != 200 {
+		t.Fatalf("status %d", a.status)
+	}
+	got := map[string]int{}
+	for id, r := range a.responses {
+		got[id] = r.Status
+	}
+	if diff := cmp.Diff(map[string]int{"1": 200, "2": 404, "3": 200, "4": 424, "5": 424}, got); diff != "" {
+		t.Errorf("statuses (-want +got):\n%s", diff)
+	}
+	var me map[string]any
+	b, _ := json.Marshal(a.responses["1"].Body)
+	_ = json.Unmarshal(b, &me)
+	if me["displayName"] != "Adele Vance" || me["id"] != nil {
+		t.Errorf("item 1 body = %s", b)
+	}
+	if a.order[0] == "1" {
+		t.Errorf("responses in request order %v; the fake answers out of order on purpose", a.order)
+	}
+}
+
+func TestBatchUsesTheBatchToken(t *testing.T) {
+	t.Parallel()
+	f := newEntraFixture(t)
+	tok := f.srv.IssueToken(f.adele, appClientID, "Calendars.Read")
+	a := postBatch(t, f.srv, tok, `{"requests":[{"id":"1","method":"GET","url":"/me"}]}`)
+	if r := a.responses["1"]; r.Status != http.StatusForbidden {
+		t.Errorf("item without User.Read: %d", r.Status)
+	}
+}
+
+func TestBatchInvalid(t *testing.T) {
+	t.Parallel()
+	f := newEntraFixture(t)
+	tok := f.srv.IssueToken(f.adele, appClientID, "User.Read")
+	var items []string
+	for i := range 21 {
+		items = append(items, fmt.Sprintf(`{"id":"%d","method":"GET","url":"/me"}`, i))
+	}
+	tests := []struct{ name, payload string }{
+		{"21 requests", `{"requests":[` + strings.Join(items, ",") + `]}`},
+		{"duplicate id", `{"requests":[{"id":"1","method":"GET","url":"/me"},{"id":"1","method":"GET","url":"/me"}]}`},
+		{"unknown dependency", `{"requests":[{"id":"1","method":"GET","url":"/me","dependsOn":["9"]}]}`},
+		{"cycle", `{"requests":[{"id":"1","method":"GET","url":"/me","dependsOn":["2"]},{"id":"2","method":"GET","url":"/me","dependsOn":["1"]}]}`},
+		{"no url", `{"requests":[{"id":"1","method":"GET"}]}`},
+		{"empty", `{"requests":[]}`},
+		{"not JSON", `requests`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if a := postBatch(t, f.srv, tok, tt.payload); a.status != http.StatusBadRequest || a.body == nil {
+				t.Errorf("status %d body %v, want 400 with an error", a.status, a.body)
+			}
+		})
+	}
+	// Exactly 20 is fine.
+	if a := postBatch(t, f.srv, tok, `{"requests":[`+strings.Join(items[:20], ",")+`]}`); a.status != 200 || len(a.responses) != 20 {
+		t.Errorf("20 requests: status %d, %d responses", a.status, len(a.responses))
+	}
+}
+
+func TestBatchItemThrottle(t *testing.T) {
+	t.Parallel()
+	f := newEntraFixture(t)
+	tok := f.srv.IssueToken(f.adele, appClientID, "User.Read")
+	f.srv.Inject(Fault{Kind: Throttle, PathPrefix: "/me", RetryAfter: "4"})
+	f.srv.Inject(Fault{Kind: DropConnection, PathPrefix: "/me"}) // never applies inside a batch
+	a := postBatch(t, f.srv, tok, `{"requests":[{"id":"a","method":"GET","url":"/me"},{"id":"b","method":"GET","url":"/me","dependsOn":["a"]},{"id":"c","method":"GET","url":"/me"}]}`)
+	if a.status != 200 {
+		t.Fatalf("batch status %d", a.status)
+	}
+	ra := a.responses["a"]
+	if ra.Status != 429 || ra.Headers["Retry-After"] != "4" {
+		t.Errorf("item a: %d Retry-After %q", ra.Status, ra.Headers["Retry-After"])
+	}
+	if a.responses["b"].Status != 424 || a.responses["c"].Status != 200 {
+		t.Errorf("items b, c: %d %d", a.responses["b"].Status, a.responses["c"].Status)
+	}
+}
+
+func TestBatchChaosThrottlesItems(t *testing.T) {
+	t.Parallel()
+	f := newEntraFixture(t)
+	tok := f.srv.IssueToken(f.adele, appClientID, "User.Read")
+	var items []string
+	for i := range 20 {
+		items = append(items, fmt.Sprintf(`{"id":"%d","method":"GET","url":"/me"}`, i))
+	}
+	payload := `{"requests":[` + strings.Join(items, ",") + `]}`
+	f.srv.Chaos(ChaosConfig{Seed: 3, Throttle: 0.5, RetryAfter: "2"})
+	var a batchAnswer
+	for range 10 { // the batch itself may be throttled too
+		if a = postBatch(t, f.srv, tok, payload); a.status == 200 {
+			break
+		}
+	}
+	count := map[int]int{}
+	for _, r := range a.responses {
+		count[r.Status]++
+		if r.Status == 429 && r.Headers["Retry-After"] != "2" {
+			t.Errorf("throttled item without Retry-After: %+v", r)
+		}
+	}
+	if count[429] == 0 || count[200] == 0 {
+		t.Errorf("item statuses %v: want some throttled and some served", count)
+	}
+}
