@@ -1,0 +1,73 @@
+// Package calendar reads a signed-in user's Outlook calendars through
+// Microsoft Graph, keeps a local copy of a calendar window in sync with delta
+// queries, finds the online-meeting link of an event and decides, with
+// [Rules], whether a notetaker should join it.
+//
+// # Reading
+//
+// [New] wraps a *graphclient.Client. [Service.Calendars] lists the user's own
+// calendars and those shared with them; [Service.Events] lists the events of
+// a [Window] of any calendar with recurrences expanded by Graph;
+// [Service.Event] reads one event; [Service.OnlineMeeting] finds the Teams
+// meeting behind a join URL.
+//
+// Times in [Event] are time.Time values in UTC. Graph sends start and end as
+// {dateTime, timeZone} pairs in the zone of the Prefer: outlook.timezone
+// header (graphclient asks for UTC by default); [DateTimeTimeZone] keeps that
+// zone and [Event.OriginalStartTimeZone] keeps the zone the organiser used.
+//
+// # Sync
+//
+// [Service.Sync] walks calendarView/delta for one window of the primary
+// calendar and yields one [Page] per Graph page. Store each page's events,
+// removals and cursor together (ideally in one transaction); restart from
+// any stored cursor. The cursor carries the window, so a restart needs only
+// the cursor. Apply a page like this:
+//
+//   - Reset: Graph dropped the sync state and the sync restarted from the
+//     window's initial query. Delete the events you stored for this window,
+//     then apply the page.
+//   - Removed: delete these IDs. Graph reports under @removed both events
+//     deleted inside the window and events outside it that were added,
+//     changed or deleted, and an @removed entry carries only the ID, so
+//     nobody can tell which window it belonged to. Page.Removed therefore
+//     holds every removed ID: an event that moved out of the window must
+//     leave the window's copy anyway, and deleting an ID you never stored is
+//     a no-op. An ID that a page both changes and removes is reported only
+//     as changed (the caller never loses a meeting that still exists).
+//   - Events: upsert by ID. Graph may send the same change twice, in one page
+//     or replayed in a later round; upserting makes that harmless.
+//
+// # Sliding window
+//
+// Delta tokens encode their window, so a window cannot move. To follow
+// "1 day back, 30 days ahead", start a new window when the old one has
+// slid far enough (for example once a day):
+//
+//  1. Sync the new window from an empty cursor until a page is Done; upsert
+//     everything it yields. Keep the old cursor meanwhile.
+//  2. Run one more round of the old cursor until Done and apply it: it
+//     reports what changed in the overlap since its last round, including
+//     deletions the new window's first listing could not show.
+//  3. Delete stored events that lie outside the new window and switch to the
+//     new cursor.
+//
+// Nothing is missed (every change in the overlap is seen by the old or the
+// new cursor) and nothing is duplicated (events are upserted by ID). If the
+// old cursor answers Reset in step 2, stop it and instead delete stored events
+// inside the new window that the new window's first round did not yield.
+// ExampleService_Sync_slidingWindow shows the steps.
+//
+// # Meeting links and notetaker rules
+//
+// [FindMeetingLink] finds the join link of an event (Teams, Zoom, Google
+// Meet, Webex and more) in onlineMeeting.joinUrl, locations, location, body
+// and subject, after unwrapping Outlook SafeLinks, Proofpoint and Mimecast
+// rewrites. [Rules.Match] decides whether a bot should join; [DedupKey]
+// gives the same key for the same meeting seen by several users of a tenant.
+//
+// # Concurrency
+//
+// A Service is safe for concurrent use. Events, pages and links are plain
+// values owned by the caller.
+package calendar

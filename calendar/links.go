@@ -1,0 +1,490 @@
+package calendar
+
+import (
+	"html"
+	"net/url"
+	"strings"
+)
+
+// Provider names an online-meeting service.
+type Provider string
+
+// The providers FindMeetingLink recognises.
+const (
+	Teams            Provider = "teams"      // Microsoft Teams (work or school, GCC, GCC High, DoD)
+	TeamsLive        Provider = "teams_live" // Microsoft Teams (free), teams.live.com
+	Zoom             Provider = "zoom"
+	GoogleMeet       Provider = "google_meet"
+	Webex            Provider = "webex"
+	GoToMeeting      Provider = "goto_meeting"
+	GoToWebinar      Provider = "goto_webinar"
+	BlueJeans        Provider = "bluejeans"
+	Chime            Provider = "chime"
+	Whereby          Provider = "whereby"
+	RingCentral      Provider = "ringcentral"
+	Jitsi            Provider = "jitsi"
+	EightByEight     Provider = "8x8"
+	ZohoMeeting      Provider = "zoho_meeting"
+	SkypeForBusiness Provider = "skype_for_business" // also Lync and consumer Skype meet-now links
+	SlackHuddle      Provider = "slack_huddle"
+	Around           Provider = "around"
+	Livestorm        Provider = "livestorm"
+	Gong             Provider = "gong"
+	Chorus           Provider = "chorus"
+)
+
+// Source names the event field a meeting link was found in.
+type Source string
+
+// The sources FindMeetingLink reads, in rank order.
+const (
+	SourceJoinURL          Source = "onlineMeeting.joinUrl"
+	SourceOnlineMeetingURL Source = "onlineMeetingUrl" // deprecated by Graph; a fallback
+	SourceLocations        Source = "locations"        // locations[].locationUri and displayName
+	SourceLocation         Source = "location"
+	SourceBody             Source = "body"
+	SourceBodyPreview      Source = "bodyPreview" // when the body was not requested
+	SourceSubject          Source = "subject"
+)
+
+// MeetingLink is an online meeting's join link and what its URL says about
+// the meeting. Fields a provider's URL does not carry are empty.
+type MeetingLink struct {
+	Provider Provider
+	// URL is the canonical join URL: wrappers (SafeLinks, Proofpoint,
+	// Mimecast, launcher pages) removed, tracking parameters dropped, the
+	// same string for every shape of the same meeting's link.
+	URL string
+	// Source is the event field the link came from.
+	Source Source
+
+	// MeetingID is the provider's meeting ID: Zoom's and GoTo's numbers,
+	// the Meet code (abc-defg-hij), the ID of a Teams /meet/ link, Webex's
+	// MTID or personal-room name, a room name for Whereby or Jitsi.
+	MeetingID string
+	// Passcode is the password the URL carries (Zoom pwd, Teams p=,
+	// BlueJeans passcode).
+	Passcode string
+	// TenantID, OrganizerID and ThreadID are a Teams meetup-join link's
+	// tenant (Tid), organiser object ID (Oid) and chat thread
+	// (19:meeting_…@thread.v2); MessageID is its message ("0").
+	TenantID, OrganizerID, ThreadID, MessageID string
+	// Site is the provider's account subdomain (Webex site, Zoom vanity
+	// host, Slack team ID).
+	Site string
+}
+
+// Limits that bound the work done on one event, whatever its body holds.
+const (
+	maxScanBytes   = 1 << 20 // of one field's text
+	maxCandidates  = 512     // URL-like tokens per field
+	maxUnwrapDepth = 6       // nested redirect wrappers
+)
+
+// FindMeetingLink returns the online-meeting link of ev and true, or false
+// when none is found. It reads, in rank order, onlineMeeting.joinUrl, the
+// deprecated onlineMeetingUrl, locations[] (locationUri, then displayName),
+// location, the body (HTML stripped, entities decoded; bodyPreview when no
+// body was fetched) and the subject, and returns the first join link found.
+// Within one field links are taken in order; a later link to the same
+// meeting that carries a passcode the first lacked wins. Before matching, it
+// unwraps Outlook SafeLinks, Proofpoint URL Defense (v2 and v3), Mimecast
+// and common tracking redirects (nesting bounded). Dial-in, meeting-options
+// and help links are not join links.
+//
+// It does no I/O and is safe for concurrent use.
+func FindMeetingLink(ev *Event) (MeetingLink, bool) {
+	if ev == nil {
+		return MeetingLink{}, false
+	}
+	if ev.OnlineMeeting != nil {
+		if l, ok := findInText(ev.OnlineMeeting.JoinURL, SourceJoinURL); ok {
+			return l, true
+		}
+	}
+	if l, ok := findInText(ev.OnlineMeetingURL, SourceOnlineMeetingURL); ok {
+		return l, true
+	}
+	for _, loc := range ev.Locations {
+		if l, ok := findInText(loc.LocationURI, SourceLocations); ok {
+			return l, true
+		}
+	}
+	for _, loc := range ev.Locations {
+		if l, ok := findInText(loc.DisplayName, SourceLocations); ok {
+			return l, true
+		}
+	}
+	if ev.Location != nil {
+		if l, ok := findInText(ev.Location.LocationURI, SourceLocation); ok {
+			return l, true
+		}
+		if l, ok := findInText(ev.Location.DisplayName, SourceLocation); ok {
+			return l, true
+		}
+	}
+	if ev.Body != nil && ev.Body.Content != "" {
+		text := ev.Body.Content
+		if !strings.EqualFold(ev.Body.ContentType, "text") {
+			text = htmlToText(text)
+		} else {
+			text = html.UnescapeString(text)
+		}
+		if l, ok := findInText(text, SourceBody); ok {
+			return l, true
+		}
+	} else if l, ok := findInText(html.UnescapeString(ev.BodyPreview), SourceBodyPreview); ok {
+		return l, true
+	}
+	return findInText(html.UnescapeString(ev.Subject), SourceSubject)
+}
+
+// FindMeetingLinkInText returns the first meeting link in plain text (a
+// chat message, an ICS description), labelled with src.
+func FindMeetingLinkInText(text string, src Source) (MeetingLink, bool) {
+	return findInText(text, src)
+}
+
+// findInText scans text for URL-like tokens and returns the first that is a
+// join link, preferring a later link to the same meeting with a passcode.
+func findInText(text string, src Source) (MeetingLink, bool) {
+	if text == "" {
+		return MeetingLink{}, false
+	}
+	if len(text) > maxScanBytes {
+		text = text[:maxScanBytes]
+	}
+	var best MeetingLink
+	found := false
+	n := 0
+	for tok := range candidates(text) {
+		if n++; n > maxCandidates {
+			break
+		}
+		l, ok := parseLink(tok)
+		if !ok {
+			continue
+		}
+		if !found {
+			best, found = l, true
+			if best.Passcode != "" || !wantsPasscode(best.Provider) {
+				break
+			}
+			continue
+		}
+		if l.Provider == best.Provider && l.MeetingID == best.MeetingID && l.Passcode != "" {
+			best = l
+			break
+		}
+	}
+	if found {
+		best.Source = src
+	}
+	return best, found
+}
+
+func wantsPasscode(p Provider) bool {
+	return p == Zoom || p == BlueJeans
+}
+
+// parseLink unwraps one candidate URL and matches it against the providers.
+func parseLink(raw string) (MeetingLink, bool) {
+	u, ok := parseCandidate(raw)
+	if !ok {
+		return MeetingLink{}, false
+	}
+	for range maxUnwrapDepth {
+		next, ok := unwrapOnce(u)
+		if !ok {
+			break
+		}
+		u = next
+	}
+	return matchProvider(u)
+}
+
+// parseCandidate turns a token into a URL: trailing punctuation and encoded
+// angle brackets trimmed, a bare known host given https://.
+func parseCandidate(raw string) (*url.URL, bool) {
+	raw = trimURL(raw)
+	if raw == "" {
+		return nil, false
+	}
+	lower := strings.ToLower(raw)
+	switch {
+	case strings.HasPrefix(lower, "http://"), strings.HasPrefix(lower, "https://"):
+	case strings.HasPrefix(lower, "msteams:"):
+		// msteams:/l/meetup-join/… is the Teams desktop scheme.
+		rest := strings.TrimLeft(raw[len("msteams:"):], "/")
+		raw = "https://teams.microsoft.com/" + rest
+	case strings.HasPrefix(lower, "zoommtg://"), strings.HasPrefix(lower, "zoomus://"):
+	default:
+		if strings.Contains(lower, "://") || strings.HasPrefix(lower, "mailto:") || strings.HasPrefix(lower, "tel:") {
+			return nil, false
+		}
+		raw = "https://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return nil, false
+	}
+	return u, true
+}
+
+// trimURL removes what text around a URL leaves on it: trailing
+// punctuation, quotes, encoded or literal angle brackets, a closing
+// parenthesis without an opening one.
+func trimURL(s string) string {
+	s = strings.TrimLeft(s, "([{<'\"*")
+	for len(s) > 0 {
+		lower := strings.ToLower(s)
+		switch {
+		case strings.HasSuffix(lower, "%3e"), strings.HasSuffix(lower, "%3c"), strings.HasSuffix(lower, "%20"),
+			strings.HasSuffix(lower, "%22"), strings.HasSuffix(lower, "%27"):
+			s = s[:len(s)-3]
+			continue
+		case strings.HasSuffix(lower, "&gt;"), strings.HasSuffix(lower, "&lt;"):
+			s = s[:len(s)-4]
+			continue
+		case strings.HasSuffix(lower, "&quot;"), strings.HasSuffix(lower, "&nbsp;"):
+			s = s[:len(s)-6]
+			continue
+		}
+		c := s[len(s)-1]
+		switch c {
+		case '.', ',', ';', ':', '!', '?', '\'', '"', '*', '>', '<', ']', '}', '|', '\\':
+			s = s[:len(s)-1]
+			continue
+		case ')':
+			if strings.Count(s, "(") < strings.Count(s, ")") {
+				s = s[:len(s)-1]
+				continue
+			}
+		}
+		break
+	}
+	return s
+}
+
+// candidates yields URL-like tokens of text in order: tokens with a scheme
+// (the scheme's start onward) and bare tokens naming a known meeting host.
+func candidates(text string) func(yield func(string) bool) {
+	return func(yield func(string) bool) {
+		i := 0
+		for i < len(text) {
+			for i < len(text) && isSeparator(text[i]) {
+				i++
+			}
+			j := i
+			for j < len(text) && !isSeparator(text[j]) {
+				j++
+			}
+			if j > i {
+				tok := text[i:j]
+				for _, t := range splitSchemes(tok) {
+					if looksLikeLink(t) && !yield(t) {
+						return
+					}
+				}
+			}
+			i = j
+		}
+	}
+}
+
+// isSeparator reports bytes that never occur inside a URL in text. Non-ASCII
+// spaces are left to url.Parse to reject.
+func isSeparator(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\r', '\f', '\v', '<', '>', '"', '`':
+		return true
+	}
+	return false
+}
+
+// splitSchemes splits "Join:https://a…https://b" into the parts that start
+// at each scheme, so text glued to a URL or two glued URLs are separated.
+// Schemes inside a query (a wrapped url=https%3A… or url=https://…) stay.
+func splitSchemes(tok string) []string {
+	lower := strings.ToLower(tok)
+	first := schemeIndex(lower, 0)
+	if first < 0 {
+		return []string{tok}
+	}
+	var out []string
+	start := first
+	for {
+		next := schemeIndex(lower, start+1)
+		// A scheme after = ? & / % # or _ (Proofpoint v3) is a wrapped URL, not a new one.
+		for next > 0 && strings.ContainsRune("=?&/%#_", rune(lower[next-1])) {
+			next = schemeIndex(lower, next+1)
+		}
+		if next < 0 {
+			out = append(out, tok[start:])
+			return out
+		}
+		out = append(out, tok[start:next])
+		start = next
+	}
+}
+
+func schemeIndex(lower string, from int) int {
+	best := -1
+	for _, s := range [...]string{"https://", "http://", "msteams:", "zoommtg://", "zoomus://"} {
+		if from >= len(lower) {
+			break
+		}
+		if k := strings.Index(lower[from:], s); k >= 0 && (best < 0 || from+k < best) {
+			best = from + k
+		}
+	}
+	return best
+}
+
+// looksLikeLink is a cheap filter before url.Parse.
+func looksLikeLink(t string) bool {
+	lower := strings.ToLower(t)
+	if strings.Contains(lower, "://") || strings.HasPrefix(lower, "msteams:") {
+		return true
+	}
+	// A bare host: "zoom.us/j/123", "meet.google.com/abc-defg-hij".
+	slash := strings.IndexByte(lower, '/')
+	if slash <= 0 {
+		return false
+	}
+	host := strings.TrimLeft(lower[:slash], "([{'*")
+	return bareHost(host)
+}
+
+// bareHost reports the hosts recognised without a scheme.
+func bareHost(h string) bool {
+	for _, suffix := range [...]string{
+		"zoom.us", "zoom.com", "zoomgov.com", "meet.google.com", "teams.microsoft.com", "teams.live.com",
+		"webex.com", "gotomeeting.com", "meet.goto.com", "gotomeet.me", "bluejeans.com", "chime.aws",
+		"whereby.com", "meet.jit.si", "8x8.vc", "ringcentral.com", "around.co", "join.gong.io", "go.chorus.ai",
+	} {
+		if h == suffix || strings.HasSuffix(h, "."+suffix) {
+			return true
+		}
+	}
+	return false
+}
+
+// htmlToText strips tags from an HTML body, keeping href values (as words
+// of their own) and text, dropping style and script content, and decoding
+// entities.
+func htmlToText(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) / 2)
+	i := 0
+	for i < len(s) {
+		lt := strings.IndexByte(s[i:], '<')
+		if lt < 0 {
+			b.WriteString(s[i:])
+			break
+		}
+		b.WriteString(s[i : i+lt])
+		i += lt
+		if strings.HasPrefix(s[i:], "<!--") {
+			end := strings.Index(s[i+4:], "-->")
+			if end < 0 {
+				break
+			}
+			i += 4 + end + 3
+			b.WriteByte(' ')
+			continue
+		}
+		gt := strings.IndexByte(s[i:], '>')
+		if gt < 0 {
+			b.WriteString(s[i:])
+			break
+		}
+		tag := s[i+1 : i+gt]
+		i += gt + 1
+		b.WriteByte(' ')
+		lowerTag := strings.ToLower(tag)
+		if name, ok := rawTextTag(lowerTag); ok {
+			end := indexCloseTag(s[i:], name)
+			if end < 0 {
+				break
+			}
+			i += end
+			continue
+		}
+		if href, ok := attr(tag, lowerTag, "href"); ok {
+			b.WriteString(href)
+			b.WriteByte(' ')
+		}
+	}
+	return html.UnescapeString(b.String())
+}
+
+// attr returns the value of the attribute name in a tag's text.
+func attr(tag, lowerTag, name string) (string, bool) {
+	from := 0
+	for {
+		k := strings.Index(lowerTag[from:], name)
+		if k < 0 {
+			return "", false
+		}
+		k += from
+		from = k + len(name)
+		if k > 0 && !isSpaceByte(lowerTag[k-1]) {
+			continue
+		}
+		j := k + len(name)
+		for j < len(tag) && isSpaceByte(tag[j]) {
+			j++
+		}
+		if j >= len(tag) || tag[j] != '=' {
+			continue
+		}
+		j++
+		for j < len(tag) && isSpaceByte(tag[j]) {
+			j++
+		}
+		if j >= len(tag) {
+			return "", false
+		}
+		if q := tag[j]; q == '"' || q == '\'' {
+			end := strings.IndexByte(tag[j+1:], q)
+			if end < 0 {
+				return tag[j+1:], true
+			}
+			return tag[j+1 : j+1+end], true
+		}
+		end := j
+		for end < len(tag) && !isSpaceByte(tag[end]) {
+			end++
+		}
+		return tag[j:end], true
+	}
+}
+
+func isSpaceByte(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' }
+
+// rawTextTag reports tags whose content is not text (style, script).
+func rawTextTag(lowerTag string) (string, bool) {
+	for _, name := range [...]string{"style", "script"} {
+		if strings.HasPrefix(lowerTag, name) && (len(lowerTag) == len(name) || isSpaceByte(lowerTag[len(name)])) {
+			return name, true
+		}
+	}
+	return "", false
+}
+
+// indexCloseTag finds "</name" in s, ignoring case.
+func indexCloseTag(s, name string) int {
+	from := 0
+	for {
+		k := strings.Index(s[from:], "</")
+		if k < 0 {
+			return -1
+		}
+		k += from
+		if len(s)-k-2 >= len(name) && strings.EqualFold(s[k+2:k+2+len(name)], name) {
+			return k
+		}
+		from = k + 2
+	}
+}
