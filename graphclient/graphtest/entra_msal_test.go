@@ -124,7 +124,9 @@ func TestMSALRefreshErrors(t *testing.T) {
 	}{
 		{"revoked", func(f entraFixture) { f.srv.RevokeRefreshTokens(f.adele) }, []string{"invalid_grant", "50173", "bad_token"}},
 		{"consent revoked", func(f entraFixture) { f.tenant.Revoke(appClientID, "User.Read") }, []string{"invalid_grant", "65001", "consent_required"}},
-		{"mfa", func(f entraFixture) { f.srv.FailNextToken(ErrInteractionRequired(`{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`)) }, []string{"interaction_required", "50076", "acrs"}},
+		{"mfa", func(f entraFixture) {
+			f.srv.FailNextToken(ErrInteractionRequired(`{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`))
+		}, []string{"interaction_required", "50076", "acrs"}},
 		{"5xx", func(f entraFixture) { f.srv.FailNextToken5xx() }, []string{"503", "temporarily_unavailable"}},
 	}
 	for _, tt := range tests {
