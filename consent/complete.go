@@ -19,6 +19,9 @@ import (
 // consent link. Record the tenant as onboarded only once a user of that
 // tenant has signed in (an ID token whose tid equals TenantID was
 // validated); then call Confirm. Never authorize anyone on TenantID alone.
+//
+// A Grant is a plain value; Confirm changes it, so do not call Confirm
+// while other goroutines read the Grant.
 type Grant struct {
 	// TenantID is the tenant (a GUID) Microsoft's redirect names, lower case.
 	// Unverified: see TenantVerified.

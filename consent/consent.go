@@ -27,7 +27,8 @@ const minStateKey = 32
 // to; it cannot give admin consent.
 const personalTenantID = "9188040d-6c67-4c5b-b112-36a304b66dad"
 
-// Config is the plain configuration of a consent Flow.
+// Config is the plain configuration of a consent Flow. New copies what it
+// needs; changing a Config afterwards changes nothing.
 type Config struct {
 	// ClientID is the Application (client) ID of the vendor's multi-tenant
 	// app registration, a GUID.
@@ -96,7 +97,7 @@ func New(cfg Config) (*Flow, error) {
 		now = time.Now
 	}
 	return &Flow{
-		clientID:  strings.ToLower(id),
+		clientID:  id,
 		redirect:  cfg.RedirectURL,
 		key:       slices.Clone(cfg.StateKey),
 		authority: authority,
@@ -159,8 +160,9 @@ func checkAuthority(raw string) (string, error) {
 	return strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), nil
 }
 
-// Request describes one admin-consent request. Exactly one of Features,
-// Choice and Scopes says what to ask for.
+// Request describes one admin-consent request: plain data, read once by
+// AdminConsentURL. Exactly one of Features, Choice and Scopes says what to
+// ask for.
 type Request struct {
 	// Tenant is the customer's tenant: its ID (a GUID), a verified domain
 	// such as contoso.com, or "organizations" (any work or school tenant;

@@ -31,7 +31,8 @@ const (
 	Vendor Party = "vendor"
 )
 
-// Diagnosis explains an error: what it means, who can fix it and how.
+// Diagnosis explains an error: what it means, who can fix it and how. It
+// is a plain value, safe for concurrent use.
 type Diagnosis struct {
 	// Code is the AADSTS code (65004), or 0 for a Graph error.
 	Code int
@@ -112,7 +113,7 @@ func Lookup(code int) (Diagnosis, bool) {
 //
 // A code the catalog lacks still gives its number and Microsoft's lookup
 // link. ok is false when err carries nothing to diagnose.
-func Diagnose(err error) (d Diagnosis, ok bool) {
+func Diagnose(err error) (Diagnosis, bool) {
 	if err == nil {
 		return Diagnosis{}, false
 	}
@@ -173,7 +174,7 @@ var invalidState = Diagnosis{
 	Name:    "InvalidState",
 	Meaning: "The consent callback's state is missing, expired or not signed by this app, so the result cannot be trusted.",
 	Fixer:   EndUser,
-	Fix:     "Start the consent again from the app to get a fresh link, and finish it within 15 minutes; the vendor checks every backend shares the same state key.",
+	Fix:     "Start the consent again from the app to get a fresh link and finish it before the link expires (15 minutes by default); the vendor checks that every backend shares the same state key.",
 	Known:   true,
 }
 

@@ -28,7 +28,8 @@ var (
 // Error is Microsoft's answer when consent was not granted: the OAuth
 // error fields from the redirect, with the AADSTS code and the trace and
 // correlation IDs Entra puts into the description. Quote TraceID and
-// CorrelationID in a support ticket; Diagnose explains AADSTSCode.
+// CorrelationID in a support ticket; Diagnose explains AADSTSCode. An
+// Error is a plain value, safe for concurrent reads.
 type Error struct {
 	// ErrorCode is the OAuth error, such as "consent_required" or
 	// "access_denied".

@@ -66,6 +66,10 @@ func (f *Flow) StartHandler(req func(r *http.Request) (Request, error)) http.Han
 //
 // With done nil, a Grant redirects (303) to its ReturnTo (or "/"), and an
 // error gets 400 with the diagnosis as plain text.
+//
+// The binding cookie is SameSite=Lax, which browsers send on Microsoft's
+// GET redirect back to the app. One consent at a time per browser: a
+// second StartHandler visit replaces the first attempt's cookie.
 func (f *Flow) CallbackHandler(done func(w http.ResponseWriter, r *http.Request, g *Grant, err error)) http.Handler {
 	if done == nil {
 		done = defaultDone
