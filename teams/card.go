@@ -343,18 +343,23 @@ type Clip struct {
 // duration, an optional thumbnail, the transcript snippet with its speaker,
 // and an "Open clip" button (Action.OpenUrl), with a plain fallback text
 // for clients that cannot render cards. The sharer's note, if any, is the
-// message text above the card. Caller-supplied strings are data in the
-// card's JSON, never markup; URLs must be http or https, or the post is
-// refused before sending.
+// message text above the card.
+//
+// Caller-supplied strings are data in the card's JSON, never HTML. Teams
+// renders a little Markdown in card text, so a meeting title such as
+// "[Claim your prize](https://evil.example)" would show as a link: the
+// card's text has Markdown link syntax broken up ("] (" for "](") so that
+// only the "Open clip" button links anywhere. URLs must be http or https,
+// or the post is refused before sending.
 func ClipMessage(c Clip) Message {
 	title := strings.TrimSpace(c.Title)
 	if title == "" {
 		title = "Recording clip"
 	}
-	body := []Element{TextBlock{Text: title, Size: "Medium", Weight: "Bolder", Wrap: true}}
+	body := []Element{TextBlock{Text: noLinks(title), Size: "Medium", Weight: "Bolder", Wrap: true}}
 	var meta []string
 	if c.SharedBy != "" {
-		meta = append(meta, "Shared by "+c.SharedBy)
+		meta = append(meta, "Shared by "+noLinks(c.SharedBy))
 	}
 	if d := formatDuration(c.Duration); d != "" {
 		meta = append(meta, d)
@@ -366,9 +371,9 @@ func ClipMessage(c Clip) Message {
 		body = append(body, Image{URL: c.ThumbnailURL, AltText: title, Size: "Stretch"})
 	}
 	if s := strings.TrimSpace(c.Snippet); s != "" {
-		quote := []Element{TextBlock{Text: "“" + s + "”", Wrap: true}}
+		quote := []Element{TextBlock{Text: "“" + noLinks(s) + "”", Wrap: true}}
 		if c.Speaker != "" {
-			quote = append(quote, TextBlock{Text: "— " + c.Speaker, IsSubtle: true, Spacing: "Small", Wrap: true})
+			quote = append(quote, TextBlock{Text: "— " + noLinks(c.Speaker), IsSubtle: true, Spacing: "Small", Wrap: true})
 		}
 		body = append(body, Container{Items: quote, Style: "emphasis"})
 	}
@@ -389,6 +394,14 @@ func ClipMessage(c Clip) Message {
 	}
 	return m
 }
+
+// linkSyntax is Markdown's inline link "](", reference link "][" and link
+// definition "]:"; noLinks puts a space inside each so no renderer sees a
+// link.
+var linkSyntax = strings.NewReplacer("](", "] (", "][", "] [", "]:", "] :")
+
+// noLinks breaks up Markdown link syntax in text shown on a card.
+func noLinks(s string) string { return linkSyntax.Replace(s) }
 
 // formatDuration writes d as m:ss or h:mm:ss, rounded to the second.
 func formatDuration(d time.Duration) string {
@@ -426,15 +439,20 @@ type Notification struct {
 
 // NotificationMessage returns a message with an adaptive card for n: the
 // title, the text, the facts and a button for the link, with a plain
-// fallback text. Caller strings are data, never markup.
+// fallback text. Caller strings are data, never HTML, and Markdown link
+// syntax in them is broken up as in [ClipMessage]: only the button links.
 func NotificationMessage(n Notification) Message {
 	title := strings.TrimSpace(n.Title)
-	body := []Element{TextBlock{Text: title, Size: "Medium", Weight: "Bolder", Wrap: true}}
+	body := []Element{TextBlock{Text: noLinks(title), Size: "Medium", Weight: "Bolder", Wrap: true}}
 	if t := strings.TrimSpace(n.Text); t != "" {
-		body = append(body, TextBlock{Text: t, Wrap: true})
+		body = append(body, TextBlock{Text: noLinks(t), Wrap: true})
 	}
 	if len(n.Facts) > 0 {
-		body = append(body, FactSet{Facts: n.Facts})
+		facts := make([]Fact, len(n.Facts))
+		for i, f := range n.Facts {
+			facts[i] = Fact{Title: noLinks(f.Title), Value: noLinks(f.Value)}
+		}
+		body = append(body, FactSet{Facts: facts})
 	}
 	fallback := title
 	if t := strings.TrimSpace(n.Text); t != "" {

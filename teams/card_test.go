@@ -96,3 +96,34 @@ func TestAdaptiveCardFullWidthAndDefaultVersion(t *testing.T) {
 		t.Errorf("card = %s", data)
 	}
 }
+
+// TestCardTextCannotLink: a title from an outside meeting organizer
+// cannot turn into a link on the card; only the button links.
+func TestCardTextCannotLink(t *testing.T) {
+	t.Parallel()
+	evil := "[Claim your prize](https://evil.example) or [this][1]\n[1]: https://evil.example"
+	msgs := map[string]Message{
+		"clip": ClipMessage(Clip{Title: evil, Snippet: evil, Speaker: evil, SharedBy: evil, URL: "https://app.example.com/c/1"}),
+		"notification": NotificationMessage(Notification{Title: evil, Text: evil, Facts: []Fact{{Title: evil, Value: evil}},
+			Link: "https://app.example.com/r/1"}),
+	}
+	for name, m := range msgs {
+		cm := mustBuild(t, m)
+		// The fallback text is plain text; the body is what renders Markdown.
+		var card struct {
+			Body json.RawMessage `json:"body"`
+		}
+		if err := json.Unmarshal([]byte(cm.Attachments[0].Content), &card); err != nil {
+			t.Fatal(err)
+		}
+		content := string(card.Body)
+		for _, bad := range []string{"](", "][", "]:"} {
+			if strings.Contains(content, bad) {
+				t.Errorf("%s card keeps Markdown link syntax %q: %s", name, bad, content)
+			}
+		}
+		if !strings.Contains(content, "[Claim your prize] (https://evil.example)") {
+			t.Errorf("%s card lost the text itself: %s", name, content)
+		}
+	}
+}
