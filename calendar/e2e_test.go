@@ -1,0 +1,350 @@
+package calendar_test
+
+import (
+	"errors"
+	"maps"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/m365kit/m365kit/calendar"
+	"github.com/m365kit/m365kit/graphclient"
+	"github.com/m365kit/m365kit/graphclient/graphtest"
+)
+
+// world is a graphtest tenant with one user and a calendar Service for them.
+type world struct {
+	srv  *graphtest.Server
+	user *graphtest.User
+	svc  *calendar.Service
+	day  time.Time
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	srv := graphtest.New(t)
+	tenant := srv.AddTenant("contoso.com")
+	u := tenant.AddUser("ana@contoso.com", "Ana")
+	tok := srv.IssueToken(u, "11111111-2222-3333-4444-555555555555", "Calendars.ReadWrite", "OnlineMeetings.Read")
+	gc, err := graphclient.New(graphclient.StaticToken(tok), graphclient.WithHTTPClient(srv.HTTPClient()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &world{srv: srv, user: u, svc: calendar.New(gc), day: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)}
+}
+
+// add puts a one-hour meeting on day d at hour h.
+func (w *world) add(subject string, d, h int, mods ...func(*graphtest.Event)) graphtest.Event {
+	start := w.day.AddDate(0, 0, d).Add(time.Duration(h) * time.Hour)
+	ev := graphtest.Event{Subject: subject, Start: start, End: start.Add(time.Hour)}
+	for _, m := range mods {
+		m(&ev)
+	}
+	return w.user.AddEvent(ev)
+}
+
+// store is what a caller keeps: events by ID, and the cursor.
+type store struct {
+	events map[string]calendar.Event
+	cursor string
+	resets int
+}
+
+func newStore() *store { return &store{events: map[string]calendar.Event{}} }
+
+// apply applies one page the way the package documentation says.
+func (s *store) apply(p *calendar.Page) {
+	if p.Reset {
+		clear(s.events)
+		s.resets++
+	}
+	for _, id := range p.Removed {
+		delete(s.events, id)
+	}
+	for _, e := range p.Events {
+		s.events[e.ID] = e
+	}
+	s.cursor = p.Cursor
+}
+
+// sync runs one round into s, resuming from s.cursor when set.
+func (s *store) sync(t *testing.T, svc *calendar.Service, req calendar.SyncRequest) int {
+	t.Helper()
+	if s.cursor != "" {
+		req = calendar.SyncRequest{Cursor: s.cursor, PageSize: req.PageSize}
+	}
+	pages := 0
+	for p, err := range svc.Sync(t.Context(), req) {
+		if err != nil {
+			t.Fatalf("sync: %v", err)
+		}
+		s.apply(p)
+		pages++
+	}
+	return pages
+}
+
+func (s *store) subjects() []string {
+	var out []string
+	for _, e := range s.events {
+		out = append(out, e.Subject)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// truth lists the window's events straight from calendarView.
+func (w *world) truth(t *testing.T, win calendar.Window) []string {
+	t.Helper()
+	var out []string
+	for e, err := range w.svc.Events(t.Context(), win, calendar.EventsOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, e.Subject)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestEndToEndSync(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	win := calendar.Window{Start: w.day, End: w.day.AddDate(0, 0, 7)}
+	req := calendar.SyncRequest{Start: win.Start, End: win.End, PageSize: 2}
+
+	w.add("Kickoff", 0, 9, func(e *graphtest.Event) { e.OnlineMeetingProvider = "teamsForBusiness" })
+	standup := w.add("Standup", 1, 9, func(e *graphtest.Event) {
+		e.Recurrence = &graphtest.Recurrence{Pattern: "daily", Count: 3}
+	})
+	moving := w.add("Moving", 2, 14)
+	doomed := w.add("Doomed", 3, 10)
+	w.add("Zoom call", 4, 16, func(e *graphtest.Event) {
+		e.Location = graphtest.Location{DisplayName: "Zoom", LocationURI: "https://us02web.zoom.us/j/85212345678?pwd=abc"}
+	})
+	w.add("Next month", 40, 9)
+
+	// A first sync lists the window with recurrences expanded.
+	s := newStore()
+	if pages := s.sync(t, w.svc, req); pages < 4 {
+		t.Errorf("first sync took %d pages of 2, want several", pages)
+	}
+	want := []string{"Doomed", "Kickoff", "Moving", "Standup", "Standup", "Standup", "Zoom call"}
+	if diff := cmp.Diff(want, s.subjects()); diff != "" {
+		t.Fatalf("after the first sync (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(w.truth(t, win), s.subjects()); diff != "" {
+		t.Fatalf("store differs from calendarView (-view +store):\n%s", diff)
+	}
+	var kickoff calendar.Event
+	for _, e := range s.events {
+		if e.Subject == "Kickoff" {
+			kickoff = e
+		}
+	}
+	if l, ok := calendar.FindMeetingLink(&kickoff); !ok || l.Provider != calendar.Teams || l.TenantID != w.user.TenantID {
+		t.Errorf("Kickoff link = %v %+v", ok, l)
+	}
+	if got := kickoff.Start.Time; !got.Equal(w.day.Add(9*time.Hour)) || got.Location() != time.UTC {
+		t.Errorf("Kickoff starts %v, want %v UTC", got, w.day.Add(9*time.Hour))
+	}
+	if _, err := w.svc.OnlineMeeting(t.Context(), kickoff.OnlineMeeting.JoinURL); err != nil {
+		t.Errorf("OnlineMeeting(Kickoff's join URL): %v", err)
+	}
+
+	// Changes after the deltaLink: an update, a deletion, a move out of
+	// the window, a new event, an exception to the series.
+	if err := w.user.UpdateEvent(moving.ID, func(e *graphtest.Event) { e.Start, e.End = e.Start.AddDate(0, 1, 0), e.End.AddDate(0, 1, 0) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.user.DeleteEvent(doomed.ID); err != nil {
+		t.Fatal(err)
+	}
+	w.add("Added later", 5, 11)
+	occ := w.user.Occurrences(standup.ID)
+	if len(occ) != 3 {
+		t.Fatalf("series has %d occurrences", len(occ))
+	}
+	if err := w.user.UpdateEvent(occ[1].ID, func(e *graphtest.Event) { e.Subject = "Standup (moved)" }); err != nil {
+		t.Fatal(err)
+	}
+	s.sync(t, w.svc, req)
+	want = []string{"Added later", "Kickoff", "Standup", "Standup", "Standup (moved)", "Zoom call"}
+	if diff := cmp.Diff(want, s.subjects()); diff != "" {
+		t.Errorf("after the second round (-want +got):\n%s", diff)
+	}
+	// A round with no changes changes nothing, and replaying an old page is harmless.
+	before := maps.Clone(s.events)
+	s.sync(t, w.svc, req)
+	if diff := cmp.Diff(before, s.events); diff != "" {
+		t.Errorf("an idle round changed the store (-before +after):\n%s", diff)
+	}
+}
+
+func TestEndToEndResetMidRound(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	win := calendar.Window{Start: w.day, End: w.day.AddDate(0, 0, 7)}
+	for i := range 7 {
+		w.add("Meeting "+string(rune('A'+i)), i, 10)
+	}
+	s := newStore()
+	// The store holds a stale event from a previous life of the window:
+	// the reset must clear it.
+	s.events["stale"] = calendar.Event{ID: "stale", Subject: "Stale"}
+	n := 0
+	for p, err := range w.svc.Sync(t.Context(), calendar.SyncRequest{Start: win.Start, End: win.End, PageSize: 2}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.apply(p)
+		if n++; n == 2 {
+			// Graph drops the sync state in the middle of the round.
+			w.user.ExpireDeltaTokens()
+		}
+	}
+	if s.resets != 1 {
+		t.Errorf("%d resets, want 1", s.resets)
+	}
+	if diff := cmp.Diff(w.truth(t, win), s.subjects()); diff != "" {
+		t.Errorf("after a reset mid-round (-view +store):\n%s", diff)
+	}
+	// And the stored deltaLink still works for the next round.
+	w.add("After reset", 6, 15)
+	s.sync(t, w.svc, calendar.SyncRequest{})
+	if diff := cmp.Diff(w.truth(t, win), s.subjects()); diff != "" {
+		t.Errorf("round after the reset (-view +store):\n%s", diff)
+	}
+
+	// A deltaLink that expired between rounds: the next round resets.
+	w.user.ExpireDeltaTokens()
+	w.add("After expiry", 2, 8)
+	s.sync(t, w.svc, calendar.SyncRequest{})
+	if s.resets != 2 {
+		t.Errorf("%d resets, want 2", s.resets)
+	}
+	if diff := cmp.Diff(w.truth(t, win), s.subjects()); diff != "" {
+		t.Errorf("after an expired deltaLink (-view +store):\n%s", diff)
+	}
+}
+
+func TestEndToEndInjectedSyncReset(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	win := calendar.Window{Start: w.day, End: w.day.AddDate(0, 0, 7)}
+	for i := range 5 {
+		w.add("Meeting "+string(rune('A'+i)), i, 10)
+	}
+	s := newStore()
+	s.sync(t, w.svc, calendar.SyncRequest{Start: win.Start, End: win.End, PageSize: 2})
+	w.srv.Inject(graphtest.Fault{Method: "GET", PathPrefix: "/v1.0/me/calendarView/delta", Kind: graphtest.SyncReset, Times: 1})
+	w.add("Late", 5, 10)
+	s.sync(t, w.svc, calendar.SyncRequest{PageSize: 2})
+	if s.resets != 1 {
+		t.Errorf("%d resets, want 1", s.resets)
+	}
+	if diff := cmp.Diff(w.truth(t, win), s.subjects()); diff != "" {
+		t.Errorf("after an injected 410 (-view +store):\n%s", diff)
+	}
+}
+
+func TestEndToEndResumeMidRound(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	win := calendar.Window{Start: w.day, End: w.day.AddDate(0, 0, 7)}
+	for i := range 7 {
+		w.add("Meeting "+string(rune('A'+i)), i, 10)
+	}
+	s := newStore()
+	for p, err := range w.svc.Sync(t.Context(), calendar.SyncRequest{Start: win.Start, End: win.End, PageSize: 3}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.apply(p)
+		break // crash after committing the first page and its cursor
+	}
+	if len(s.events) != 3 {
+		t.Fatalf("first page held %d events", len(s.events))
+	}
+	// A change lands while the process is down.
+	w.add("While down", 3, 17)
+	s.sync(t, w.svc, calendar.SyncRequest{})
+	s.sync(t, w.svc, calendar.SyncRequest{})
+	if diff := cmp.Diff(w.truth(t, win), s.subjects()); diff != "" {
+		t.Errorf("after resuming mid-round (-view +store):\n%s", diff)
+	}
+}
+
+// TestEndToEndSlideWindow follows the procedure of the package
+// documentation: sync the new window, run the old cursor one last round,
+// prune what left the window, switch cursors.
+func TestEndToEndSlideWindow(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	old := calendar.Window{Start: w.day, End: w.day.AddDate(0, 0, 7)}
+	next := calendar.Window{Start: w.day.AddDate(0, 0, 2), End: w.day.AddDate(0, 0, 9)}
+	w.add("Day 0", 0, 9)
+	w.add("Day 3", 3, 9)
+	gone := w.add("Day 4, deleted in the gap", 4, 9)
+	w.add("Day 8", 8, 9)
+
+	s := newStore()
+	s.sync(t, w.svc, calendar.SyncRequest{Start: old.Start, End: old.End})
+
+	// Deleted after the old cursor's last round, before the new window's
+	// first listing: only the old cursor can report it.
+	if err := w.user.DeleteEvent(gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	// 1. The new window's first round.
+	fresh := newStore()
+	fresh.events = s.events
+	fresh.sync(t, w.svc, calendar.SyncRequest{Start: next.Start, End: next.End})
+	// 2. One last round of the old cursor.
+	s.sync(t, w.svc, calendar.SyncRequest{})
+	// 3. Prune what is outside the new window, switch cursors.
+	maps.DeleteFunc(s.events, func(_ string, e calendar.Event) bool {
+		return !e.End.Time.After(next.Start) || !e.Start.Time.Before(next.End)
+	})
+	s.cursor = fresh.cursor
+
+	want := []string{"Day 3", "Day 8"}
+	if diff := cmp.Diff(want, s.subjects()); diff != "" {
+		t.Errorf("after the slide (-want +got):\n%s", diff)
+	}
+	// The new cursor keeps the new window in sync.
+	w.add("Day 7", 7, 9)
+	s.sync(t, w.svc, calendar.SyncRequest{})
+	if diff := cmp.Diff(w.truth(t, next), s.subjects()); diff != "" {
+		t.Errorf("after a round of the new window (-view +store):\n%s", diff)
+	}
+	// Reusing the new cursor with the old window is refused.
+	for _, err := range w.svc.Sync(t.Context(), calendar.SyncRequest{Start: old.Start, End: old.End, Cursor: s.cursor}) {
+		if !errors.Is(err, calendar.ErrInvalidInput) {
+			t.Errorf("old window with the new cursor: err = %v", err)
+		}
+	}
+}
+
+func TestEndToEndUpdateKeepsJoinURL(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ev := w.add("Customer call", 1, 15, func(e *graphtest.Event) { e.OnlineMeetingProvider = "teamsForBusiness" })
+	cats := []string{"Recorded"}
+	subject := "Customer call (recorded)"
+	got, err := w.svc.Update(t.Context(), ev.ID, calendar.EventUpdate{Subject: &subject, Categories: &cats})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.OnlineMeeting == nil || got.OnlineMeeting.JoinURL != ev.JoinURL || got.Subject != subject {
+		t.Fatalf("after Update: %q, joinUrl %+v; want %q", got.Subject, got.OnlineMeeting, ev.JoinURL)
+	}
+	again, err := w.svc.Event(t.Context(), ev.ID)
+	if err != nil || again.OnlineMeeting == nil || again.OnlineMeeting.JoinURL != ev.JoinURL || !slices.Equal(again.Categories, cats) {
+		t.Errorf("re-read after Update: %+v, %v", again, err)
+	}
+	if _, err := w.svc.Event(t.Context(), "AAMk-nope"); !errors.Is(err, calendar.ErrNotFound) {
+		t.Errorf("missing event: %v", err)
+	}
+}
