@@ -88,12 +88,14 @@ func (c *AdaptiveCard) validate() error {
 }
 
 // Element is an element of an adaptive card's body: a [TextBlock],
-// [FactSet], [Image], [Container] or [ColumnSet].
+// [FactSet], [Image], [Container] or [ColumnSet]. Only this package's types
+// implement it; for other elements write the card's JSON ([Card].JSON).
 type Element interface {
 	validate() error
 }
 
-// Action is an adaptive card action: an [OpenURLAction].
+// Action is an adaptive card action: an [OpenURLAction]. Only this
+// package's types implement it.
 type Action interface {
 	validate() error
 }

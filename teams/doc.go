@@ -31,7 +31,8 @@
 //
 // Delegated permissions only, all in [scopes.Teams]: Team.ReadBasic.All
 // (JoinedTeams), Channel.ReadBasic.All (Channels), Chat.ReadBasic (Chats,
-// FindChat), ChannelMessage.Send (PostToChannel, Reply) and
+// FindChat, which also reads the user's own ID with the sign-in permission
+// User.Read), ChannelMessage.Send (PostToChannel, Reply) and
 // ChatMessage.Send (PostToChat). Graph cannot create a chat with these
 // permissions: post to a chat the user already has ([Service.FindChat]).
 //
@@ -45,4 +46,10 @@
 // graphclient's sentinels such as [graphclient.ErrNotFound] and
 // [graphclient.ErrThrottled] (throttled posts are retried by graphclient
 // first, honouring Retry-After).
+//
+// # Concurrency
+//
+// A [Service] is safe for concurrent use. Everything else in the package
+// is a plain value (models, messages, cards, errors): safe to share as long
+// as no one modifies it.
 package teams
