@@ -1,0 +1,217 @@
+package calendar_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/m365kit/m365kit/calendar"
+	"github.com/m365kit/m365kit/graphclient"
+	"github.com/m365kit/m365kit/graphclient/graphtest"
+)
+
+func ExampleFindMeetingLink() {
+	// A Zoom invitation pasted into an Outlook event, its link rewritten by
+	// Outlook SafeLinks.
+	ev := &calendar.Event{
+		Subject: "Pipeline review",
+		Body: &calendar.ItemBody{ContentType: "html", Content: `<p>Join Zoom Meeting<br>` +
+			`<a href="https://nam12.safelinks.protection.outlook.com/?url=https%3A%2F%2Fus02web.zoom.us%2Fj%2F85212345678%3Fpwd%3DYk9XQ0pU&amp;data=05%7C02&amp;reserved=0">` +
+			`https://us02web.zoom.us/j/85212345678?pwd=Yk9XQ0pU</a><br>Meeting ID: 852 1234 5678<br>` +
+			`Dial by your location: <a href="tel:+16465588656,,85212345678#">+1 646 558 8656</a></p>`},
+	}
+	link, ok := calendar.FindMeetingLink(ev)
+	fmt.Println(ok, link.Provider, link.Source)
+	fmt.Println(link.URL)
+	fmt.Println("meeting", link.MeetingID, "passcode", link.Passcode)
+	// Output:
+	// true zoom body
+	// https://zoom.us/j/85212345678?pwd=Yk9XQ0pU
+	// meeting 85212345678 passcode Yk9XQ0pU
+}
+
+func ExampleRules_Match() {
+	rules := calendar.Rules{
+		ExternalOnly:       true,
+		TenantDomains:      []string{"contoso.com"},
+		MinAttendees:       2,
+		SkipFree:           true,
+		RequireMeetingLink: true,
+	}
+	events := []*calendar.Event{
+		{Subject: "Customer demo", Organizer: &calendar.Recipient{EmailAddress: calendar.EmailAddress{Address: "ana@contoso.com"}},
+			Attendees:     []calendar.Attendee{{EmailAddress: calendar.EmailAddress{Address: "kim@fabrikam.com"}}},
+			OnlineMeeting: &calendar.OnlineMeetingInfo{JoinURL: "https://teams.microsoft.com/meet/2345678901234?p=AbC"}},
+		{Subject: "Team lunch", Organizer: &calendar.Recipient{EmailAddress: calendar.EmailAddress{Address: "ana@contoso.com"}},
+			Attendees: []calendar.Attendee{{EmailAddress: calendar.EmailAddress{Address: "bo@contoso.com"}}}},
+		{Subject: "Focus time", ShowAs: calendar.ShowAsFree},
+		{Subject: "Old sync", IsCancelled: true},
+	}
+	for _, ev := range events {
+		ok, reason := rules.Match(ev)
+		if ok {
+			fmt.Printf("%s: join\n", ev.Subject)
+			continue
+		}
+		fmt.Printf("%s: skip (%s)\n", ev.Subject, reason)
+	}
+	// Output:
+	// Customer demo: join
+	// Team lunch: skip (no external participant)
+	// Focus time: skip (shown as free)
+	// Old sync: skip (cancelled)
+}
+
+func ExampleDedupKey() {
+	start := calendar.DateTimeTimeZone{Time: time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC)}
+	join := "https://teams.microsoft.com/meet/2345678901234?p=AbC"
+	// The organiser's copy and an attendee's copy of one Teams meeting.
+	organizer := &calendar.Event{ID: "AAMk-ana", ICalUID: "ICAL-1", Start: start, OnlineMeeting: &calendar.OnlineMeetingInfo{JoinURL: join}}
+	attendee := &calendar.Event{ID: "AAMk-kim", ICalUID: "ICAL-1", Start: start, Location: &calendar.Location{DisplayName: "Microsoft Teams " + join}}
+	fmt.Println(calendar.DedupKey(organizer) == calendar.DedupKey(attendee))
+	// Output: true
+}
+
+// db is what a caller persists per user: the events of the window and the
+// cursor, written together.
+type db struct {
+	events map[string]calendar.Event
+	cursor string
+}
+
+// commit applies one page in what would be a single transaction.
+func (d *db) commit(p *calendar.Page) {
+	if p.Reset {
+		clear(d.events) // Graph lost the sync state: this round lists everything again
+	}
+	for _, id := range p.Removed {
+		delete(d.events, id) // deleting an ID never stored is a no-op
+	}
+	for _, e := range p.Events {
+		d.events[e.ID] = e // upsert: duplicates and replays are harmless
+	}
+	d.cursor = p.Cursor
+}
+
+func (d *db) subjects() []string {
+	var s []string
+	for _, e := range d.events {
+		s = append(s, e.Subject)
+	}
+	slices.Sort(s)
+	return s
+}
+
+// demo starts a fake Microsoft 365 with one user and returns a Service for
+// them, as the backend gets it after sign-in.
+func demo() (*graphtest.Server, *graphtest.User, *calendar.Service) {
+	srv := graphtest.NewServer()
+	u := srv.AddTenant("contoso.com").AddUser("ana@contoso.com", "Ana")
+	tok := srv.IssueToken(u, "11111111-2222-3333-4444-555555555555", "Calendars.Read")
+	gc, err := graphclient.New(graphclient.StaticToken(tok), graphclient.WithHTTPClient(srv.HTTPClient()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	return srv, u, calendar.New(gc)
+}
+
+func ExampleService_Sync() {
+	srv, u, svc := demo()
+	defer srv.Close()
+	ctx := context.Background()
+	day := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	for i, s := range []string{"Kickoff", "Design review", "Customer call"} {
+		start := day.AddDate(0, 0, i).Add(10 * time.Hour)
+		u.AddEvent(graphtest.Event{Subject: s, Start: start, End: start.Add(time.Hour)})
+	}
+
+	store := &db{events: map[string]calendar.Event{}}
+	run := func(req calendar.SyncRequest) {
+		if store.cursor != "" {
+			req = calendar.SyncRequest{Cursor: store.cursor} // resume: the cursor carries the window
+		}
+		for page, err := range svc.Sync(ctx, req) {
+			if err != nil {
+				log.Fatal(err) // retry later from store.cursor
+			}
+			store.commit(page)
+		}
+	}
+	window := calendar.SyncRequest{Start: day.AddDate(0, 0, -1), End: day.AddDate(0, 0, 30), PageSize: 2}
+	run(window)
+	fmt.Println(store.subjects())
+
+	// Later (a timer, or a change notification): only the changes come.
+	start := day.AddDate(0, 0, 5).Add(9 * time.Hour)
+	u.AddEvent(graphtest.Event{Subject: "Retro", Start: start, End: start.Add(time.Hour)})
+	run(window)
+	fmt.Println(store.subjects())
+	// Output:
+	// [Customer call Design review Kickoff]
+	// [Customer call Design review Kickoff Retro]
+}
+
+// ExampleService_Sync_slidingWindow keeps "1 day back, 30 days ahead" in
+// sync. Delta tokens are bound to their window, so once a day a new window
+// starts; the old cursor runs one last round so that nothing changed in the
+// overlap is missed.
+func ExampleService_Sync_slidingWindow() {
+	srv, u, svc := demo()
+	defer srv.Close()
+	ctx := context.Background()
+	today := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	at := func(days, hour int) (time.Time, time.Time) {
+		s := today.AddDate(0, 0, days).Add(time.Duration(hour) * time.Hour)
+		return s, s.Add(time.Hour)
+	}
+	add := func(subject string, days int) graphtest.Event {
+		s, e := at(days, 10)
+		return u.AddEvent(graphtest.Event{Subject: subject, Start: s, End: e})
+	}
+	add("Yesterday's retro", -1)
+	planning := add("Planning", 2)
+	add("Offsite", 30)
+
+	window := func(now time.Time) calendar.SyncRequest {
+		return calendar.SyncRequest{Start: now.AddDate(0, 0, -1), End: now.AddDate(0, 0, 31)}
+	}
+	round := func(store *db, req calendar.SyncRequest) {
+		if store.cursor != "" {
+			req = calendar.SyncRequest{Cursor: store.cursor}
+		}
+		for page, err := range svc.Sync(ctx, req) {
+			if err != nil {
+				log.Fatal(err)
+			}
+			store.commit(page)
+		}
+	}
+
+	store := &db{events: map[string]calendar.Event{}}
+	round(store, window(today))
+	fmt.Println("today:", store.subjects())
+
+	// A day passes. Planning is cancelled before the slide.
+	if err := u.DeleteEvent(planning.ID); err != nil {
+		log.Fatal(err)
+	}
+	tomorrow := today.AddDate(0, 0, 1)
+	next := window(tomorrow)
+	// 1. The new window's first round, into the same store.
+	fresh := &db{events: store.events}
+	round(fresh, next)
+	// 2. One last round of the old cursor: it reports the cancellation.
+	round(store, calendar.SyncRequest{})
+	// 3. Drop what left the window and keep the new cursor.
+	maps.DeleteFunc(store.events, func(_ string, e calendar.Event) bool {
+		return !e.End.Time.After(next.Start) || !e.Start.Time.Before(next.End)
+	})
+	store.cursor = fresh.cursor
+	fmt.Println("tomorrow:", store.subjects())
+	// Output:
+	// today: [Offsite Planning Yesterday's retro]
+	// tomorrow: [Offsite]
+}
