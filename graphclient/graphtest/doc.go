@@ -4,9 +4,10 @@
 // loopback address.
 //
 // Code under test keeps the production URLs. Server.HTTPClient returns an
-// *http.Client that trusts the fake's certificate and sends every
-// connection for those two hosts to it, so MSAL Go, graphclient and your own
-// code run unchanged:
+// *http.Client that trusts the fake's certificate (issued for both host
+// names) and sends every connection for those two hosts to it, so MSAL Go,
+// graphclient and your own code run unchanged; a connection to any other
+// host fails, so nothing leaves the machine:
 //
 //	srv := graphtest.New(t)
 //	tenant := srv.AddTenant("contoso.com")
@@ -14,4 +15,87 @@
 //	tok := srv.IssueToken(adele, clientID, "User.Read")
 //	gc, _ := graphclient.New(graphclient.StaticToken(tok),
 //		graphclient.WithHTTPClient(srv.HTTPClient()))
+//
+// Starting a server takes about a millisecond: ID tokens are signed with a
+// fixed RSA key compiled into the package (it protects nothing), and the
+// TLS certificate uses a fresh ECDSA key.
+//
+// # Directory
+//
+// AddTenant adds a work tenant, PersonalTenant the tenant of personal
+// Microsoft accounts (9188040d-…). Tenant.AddUser adds users; the options
+// Admin, AsGuest and NoMailbox make administrators, B2B guests and users
+// without an Exchange mailbox. AddApp registers a multi-tenant application:
+// its client ID, secret or certificate, redirect URIs and the permissions
+// "/.default" stands for.
+//
+// # Sign-in
+//
+// The authority serves what MSAL Go and a web app need:
+//
+//	GET  /{tenant}/v2.0/.well-known/openid-configuration   (organizations, common, consumers, a GUID or domain)
+//	GET  /{tenant}/discovery/v2.0/keys                     (RS256 JWKS)
+//	GET  /common/discovery/instance                         (MSAL instance discovery)
+//	GET  /{tenant}/oauth2/v2.0/authorize                   (code flow, PKCE S256 required)
+//	GET  /{tenant}/v2.0/adminconsent
+//	POST /{tenant}/oauth2/v2.0/token                       (authorization_code, refresh_token)
+//
+// Server.Browse plays the browser: given an authorize or admin-consent URL
+// it signs in the user login_hint names (else the tenant's first user),
+// and returns the request the browser then sends to the app's redirect URI
+// (a GET, or a POST form for response_mode=form_post). Entra's checks are
+// made: a registered client and redirect URI (else an error page, which
+// Browse returns as an error with the AADSTS text), response_type=code,
+// single-use codes (AADSTS54005), the PKCE verifier (AADSTS501481), the
+// client secret (AADSTS7000215) or a client assertion (signed by
+// App.Certificate when set). Token responses carry an opaque access token,
+// a refresh token, client_info and an RS256 ID token with tid, oid, sub,
+// nonce, aud, iss, name, preferred_username, email and, for guests, idp.
+// Errors come in Entra's JSON body: error, error_description, error_codes,
+// timestamp, trace_id, correlation_id, suberror and claims.
+//
+// Refresh tokens rotate: each refresh returns a new one and, unlike Entra,
+// invalidates the one redeemed, so a test proves the new one was stored
+// (WithRefreshTokenReuse restores Entra's behaviour).
+//
+// # Consent
+//
+// A Graph scope is usable only when granted: by Tenant.Grant, by admin
+// consent (the administrator login_hint names, or the first administrator
+// of the tenant in the path or of any tenant) or, when
+// Tenant.AllowUserConsent is on, by the user at sign-in for themselves
+// (not for admin-only permissions). Otherwise authorize redirects with
+// consent_required (AADSTS65001) and a refresh fails with invalid_grant,
+// suberror consent_required. DeclineNextConsent makes the administrator
+// decline (AADSTS65004). Revoking a grant takes effect at the next refresh.
+//
+// # Faults
+//
+// Identity faults are one-shot: FailNextToken with ErrRevoked,
+// ErrInteractionRequired, ErrConsentRequired, ErrRefreshExpired or
+// ErrSecretExpired; FailNextToken5xx; BadSignatureNext; NextIDToken for
+// chosen claims (a wrong aud, an expired exp, the personal tenant's tid);
+// RevokeRefreshTokens; ExpireTokens for access tokens. TokenCalls counts
+// requests to the token endpoint.
+//
+// Graph faults match by method and path prefix (Inject) or strike at random
+// from a seed (Chaos): Throttle (429 with Graph's body and Retry-After),
+// Unavailable, GatewayTimeout, DropConnection, TruncateBody, SyncReset
+// (410 SyncStateNotFound to a delta request with a state token) and
+// Latency. They apply inside POST /$batch too, per item, for the kinds a
+// batch item can show.
+//
+// # Request log
+//
+// Requests lists every request on both hosts with its headers (the
+// Authorization header included) and status, so a test can assert which
+// token went where and how often the code under test retried.
+//
+// # Differences from Microsoft 365
+//
+// Access tokens are opaque random strings, not JWTs. The sign-in page is
+// skipped: the user is chosen from login_hint. A personal account may sign
+// in through organizations, so that tests can prove the app refuses it.
+// $batch responses come back in reverse order, which Graph permits and
+// clients must handle.
 package graphtest
