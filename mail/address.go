@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"bytes"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -58,14 +59,30 @@ func ParseAddress(s string) (Address, error) {
 // parseAddress is ParseAddress without allocating an error: filters run it
 // on every participant of every message.
 func parseAddress(s string) (Address, string) {
+	local, domain, problem := splitAddress(s)
+	if problem != "" {
+		return Address{}, problem
+	}
+	local, domain = strings.ToLower(local), strings.ToLower(domain)
+	var tag string
+	if i := strings.IndexByte(local, '+'); i > 0 {
+		local, tag = local[:i], local[i+1:]
+	}
+	return Address{Local: local, Tag: tag, Domain: domain}, ""
+}
+
+// splitAddress finds and checks the address in s and returns its local
+// part (unquoted) and its domain (without a trailing dot), both in their
+// original case, without allocating.
+func splitAddress(s string) (local, domain, problem string) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return Address{}, "is empty"
+		return "", "", "is empty"
 	}
 	if i := strings.LastIndexByte(s, '<'); i >= 0 {
 		j := strings.IndexByte(s[i:], '>')
 		if j < 0 {
-			return Address{}, "has '<' without a closing '>'"
+			return "", "", "has '<' without a closing '>'"
 		}
 		s = strings.TrimSpace(s[i+1 : i+j])
 	}
@@ -76,42 +93,34 @@ func parseAddress(s string) (Address, string) {
 	}
 	at := strings.LastIndexByte(s, '@')
 	if at <= 0 || at == len(s)-1 {
-		return Address{}, "is not of the form local@domain"
+		return "", "", "is not of the form local@domain"
 	}
-	local, domain := s[:at], s[at+1:]
+	local, domain = s[:at], s[at+1:]
 	if !utf8.ValidString(s) {
-		return Address{}, "is not valid UTF-8"
+		return "", "", "is not valid UTF-8"
 	}
 	if len(local) >= 2 && local[0] == '"' && local[len(local)-1] == '"' {
 		local = local[1 : len(local)-1]
 		for _, r := range local {
 			if r < ' ' || r == 0x7f || r == '"' || r == '\\' || r == '<' || r == '>' {
-				return Address{}, "has a character not allowed in a quoted local part"
+				return "", "", "has a character not allowed in a quoted local part"
 			}
 		}
 		if local == "" {
-			return Address{}, "has an empty local part"
+			return "", "", "has an empty local part"
 		}
 	} else {
 		for _, r := range local {
 			if !atomRune(r) && r != '.' {
-				return Address{}, "has " + quoteRune(r) + " in its local part"
+				return "", "", "has " + quoteRune(r) + " in its local part"
 			}
 		}
 		if local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, "..") {
-			return Address{}, "has a misplaced '.' in its local part"
+			return "", "", "has a misplaced '.' in its local part"
 		}
 	}
-	d, problem := normDomain(domain)
-	if problem != "" {
-		return Address{}, problem
-	}
-	local = strings.ToLower(local)
-	var tag string
-	if i := strings.IndexByte(local, '+'); i > 0 {
-		local, tag = local[:i], local[i+1:]
-	}
-	return Address{Local: local, Tag: tag, Domain: d}, ""
+	domain, problem = checkDomain(domain)
+	return local, domain, problem
 }
 
 // atomRune reports whether r may appear unquoted in a local part (RFC 5322
@@ -142,7 +151,14 @@ func needsQuote(local string) bool {
 // normDomain lower-cases a domain, drops one trailing dot and checks its
 // labels.
 func normDomain(d string) (string, string) {
-	d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
+	d, problem := checkDomain(d)
+	return strings.ToLower(d), problem
+}
+
+// checkDomain drops one trailing dot from d and checks its labels, in any
+// case.
+func checkDomain(d string) (string, string) {
+	d = strings.TrimSuffix(strings.TrimSpace(d), ".")
 	if d == "" {
 		return "", "has an empty domain"
 	}
@@ -157,7 +173,8 @@ func normDomain(d string) (string, string) {
 			return "", "has a domain label starting or ending with '-'"
 		}
 		for _, r := range label {
-			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r >= utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r))) {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' ||
+				r >= utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r))) {
 				return "", "has " + quoteRune(r) + " in its domain"
 			}
 		}
@@ -249,9 +266,26 @@ func (s *AddressSet) Match(a Address) bool {
 }
 
 // hasDomain reports whether d or one of its parent domains is in the set.
+// d may be in any case: an ASCII domain is folded on the stack.
 func (s *AddressSet) hasDomain(d string) bool {
 	if len(s.domains) == 0 {
 		return false
+	}
+	var buf [256]byte
+	if len(d) > len(buf) || !lowerASCII(buf[:0], d) {
+		d = strings.ToLower(d)
+	} else {
+		b := buf[:len(d)]
+		for { // map lookups with string(b) do not allocate
+			if _, ok := s.domains[string(b)]; ok {
+				return true
+			}
+			i := bytes.IndexByte(b, '.')
+			if i < 0 {
+				return false
+			}
+			b = b[i+1:]
+		}
 	}
 	for {
 		if _, ok := s.domains[d]; ok {
@@ -263,6 +297,23 @@ func (s *AddressSet) hasDomain(d string) bool {
 		}
 		d = d[i+1:]
 	}
+}
+
+// lowerASCII writes the lower-case s into dst[:len(s)] and reports
+// whether s was all ASCII. dst must have the capacity.
+func lowerASCII(dst []byte, s string) bool {
+	dst = dst[:len(s)]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return false
+		}
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst[i] = c
+	}
+	return true
 }
 
 // Len returns the number of entries in the set.

@@ -136,11 +136,11 @@ func ExternalOnly(internalDomains ...string) Filter {
 	return func(m *Message) string {
 		external := false
 		participants(m, func(s string) bool {
-			a, problem := parseAddress(s)
+			_, domain, problem := splitAddress(s)
 			if problem != "" {
 				return true // X500 (internal) or unusable
 			}
-			if !internal.hasDomain(a.Domain) {
+			if !internal.hasDomain(domain) {
 				external = true
 				return false
 			}
@@ -250,14 +250,23 @@ func automatedSender(addr string) bool {
 	if addr == "" {
 		return false
 	}
-	a, problem := parseAddress(addr)
+	local, _, problem := splitAddress(addr)
 	if problem != "" {
 		return false
 	}
+	// The local part folded to lower case, without '.', '-', '_' and the
+	// plus tag, on the stack.
 	var buf [64]byte
 	n := 0
-	for i := 0; i < len(a.Local) && n < len(buf); i++ {
-		if c := a.Local[i]; c != '.' && c != '-' && c != '_' {
+	for i := 0; i < len(local) && n < len(buf); i++ {
+		c := local[i]
+		if c == '+' && i > 0 {
+			break
+		}
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != '.' && c != '-' && c != '_' {
 			buf[n] = c
 			n++
 		}
