@@ -428,7 +428,7 @@ type calendarShare struct {
 // calendarView lists u's events. It returns the calendar's ID in other's
 // mailbox.
 func (u *User) ShareCalendarWith(other *User, canEdit bool) string {
-	defer u.lock()()
+	defer other.lock()()
 	for _, s := range other.data.shared {
 		if s.owner == u {
 			s.canEdit = canEdit

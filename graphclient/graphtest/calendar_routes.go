@@ -19,16 +19,16 @@ var (
 )
 
 func (s *Server) routesCalendar() {
-	s.handleGraph("GET /v1.0/me/calendars", scopesCalendarRead, s.listCalendars)
-	s.handleGraph("GET /v1.0/me/calendar", scopesCalendarRead, s.getCalendar)
-	s.handleGraph("GET /v1.0/me/events", scopesCalendarRead, s.listEvents)
-	s.handleGraph("GET /v1.0/me/events/{id}", scopesCalendarRead, s.getEvent)
-	s.handleGraph("PATCH /v1.0/me/events/{id}", scopesCalendarWrite, s.patchEvent)
-	s.handleGraph("DELETE /v1.0/me/events/{id}", scopesCalendarWrite, s.deleteEvent)
-	s.handleGraph("GET /v1.0/me/calendarView", scopesCalendarRead, s.calendarView)
-	s.handleGraph("GET /v1.0/me/calendars/{id}/calendarView", scopesCalendarRead, s.calendarView)
-	s.handleGraph("GET /v1.0/me/calendarView/delta", scopesCalendarRead, s.calendarDelta)
-	s.handleGraph("GET /v1.0/me/onlineMeetings", scopesOnlineMeetings, s.onlineMeetings)
+	s.route("GET /v1.0/me/calendars", scopesCalendarRead, s.listCalendars)
+	s.route("GET /v1.0/me/calendar", scopesCalendarRead, s.getCalendar)
+	s.route("GET /v1.0/me/events", scopesCalendarRead, s.listEvents)
+	s.route("GET /v1.0/me/events/{id}", scopesCalendarRead, s.getEvent)
+	s.route("PATCH /v1.0/me/events/{id}", scopesCalendarWrite, s.patchEvent)
+	s.route("DELETE /v1.0/me/events/{id}", scopesCalendarWrite, s.deleteEvent)
+	s.route("GET /v1.0/me/calendarView", scopesCalendarRead, s.calendarView)
+	s.route("GET /v1.0/me/calendars/{id}/calendarView", scopesCalendarRead, s.calendarView)
+	s.route("GET /v1.0/me/calendarView/delta", scopesCalendarRead, s.calendarDelta)
+	s.route("GET /v1.0/me/onlineMeetings", scopesOnlineMeetings, s.onlineMeetings)
 }
 
 // Graph API JSON shapes.
@@ -241,7 +241,7 @@ func (v eventView) render(e *Event) eventJSON {
 }
 
 // eventProperties are the properties $select may name on events.
-var eventProperties = toMap(eventJSON{})
+var eventProperties = toMap(eventJSON{OriginalStart: "x"})
 
 // selectOrFail validates $select against properties and writes Graph's
 // 400 for an unknown one.

@@ -372,3 +372,11 @@ func nonNil[T any](s []T) []T {
 	}
 	return s
 }
+
+// route registers h for pattern, a "/v1.0/..." route, and for the same
+// path under /beta/, which the fake answers alike.
+func (s *Server) route(pattern string, anyOf []string, h graphHandler) {
+	s.handleGraph(pattern, anyOf, h)
+	method, path, _ := strings.Cut(pattern, " ")
+	s.handleGraph(method+" "+strings.Replace(path, "/v1.0/", "/beta/", 1), anyOf, h)
+}

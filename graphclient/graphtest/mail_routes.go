@@ -14,11 +14,11 @@ var (
 )
 
 func (s *Server) routesMail() {
-	s.handleGraph("GET /v1.0/me/mailFolders", scopesMailRead, s.listMailFolders)
-	s.handleGraph("GET /v1.0/me/mailFolders/{id}", scopesMailRead, s.getMailFolder)
-	s.handleGraph("GET /v1.0/me/mailFolders/{id}/messages", scopesMailRead, s.listFolderMessages)
-	s.handleGraph("GET /v1.0/me/mailFolders/{id}/messages/delta", scopesMailRead, s.messagesDelta)
-	s.handleGraph("GET /v1.0/me/messages/{id}", scopesMailRead, s.getMessage)
+	s.route("GET /v1.0/me/mailFolders", scopesMailRead, s.listMailFolders)
+	s.route("GET /v1.0/me/mailFolders/{id}", scopesMailRead, s.getMailFolder)
+	s.route("GET /v1.0/me/mailFolders/{id}/messages", scopesMailRead, s.listFolderMessages)
+	s.route("GET /v1.0/me/mailFolders/{id}/messages/delta", scopesMailRead, s.messagesDelta)
+	s.route("GET /v1.0/me/messages/{id}", scopesMailRead, s.getMessage)
 }
 
 // mailFolderJSON is Graph's mailFolder.

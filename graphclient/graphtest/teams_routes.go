@@ -22,12 +22,12 @@ var (
 )
 
 func (s *Server) routesTeams() {
-	s.handleGraph("GET /v1.0/me/joinedTeams", scopesJoinedTeams, s.joinedTeams)
-	s.handleGraph("GET /v1.0/teams/{team}/channels", scopesChannels, s.listChannels)
-	s.handleGraph("GET /v1.0/me/chats", scopesChats, s.listChats)
-	s.handleGraph("POST /v1.0/teams/{team}/channels/{channel}/messages", scopesChannelPost, s.postChannelMessage)
-	s.handleGraph("POST /v1.0/teams/{team}/channels/{channel}/messages/{message}/replies", scopesChannelPost, s.postChannelMessage)
-	s.handleGraph("POST /v1.0/chats/{chat}/messages", scopesChatPost, s.postChatMessage)
+	s.route("GET /v1.0/me/joinedTeams", scopesJoinedTeams, s.joinedTeams)
+	s.route("GET /v1.0/teams/{team}/channels", scopesChannels, s.listChannels)
+	s.route("GET /v1.0/me/chats", scopesChats, s.listChats)
+	s.route("POST /v1.0/teams/{team}/channels/{channel}/messages", scopesChannelPost, s.postChannelMessage)
+	s.route("POST /v1.0/teams/{team}/channels/{channel}/messages/{message}/replies", scopesChannelPost, s.postChannelMessage)
+	s.route("POST /v1.0/chats/{chat}/messages", scopesChatPost, s.postChatMessage)
 }
 
 // Graph API: GET /me/joinedTeams

@@ -147,3 +147,38 @@ func TestPostMessages(t *testing.T) {
 	wantStatus(t, do(t, f.srv, graphCall{method: "POST", url: chatURL, token: readOnly, body: `{"body":{"content":"hi"}}`}), http.StatusForbidden)
 	wantStatus(t, do(t, f.srv, graphCall{method: "POST", url: channelURL, token: readOnly, body: `{"body":{"content":"hi"}}`}), http.StatusForbidden)
 }
+
+// FuzzParsePosted feeds arbitrary bodies to the message-post validator:
+// it must never panic, and what it accepts must have content and a
+// known content type.
+func FuzzParsePosted(f *testing.F) {
+	for _, s := range []string{
+		`{"body":{"content":"hi"}}`,
+		`{"body":{"contentType":"html","content":"<at id=\"0\">A</at>"},"mentions":[{"id":0,"mentionText":"A","mentioned":{"user":{"id":"u"}}}]}`,
+		`{"body":{"contentType":"html","content":"<attachment id=\"c\"></attachment>"},"attachments":[{"id":"c","contentType":"application/vnd.microsoft.card.adaptive","content":"{}"}]}`,
+		`{"body":{"contentType":"html","content":"<attachment id='c'></attachment>"},"attachments":[{"id":"c","contentType":"application/vnd.microsoft.card.adaptive","content":{}}]}`,
+		`{"mentions":[{"id":null}]}`, `[]`, `null`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		m, msg := parsePosted(raw)
+		if msg != "" {
+			return
+		}
+		if m.Content == "" || (m.ContentType != "text" && m.ContentType != "html") {
+			t.Errorf("accepted %q as %+v", raw, m)
+		}
+	})
+}
+
+func TestBetaPaths(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.tenant.AddTeam("Engineering", "", f.adele)
+	r := do(t, f.srv, graphCall{url: "https://graph.microsoft.com/beta/me/joinedTeams", token: f.srv.IssueToken(f.adele, "app", "Team.ReadBasic.All")})
+	wantStatus(t, r, http.StatusOK)
+	if n := len(r.values(t)); n != 1 {
+		t.Errorf("beta joinedTeams has %d teams", n)
+	}
+}
