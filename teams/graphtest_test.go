@@ -247,3 +247,34 @@ func TestGraphtestErrors(t *testing.T) {
 		t.Errorf("post throttled for good: %v", err)
 	}
 }
+
+// TestGraphtestFindChatAcrossPages: the fake pages /me/chats; the chat
+// looked for is on a later page.
+func TestGraphtestFindChatAcrossPages(t *testing.T) {
+	t.Parallel()
+	o := newOffice(t)
+	tn := o.alice.Tenant()
+	for i := range 45 {
+		tn.AddChat("group", "Busy "+strings.Repeat("x", i%3), o.alice, o.bob, o.carol, tn.AddUser(
+			"u"+strings.Repeat("y", i+1)+"@contoso.com", "Extra"))
+	}
+	dave := tn.AddUser("dave@contoso.com", "Dave Black")
+	last := tn.AddChat("oneOnOne", "", o.alice, dave)
+	svc := o.service(t, o.alice, scopes.For(scopes.Teams)...)
+	chat, err := svc.FindChat(t.Context(), dave.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if chat.ID != last.ID {
+		t.Errorf("FindChat(dave) = %s, want %s", chat.ID, last.ID)
+	}
+	pages := 0
+	for _, r := range o.srv.Requests() {
+		if strings.HasSuffix(r.Path, "/me/chats") {
+			pages++
+		}
+	}
+	if pages < 2 {
+		t.Errorf("read %d pages of chats; the test wants the chat on a later page", pages)
+	}
+}

@@ -1,6 +1,7 @@
 package teams
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -533,5 +534,47 @@ func TestNilClient(t *testing.T) {
 		if !errors.Is(err, ErrInvalidInput) {
 			t.Errorf("JoinedTeams on nil client: %v", err)
 		}
+	}
+}
+
+func TestCancelledContext(t *testing.T) {
+	t.Parallel()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("request %s %s reached the server", r.Method, r.URL.Path)
+	})
+	svc := newTestService(t, mux)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := svc.PostToChat(ctx, "19:chat@thread.v2", TextMessage("hi"))
+	var te *Error
+	if !errors.Is(err, context.Canceled) || !errors.As(err, &te) || te.Op != "post to chat" {
+		t.Errorf("post with a cancelled context: %v", err)
+	}
+	for _, err := range svc.Chats(ctx, &ChatsOptions{Members: true}) {
+		if !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "teams: list chats: ") {
+			t.Errorf("chats with a cancelled context: %v", err)
+		}
+	}
+	if _, err := svc.FindChat(ctx, "u1"); !errors.Is(err, context.Canceled) {
+		t.Errorf("FindChat with a cancelled context: %v", err)
+	}
+}
+
+func TestChatsErrorNamesPermission(t *testing.T) {
+	t.Parallel()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1.0/me/chats", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = io.WriteString(w, `{"error":{"code":"Forbidden","message":"Missing scope permissions on the request. API requires one of 'Chat.ReadBasic, Chat.Read, Chat.ReadWrite'. Scopes on the request 'User.Read'"}}`)
+	})
+	mux.HandleFunc("GET /v1.0/me", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, `{"id":"me"}`)
+	})
+	svc := newTestService(t, mux)
+	_, err := svc.FindChat(t.Context(), "you")
+	var te *Error
+	if !errors.As(err, &te) || te.Kind != ErrPermission || te.Permission.Name != "Chat.ReadBasic" || te.Op != "find chat" {
+		t.Errorf("FindChat without Chat.ReadBasic: %v", err)
 	}
 }
