@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"reflect"
+	"strings"
 	"net/http"
 )
 
@@ -46,46 +48,93 @@ type deltaWire[T any] struct {
 	DeltaLink string `json:"@odata.deltaLink"`
 	items     []T
 	removed   []Removed
+	codec     *deltaCodec // nil: decode mixed pages element by element
 }
 
 var removedKey = []byte(`"@removed"`)
 
+// removedMarker receives an entry's "@removed" object.
+type removedMarker struct {
+	Reason string `json:"reason"`
+}
+
 type removedProbe struct {
-	ID      string `json:"id"`
-	Removed *struct {
-		Reason string `json:"reason"`
-	} `json:"@removed"`
+	ID      string         `json:"id"`
+	Removed *removedMarker `json:"@removed"`
 }
 
-// deltaElem decodes one element of a page that mentions @removed
-// somewhere: into T unless the element itself carries @removed.
-type deltaElem[T any] struct {
-	page *deltaWire[T]
+// deltaCodec decodes a page that mixes items and @removed entries in one
+// pass: each element goes into a struct type built at run time that
+// embeds T next to a *removedMarker field for "@removed" (and an "id"
+// field when T has none), so no element is decoded twice.
+type deltaCodec struct {
+	page    reflect.Type // struct{ Value []wrapper; NextLink, DeltaLink string }
+	removed int          // index of the marker field in wrapper; T is field 0
+	idPath  []int        // index path of the id string in wrapper
 }
 
-func (e *deltaElem[T]) UnmarshalJSON(b []byte) error {
-	if bytes.Contains(b, removedKey) {
-		var p removedProbe
-		if err := json.Unmarshal(b, &p); err != nil {
-			return err
-		}
-		if p.Removed != nil {
-			e.page.removed = append(e.page.removed, Removed{ID: p.ID, Reason: p.Removed.Reason})
+// newDeltaCodec returns the one-pass codec for T, or nil when T is not a
+// plain struct it can safely embed (methods, embedded fields, an id that is
+// not a string, a field named "@removed"); those T take the slower
+// element-by-element path.
+func newDeltaCodec[T any]() (codec *deltaCodec) {
+	t := reflect.TypeFor[T]()
+	if t.Kind() != reflect.Struct || t.NumMethod() > 0 || reflect.PointerTo(t).NumMethod() > 0 {
+		return nil
+	}
+	idIdx := -1
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Anonymous {
 			return nil
 		}
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		switch {
+		case strings.EqualFold(name, "@removed"):
+			return nil
+		case strings.EqualFold(name, "id"):
+			if f.Type.Kind() != reflect.String || idIdx >= 0 {
+				return nil
+			}
+			idIdx = i
+		}
 	}
-	var v T
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
+	defer func() {
+		if recover() != nil { // reflect refused the type; use the slow path
+			codec = nil
+		}
+	}()
+	fields := []reflect.StructField{
+		{Name: "T", Type: t, Anonymous: true},
+		{Name: "R", Type: reflect.TypeFor[*removedMarker](), Tag: `json:"@removed"`},
 	}
-	e.page.items = append(e.page.items, v)
-	return nil
+	idPath := []int{0, idIdx}
+	if idIdx < 0 {
+		fields = append(fields, reflect.StructField{Name: "ID", Type: reflect.TypeFor[string](), Tag: `json:"id"`})
+		idPath = []int{2}
+	}
+	wrapper := reflect.StructOf(fields)
+	page := reflect.StructOf([]reflect.StructField{
+		{Name: "Value", Type: reflect.SliceOf(wrapper), Tag: `json:"value"`},
+		{Name: "NextLink", Type: reflect.TypeFor[string](), Tag: `json:"@odata.nextLink"`},
+		{Name: "DeltaLink", Type: reflect.TypeFor[string](), Tag: `json:"@odata.deltaLink"`},
+	})
+	return &deltaCodec{page: page, removed: 1, idPath: idPath}
 }
 
 // decodeRaw decodes a page. Most pages carry no @removed entry at all:
 // they decode straight into []T in one pass, as fast as plain
-// encoding/json. Only a page mentioning "@removed" is decoded element by
-// element.
+// encoding/json. A page mentioning "@removed" decodes in one pass through
+// the codec, or element by element when T does not allow that.
 func (p *deltaWire[T]) decodeRaw(body []byte) error {
 	if !bytes.Contains(body, removedKey) {
 		var w struct {
@@ -99,40 +148,61 @@ func (p *deltaWire[T]) decodeRaw(body []byte) error {
 		p.items, p.NextLink, p.DeltaLink = w.Value, w.NextLink, w.DeltaLink
 		return nil
 	}
-	var w struct {
-		Value     elems[T] `json:"value"`
-		NextLink  string   `json:"@odata.nextLink"`
-		DeltaLink string   `json:"@odata.deltaLink"`
+	if p.codec != nil {
+		return p.decodeCodec(body)
 	}
-	w.Value.page = p
+	var w struct {
+		Value     []json.RawMessage `json:"value"`
+		NextLink  string            `json:"@odata.nextLink"`
+		DeltaLink string            `json:"@odata.deltaLink"`
+	}
 	if err := json.Unmarshal(body, &w); err != nil {
 		return err
 	}
 	p.NextLink, p.DeltaLink = w.NextLink, w.DeltaLink
-	return nil
-}
-
-// elems decodes a JSON array element by element into a deltaWire.
-type elems[T any] struct{ page *deltaWire[T] }
-
-func (e *elems[T]) UnmarshalJSON(b []byte) error {
-	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
-		return nil
-	}
-	var raw []deltaElemRaw
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
-	}
-	el := deltaElem[T]{page: e.page}
-	for _, r := range raw {
-		if err := el.UnmarshalJSON(r); err != nil {
+	for _, el := range w.Value {
+		if bytes.Contains(el, removedKey) {
+			var probe removedProbe
+			if err := json.Unmarshal(el, &probe); err != nil {
+				return err
+			}
+			if probe.Removed != nil {
+				p.removed = append(p.removed, Removed{ID: probe.ID, Reason: probe.Removed.Reason})
+				continue
+			}
+		}
+		var v T
+		if err := json.Unmarshal(el, &v); err != nil {
 			return err
 		}
+		p.items = append(p.items, v)
 	}
 	return nil
 }
 
-type deltaElemRaw = json.RawMessage
+func (p *deltaWire[T]) decodeCodec(body []byte) error {
+	c := p.codec
+	pv := reflect.New(c.page)
+	if err := json.Unmarshal(body, pv.Interface()); err != nil {
+		return err
+	}
+	pe := pv.Elem()
+	p.NextLink, p.DeltaLink = pe.Field(1).String(), pe.Field(2).String()
+	vals := pe.Field(0)
+	n := vals.Len()
+	for i := range n {
+		el := vals.Index(i)
+		if m := el.Field(c.removed); !m.IsNil() {
+			p.removed = append(p.removed, Removed{ID: el.FieldByIndex(c.idPath).String(), Reason: m.Interface().(*removedMarker).Reason})
+			continue
+		}
+		if p.items == nil {
+			p.items = make([]T, 0, n)
+		}
+		p.items = append(p.items, *el.Field(0).Addr().Interface().(*T))
+	}
+	return nil
+}
 
 // Delta walks one delta round. It starts at cursor (a stored nextLink or
 // deltaLink URL, which must be on the base URL's host) or, when cursor is
@@ -163,6 +233,7 @@ func Delta[T any](ctx context.Context, c *Client, initial, cursor string, opts .
 			return
 		}
 		reset, pendingReset := false, false
+		codec := newDeltaCodec[T]()
 		for n := 0; ; n++ {
 			if n >= maxPages {
 				yield(nil, fmt.Errorf("graphclient: Delta: more than %d pages", maxPages))
@@ -176,7 +247,7 @@ func Delta[T any](ctx context.Context, c *Client, initial, cursor string, opts .
 			for _, o := range opts {
 				o(req)
 			}
-			var w deltaWire[T]
+			w := deltaWire[T]{codec: codec}
 			if _, err := c.Do(req, &w); err != nil {
 				var ge *Error
 				if !reset && initial != "" && errors.As(err, &ge) && ge.Is(ErrSyncReset) {

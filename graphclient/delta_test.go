@@ -1,11 +1,13 @@
 package graphclient
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -301,14 +303,60 @@ func TestDeltaDecodeRemovedEdgeCases(t *testing.T) {
 		{"id":"1","subject":"about \"@removed\" entries"},
 		{"id":"2","@removed":{"reason":"changed"}},
 		{"id":"3","subject":"plain"}]}`
-	var w deltaWire[testEvent]
-	if err := w.decodeRaw([]byte(body)); err != nil {
+	for _, codec := range []*deltaCodec{nil, newDeltaCodec[testEvent]()} {
+		w := deltaWire[testEvent]{codec: codec}
+		if err := w.decodeRaw([]byte(body)); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]testEvent{{ID: "1", Subject: `about "@removed" entries`}, {ID: "3", Subject: "plain"}}, w.items); diff != "" {
+			t.Errorf("codec %v: items (-want +got):\n%s", codec != nil, diff)
+		}
+		if diff := cmp.Diff([]Removed{{ID: "2", Reason: "changed"}}, w.removed); diff != "" {
+			t.Errorf("codec %v: removed (-want +got):\n%s", codec != nil, diff)
+		}
+	}
+}
+
+func TestNewDeltaCodec(t *testing.T) {
+	t.Parallel()
+	type noID struct {
+		Subject string `json:"subject"`
+	}
+	type intID struct {
+		ID int `json:"id"`
+	}
+	type embeds struct {
+		testEvent
+	}
+	type claimsRemoved struct {
+		R any `json:"@removed"`
+	}
+	tests := []struct {
+		name  string
+		codec *deltaCodec
+		want  bool
+	}{
+		{"struct with id", newDeltaCodec[testEvent](), true},
+		{"struct without id", newDeltaCodec[noID](), true},
+		{"map", newDeltaCodec[map[string]any](), false},
+		{"raw message", newDeltaCodec[json.RawMessage](), false},
+		{"pointer", newDeltaCodec[*testEvent](), false},
+		{"non-string id", newDeltaCodec[intID](), false},
+		{"embedded struct", newDeltaCodec[embeds](), false},
+		{"field named @removed", newDeltaCodec[claimsRemoved](), false},
+		{"type with methods", newDeltaCodec[time.Time](), false},
+	}
+	for _, tt := range tests {
+		if (tt.codec != nil) != tt.want {
+			t.Errorf("%s: codec = %v, want %v", tt.name, tt.codec != nil, tt.want)
+		}
+	}
+	// Without an id field of its own, T still yields removed IDs.
+	w := deltaWire[noID]{codec: newDeltaCodec[noID]()}
+	if err := w.decodeRaw([]byte(`{"value":[{"id":"x","@removed":{"reason":"deleted"}},{"id":"y","subject":"s"}]}`)); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]testEvent{{ID: "1", Subject: `about "@removed" entries`}, {ID: "3", Subject: "plain"}}, w.items); diff != "" {
-		t.Errorf("items (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff([]Removed{{ID: "2", Reason: "changed"}}, w.removed); diff != "" {
-		t.Errorf("removed (-want +got):\n%s", diff)
+	if diff := cmp.Diff([]Removed{{ID: "x", Reason: "deleted"}}, w.removed); diff != "" || len(w.items) != 1 || w.items[0].Subject != "s" {
+		t.Errorf("removed diff %s, items %+v", diff, w.items)
 	}
 }

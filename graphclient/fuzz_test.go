@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func FuzzParseErrorBody(f *testing.F) {
@@ -64,9 +67,25 @@ func FuzzDeltaDecode(f *testing.F) {
 	f.Add([]byte(`{"value":[{"id":"1","@removed":{}},{"id":"2","subject":"\"@removed\""}],"@odata.nextLink":"n"}`))
 	f.Add([]byte(`{"value":null,"@odata.deltaLink":"d"}`))
 	f.Add([]byte(`{"value":[null,{"@removed":null}]}`))
+	codec := newDeltaCodec[testEvent]()
+	if codec == nil {
+		f.Fatal("no codec for testEvent")
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var w deltaWire[testEvent]
 		err := w.decodeRaw(body)
+		// The one-pass codec and the element-by-element path agree.
+		wc := deltaWire[testEvent]{codec: codec}
+		cerr := wc.decodeRaw(body)
+		if (err == nil) != (cerr == nil) {
+			t.Fatalf("slow path err %v, codec err %v", err, cerr)
+		}
+		if err == nil {
+			wc.codec = nil
+			if diff := cmp.Diff(w, wc, cmp.AllowUnexported(deltaWire[testEvent]{}), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("codec differs from slow path (-slow +codec):\n%s", diff)
+			}
+		}
 		var plain struct {
 			Value     []json.RawMessage `json:"value"`
 			NextLink  string            `json:"@odata.nextLink"`
