@@ -288,7 +288,7 @@ func writeFault(w http.ResponseWriter, f Fault) {
 	case GatewayTimeout:
 		writeGraphError(w, http.StatusGatewayTimeout, "gatewayTimeout", "The server, while acting as a proxy, did not receive a timely response from the upstream server.")
 	case SyncReset:
-		writeGraphError(w, http.StatusGone, "SyncStateNotFound", "The sync state generation is not found. Start a new sync without a state token.")
+		writeGraphError(w, http.StatusGone, "SyncStateNotFound", "The sync state generation is not found; generation=0;")
 	default:
 		writeGraphError(w, http.StatusInternalServerError, "generalException", fmt.Sprintf("graphtest: fault %s has no status answer", f.Kind))
 	}
