@@ -93,6 +93,7 @@ type eventJSON struct {
 	Categories                 []string           `json:"categories"`
 	OriginalStartTimeZone      string             `json:"originalStartTimeZone"`
 	OriginalEndTimeZone        string             `json:"originalEndTimeZone"`
+	TransactionID              *string            `json:"transactionId"`
 	ICalUID                    string             `json:"iCalUId"`
 	ReminderMinutesBeforeStart int                `json:"reminderMinutesBeforeStart"`
 	IsReminderOn               bool               `json:"isReminderOn"`

@@ -356,3 +356,40 @@ func TestEventGoAPIErrors(t *testing.T) {
 		t.Errorf("%d events left after deleting the series master", n)
 	}
 }
+
+func TestCalendarViewPagingAndDocShapes(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	tok := f.srv.IssueToken(f.adele, "app", "Calendars.Read")
+	for i := range 5 {
+		start := testNow.Add(time.Duration(i) * time.Hour)
+		f.adele.AddEvent(Event{Subject: fmt.Sprintf("e%d", i), Start: start, End: start.Add(time.Hour), TimeZone: "Pacific Standard Time"})
+	}
+	var got []string
+	next := "me/calendarView?" + calendarWindow + "&$top=2&$select=subject,originalStartTimeZone,responseStatus,iCalUId,reminderMinutesBeforeStart,isReminderOn"
+	pages := 0
+	for next != "" {
+		r := do(t, f.srv, graphCall{url: next, token: tok})
+		wantStatus(t, r, http.StatusOK)
+		pages++
+		for _, v := range r.values(t) {
+			got = append(got, v["subject"].(string))
+			if v["originalStartTimeZone"] != "Pacific Standard Time" {
+				t.Errorf("originalStartTimeZone = %v", v["originalStartTimeZone"])
+			}
+		}
+		next, _ = r.json(t)["@odata.nextLink"].(string)
+	}
+	if diff := cmp.Diff([]string{"e0", "e1", "e2", "e3", "e4"}, got); diff != "" || pages != 3 {
+		t.Errorf("paged calendarView over %d pages (-want +got):\n%s", pages, diff)
+	}
+
+	full := do(t, f.srv, graphCall{url: "me/calendarView?" + calendarWindow, token: tok}).values(t)[0]
+	if m := missingKeys(t, "user-list-calendarview.json", full); len(m) > 0 {
+		t.Errorf("calendarView item lacks %v", m)
+	}
+	delta := do(t, f.srv, graphCall{url: "me/calendarView/delta?" + calendarWindow, token: tok}).values(t)[0]
+	if m := missingKeys(t, "event-delta.json", delta); len(m) > 0 {
+		t.Errorf("delta item lacks %v", m)
+	}
+}

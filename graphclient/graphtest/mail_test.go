@@ -212,3 +212,14 @@ func TestMessageGoAPI(t *testing.T) {
 		t.Error("draft still in drafts after move")
 	}
 }
+
+func TestMailDeltaDocShape(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	addInbox(f.adele, 1)
+	r := do(t, f.srv, graphCall{url: "me/mailFolders/inbox/messages/delta", token: f.srv.IssueToken(f.adele, "app", "Mail.Read")})
+	wantStatus(t, r, http.StatusOK)
+	if m := missingKeys(t, "message-delta.json", r.values(t)[0]); len(m) > 0 {
+		t.Errorf("delta message lacks %v", m)
+	}
+}
