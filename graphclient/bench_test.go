@@ -120,7 +120,9 @@ func benchEventJSON(i int) map[string]any {
 }
 
 func benchMessageJSON(i int) map[string]any {
-	addr := func(n, a string) map[string]any { return map[string]any{"emailAddress": map[string]string{"name": n, "address": a}} }
+	addr := func(n, a string) map[string]any {
+		return map[string]any{"emailAddress": map[string]string{"name": n, "address": a}}
+	}
 	return map[string]any{
 		"@odata.etag": fmt.Sprintf(`W/"CQAAABYAAAARn2vdzPFjSbaPPxzjlzOTAA%04d"`, i),
 		"id":          fmt.Sprintf("AAMkADNkNAAASq35xAAA%06d=", i), "changeKey": "CQAAABYAAAARn2vdzPFjSbaPPxzjlzOTAAASsKZz",

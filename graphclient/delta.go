@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"net/http"
 	"reflect"
 	"strings"
-	"net/http"
 )
 
 // DeltaPage is one page of a delta round. It is a plain value, owned by
