@@ -40,4 +40,10 @@
 // are compared the way ParseAddress normalises them: case-insensitively,
 // without plus-address tags, subdomains inside their parent domain, and
 // always by the SMTP address, never by a display name that looks like one.
+//
+// # Concurrency
+//
+// A Service and the built-in filters and matchers are safe for concurrent
+// use. Messages, pages, requests and the other data types are plain
+// values: safe to read from several goroutines, not to change while read.
 package mail

@@ -64,6 +64,7 @@ func TestBuiltInFilters(t *testing.T) {
 			with(msg("jane@contoso.com"), func(m *mail.Message) { m.BccRecipients = []mail.Recipient{rcpt("a@fabrikam.com")} }), ""},
 		{"external: reply-to is not a participant", mail.ExternalOnly("contoso.com"),
 			with(msg("jane@contoso.com", "bob@contoso.com"), func(m *mail.Message) { m.ReplyTo = []mail.Recipient{rcpt("a@fabrikam.com")} }), mail.ReasonInternal},
+		{"external: non-ASCII domain in another case", mail.ExternalOnly("bücher.de"), msg("jörg@BÜCHER.de", "anna@Verlag.Bücher.de"), mail.ReasonInternal},
 		{"external: no participants", mail.ExternalOnly("contoso.com"), &mail.Message{}, mail.ReasonInternal},
 
 		{"involving: crm domain", mail.Involving(crm), msg("jane@contoso.com", "someone@sales.fabrikam.com"), ""},

@@ -22,3 +22,14 @@ func TestStats(t *testing.T) {
 		t.Errorf("Filtered = %d, want 3", s.Filtered())
 	}
 }
+
+func TestMessageHeader(t *testing.T) {
+	t.Parallel()
+	m := mail.Message{InternetMessageHeaders: []mail.InternetMessageHeader{{Name: "List-Id", Value: "<news.fabrikam.com>"}, {Name: "list-id", Value: "second"}}}
+	if got := m.Header("LIST-ID"); got != "<news.fabrikam.com>" {
+		t.Errorf("Header(LIST-ID) = %q, want the first value", got)
+	}
+	if got := m.Header("Precedence"); got != "" {
+		t.Errorf("Header(Precedence) = %q, want empty", got)
+	}
+}
