@@ -17,8 +17,8 @@ import (
 // Entra ID endpoint for work and school accounts of any tenant.
 const DefaultAuthority = "https://login.microsoftonline.com/organizations"
 
-// Config configures an App. ClientID, Credential, RedirectURL, Store and
-// HTTPClient are required; the rest have defaults.
+// Config configures an App. ClientID, Credential, RedirectURL and Store
+// are required; the rest have defaults.
 type Config struct {
 	// ClientID is the application (client) ID of the multi-tenant app
 	// registration.
@@ -32,7 +32,9 @@ type Config struct {
 	// AllowPlaintextStore is set.
 	Store TokenStore
 	// HTTPClient sends every request to Entra ID (token endpoint,
-	// metadata, signing keys). The App adds retries on top of it: GETs
+	// metadata, signing keys); nil means a new client with a 30-second
+	// timeout. Tests pass graphtest's Server.HTTPClient. The App adds
+	// retries on top of it: GETs
 	// and refresh-token grants are retried on 429, 5xx and network
 	// errors; authorization-code grants never are (a code is single-use).
 	HTTPClient *http.Client
@@ -60,7 +62,8 @@ type Config struct {
 }
 
 // Credential is how the app proves its identity to Entra ID. Make one with
-// Secret, CertificateFromPEM or Assertion.
+// Secret, CertificateFromPEM or Assertion. The zero value is not valid. A
+// Credential is immutable and safe to share.
 type Credential struct {
 	cred confidential.Credential
 	ok   bool
@@ -150,8 +153,9 @@ func New(cfg Config) (*App, error) {
 	if _, sealed := cfg.Store.(*SealedStore); !sealed && !cfg.AllowPlaintextStore {
 		return nil, errors.New("auth: Config.Store is not sealed: wrap it with auth.Sealed, or set Config.AllowPlaintextStore if it encrypts values itself")
 	}
-	if cfg.HTTPClient == nil {
-		return nil, errors.New("auth: Config.HTTPClient is nil")
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
 	}
 	authority := cfg.Authority
 	if authority == "" {
@@ -176,7 +180,7 @@ func New(cfg Config) (*App, error) {
 		authority:   "https://" + au.Host + "/" + tenant,
 		host:        au.Host,
 		store:       cfg.Store,
-		hc:          retryingClient(cfg.HTTPClient),
+		hc:          retryingClient(hc),
 		now:         cfg.Clock,
 		allowTenant: cfg.AllowTenant,
 		allowGuests: cfg.AllowPersonalGuests,

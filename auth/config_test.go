@@ -32,7 +32,6 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"http redirect", func(c *auth.Config) { c.RedirectURL = "http://app.example.com/cb" }, "must use https"},
 		{"no store", func(c *auth.Config) { c.Store = nil }, "Config.Store is nil"},
 		{"plaintext store", func(c *auth.Config) { c.Store = auth.NewMemoryStore() }, "Config.Store is not sealed"},
-		{"no HTTP client", func(c *auth.Config) { c.HTTPClient = nil }, "Config.HTTPClient"},
 		{"http authority", func(c *auth.Config) { c.Authority = "http://login.microsoftonline.com/organizations" }, "Config.Authority"},
 		{"authority without tenant", func(c *auth.Config) { c.Authority = "https://login.microsoftonline.com" }, "Config.Authority"},
 		{"common authority", func(c *auth.Config) { c.Authority = "https://login.microsoftonline.com/common" }, "admits personal accounts"},
@@ -53,7 +52,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		})
 	}
 	for name, edit := range map[string]func(c *auth.Config){
-		"defaults":            func(*auth.Config) {},
+		"defaults":            func(c *auth.Config) { c.HTTPClient = nil },
 		"plaintext opt-out":   func(c *auth.Config) { c.Store, c.AllowPlaintextStore = auth.NewMemoryStore(), true },
 		"localhost over http": func(c *auth.Config) { c.RedirectURL = "http://localhost:8080/cb" },
 		"single-tenant app": func(c *auth.Config) {

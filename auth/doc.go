@@ -1,4 +1,62 @@
-// Package auth signs users in with Microsoft (Entra ID work and school
-// accounts) and gives the backend delegated Microsoft Graph tokens for each
-// signed-in user, kept in a TokenStore.
+// Package auth is "Sign in with Microsoft" for a multi-tenant SaaS backend
+// and the per-user delegated Microsoft Graph tokens that follow from it.
+// Only work and school accounts (Entra ID) sign in; personal Microsoft
+// accounts are refused.
+//
+// auth drives MSAL Go for code redemption, its token cache and silent
+// refresh, and owns everything MSAL Go leaves to the application: state,
+// nonce and PKCE; validation of the ID token (RS256 signature against the
+// tenant's keys, the multi-tenant issuer, audience, lifetime, nonce);
+// per-user cache partitions that never leak into each other; one refresh
+// at a time per user; and sign-out that really deletes the tokens.
+//
+// # Sign-in
+//
+//	store, _ := auth.Sealed(sqlStore, key)        // refresh tokens encrypted at rest
+//	cred, _ := auth.Secret(os.Getenv("CLIENT_SECRET"))
+//	app, err := auth.New(auth.Config{
+//		ClientID: clientID, Credential: cred,
+//		RedirectURL: "https://app.example.com/auth/callback",
+//		Store: store, HTTPClient: http.DefaultClient,
+//	})
+//
+//	// GET /auth/start
+//	u, pending, err := app.SignInURL(ctx, auth.SignInRequest{Features: []scopes.Feature{scopes.Calendar}})
+//	cookie, err := auth.PendingCookie(cookieKey, pending)   // or keep pending server-side
+//	http.SetCookie(w, cookie); http.Redirect(w, r, u, http.StatusFound)
+//
+//	// POST /auth/callback (response_mode=form_post)
+//	pending, err := auth.ReadPendingCookie(r, cookieKey)
+//	user, err := app.CompleteSignIn(ctx, r, pending)
+//	// user.AccountID (oid.tid) keys everything the backend does for the user.
+//
+// App.Handlers wraps these two steps in ready-made http.Handlers.
+//
+// # Tokens for the backend
+//
+//	ts := app.TokenSource(user.AccountID, scopes.Calendar)
+//	gc, err := graphclient.New(ts)
+//
+// Source.Token returns an access token from an in-process cache, else
+// from the store (refreshing it when it is about to expire and saving the
+// rotated refresh token). Concurrent callers for one user share one
+// acquisition. Failures are *Error values matching ErrNotSignedIn,
+// ErrReauthRequired (send the user through sign-in again, passing
+// Error.Claims), ErrConsentRequired (Error.Missing names the permissions;
+// consent.Diagnose explains Error.AADSTS()) or ErrTransient.
+//
+// # Token stores
+//
+// A TokenStore keeps one opaque blob per user. The package ships
+// MemoryStore, FileStore and Sealed (AES-256-GCM with key rotation);
+// package sqlstore adds PostgreSQL and SQLite. The App refuses a store that
+// is not sealed unless Config.AllowPlaintextStore says the store encrypts
+// by itself: the blobs hold refresh tokens, which are long-lived secrets.
+//
+// # Concurrency
+//
+// App, Source and every store are safe for concurrent use. SignOut removes
+// the stored tokens and this App's cached access tokens; other processes
+// keep serving access tokens they already hold in memory until those
+// expire (about an hour at most) but can no longer refresh them.
 package auth

@@ -185,8 +185,10 @@ func (a *App) CompleteSignIn(ctx context.Context, r *http.Request, p Pending) (*
 	if err != nil {
 		return nil, err
 	}
-	accountID := strings.ToLower(cl.Oid + "." + cl.Tid)
-	if !strings.EqualFold(res.Account.HomeAccountID, accountID) || !strings.EqualFold(ad.capturedKey, accountID) {
+	// The account ID is MSAL's home account ID (client_info uid.utid),
+	// which keys its cache entries; it must name the ID token's user.
+	accountID := res.Account.HomeAccountID
+	if !strings.EqualFold(accountID, cl.Oid+"."+cl.Tid) || ad.capturedKey != accountID {
 		return fail(ErrInvalidIDToken, "client_info does not name the ID token's user")
 	}
 	unlock, err := a.lock(ctx, accountID)

@@ -111,7 +111,7 @@ func (s *Source) OAuth2(ctx context.Context) oauth2.TokenSource {
 }
 
 type oauth2TokenSource struct {
-	ctx context.Context //nolint:containedctx // oauth2.TokenSource has no ctx parameter
+	ctx context.Context // oauth2.TokenSource.Token has no ctx parameter; see OAuth2
 	s   *Source
 }
 

@@ -1,0 +1,47 @@
+package sqlstore_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log"
+
+	_ "modernc.org/sqlite"
+
+	"github.com/m365kit/m365kit/auth"
+	"github.com/m365kit/m365kit/auth/sqlstore"
+)
+
+// ExampleNew keeps sealed token caches in an SQLite database.
+func ExampleNew() {
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", "file:example?mode=memory&cache=shared")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	store, err := sqlstore.New(db, sqlstore.WithDialect(sqlstore.SQLite))
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := store.Migrate(ctx); err != nil {
+		log.Fatal(err)
+	}
+	sealed, err := auth.Sealed(store, bytes.Repeat([]byte{1}, 32))
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = sealed.Save(ctx, "oid.tid", []byte("token cache"))
+	v, _ := sealed.Load(ctx, "oid.tid")
+	n, _ := store.Version(ctx, "oid.tid")
+	fmt.Printf("%s, version %d\n", v, n)
+
+	_ = sealed.Delete(ctx, "oid.tid")
+	_, err = sealed.Load(ctx, "oid.tid")
+	fmt.Println(errors.Is(err, auth.ErrNoToken))
+	// Output:
+	// token cache, version 1
+	// true
+}
