@@ -17,6 +17,9 @@ import (
 // Event given to AddEvent with Recurrence set) and one occurrence Event per
 // instance, each with SeriesMasterID set. Updating an occurrence makes it an
 // exception; deleting one removes that instance.
+//
+// Event is a plain value: the fake keeps its own copy, so changing an Event
+// it returned changes nothing; use UpdateEvent.
 type Event struct {
 	// ID is the event ID; AddEvent generates one when empty.
 	ID string
@@ -76,7 +79,7 @@ type Event struct {
 	cancelled     []time.Time // series master: originalStart of deleted occurrences
 }
 
-// Attendee is an attendee of an event.
+// Attendee is an attendee of an event (a plain value).
 type Attendee struct {
 	Address
 	// Type is required (default), optional or resource.
@@ -86,7 +89,7 @@ type Attendee struct {
 	Response string
 }
 
-// Location is an event location. LocationURI carries a meeting link when a
+// Location is an event location (a plain value). LocationURI carries a meeting link when a
 // conferencing add-in stores it there.
 type Location struct {
 	DisplayName  string
@@ -94,7 +97,7 @@ type Location struct {
 	LocationType string // default (the default), conferenceRoom, ...
 }
 
-// Recurrence is a simple recurrence pattern: daily or weekly, every
+// Recurrence is a simple recurrence pattern (a plain value): daily or weekly, every
 // Interval days or weeks, ending after Count occurrences or on Until
 // (inclusive). With neither, the fake expands one year of occurrences.
 type Recurrence struct {

@@ -12,6 +12,9 @@ import (
 // Message is a message in a user's mailbox, as the fake stores it.
 // AddMessage fills what is left empty; the fake renders it as Graph's
 // message.
+//
+// Message is a plain value: the fake keeps its own copy, so changing a
+// Message it returned changes nothing; use UpdateMessage.
 type Message struct {
 	// ID is the message ID; AddMessage generates one when empty. Moving a
 	// message keeps its ID (as immutable IDs do).

@@ -54,7 +54,7 @@ type Chat struct {
 }
 
 // ChatMessage is a message posted to a channel or chat through Graph, as
-// the fake stored it.
+// the fake stored it. It is a plain value (a copy of what the fake keeps).
 type ChatMessage struct {
 	// ID is Graph's message ID: epoch milliseconds as a string.
 	ID string
@@ -75,7 +75,7 @@ type ChatMessage struct {
 	Raw json.RawMessage
 }
 
-// ChatAttachment is an attachment of a posted message. For cards, Content
+// ChatAttachment is an attachment of a posted message (a plain value). For cards, Content
 // is the card JSON (Graph carries it as a string).
 type ChatAttachment struct {
 	ID          string
@@ -85,7 +85,7 @@ type ChatAttachment struct {
 	Name        string
 }
 
-// ChatMention is an @mention of a posted message.
+// ChatMention is an @mention of a posted message (a plain value).
 type ChatMention struct {
 	ID          int
 	MentionText string
