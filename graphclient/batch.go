@@ -13,7 +13,8 @@ import (
 // MaxBatchSize is the number of requests Graph accepts in one $batch call.
 const MaxBatchSize = 20
 
-// BatchRequest is one request of a [Client.Batch] call.
+// BatchRequest is one request of a [Client.Batch] call. Batch only reads
+// it, so one value may be shared by concurrent calls.
 type BatchRequest struct {
 	// ID identifies the request within the batch; required, unique
 	// (ignoring case).
@@ -35,7 +36,8 @@ type BatchRequest struct {
 	DependsOn []string
 }
 
-// BatchResponse is the result of one [BatchRequest].
+// BatchResponse is the result of one [BatchRequest], a plain value owned
+// by the caller.
 type BatchResponse struct {
 	// ID is the request's ID.
 	ID string

@@ -33,7 +33,7 @@ const (
 // TokenSource supplies bearer tokens for Microsoft Graph. auth.Source
 // satisfies it. Token is called before every attempt of every request, so
 // implementations should cache and refresh; they must be safe for
-// concurrent use and honour ctx.
+// concurrent use by multiple goroutines and honour ctx.
 type TokenSource interface {
 	Token(ctx context.Context) (string, error)
 }
@@ -75,6 +75,7 @@ func FromOAuth2(ts oauth2.TokenSource) TokenSource { return oauth2Source{ts} }
 
 // Option configures a [Client]. Options only record and validate; [New]
 // builds the client once all are applied, so their order never matters.
+// An Option is a pure function, safe to reuse for many clients.
 type Option func(*options) error
 
 type options struct {
@@ -193,7 +194,9 @@ func WithUserAgent(ua string) Option {
 
 // WithMaxConcurrency sets how many requests a Client has in flight at once
 // (default 4: Outlook's limit per app and mailbox). Requests over the limit
-// wait for a slot or their context.
+// wait for a slot or their context; a request waiting out a Retry-After
+// gives its slot up meanwhile. A $batch call counts as one request
+// although Graph may run up to 4 of its items in parallel.
 func WithMaxConcurrency(n int) Option {
 	return func(o *options) error {
 		if n < 1 {
@@ -449,7 +452,9 @@ func (c *Client) NewRequest(ctx context.Context, method, path string, body any) 
 }
 
 // Response is the metadata of a successful response. The embedded
-// *http.Response's Body is already consumed and closed.
+// *http.Response's Body is already consumed and closed, and its Request is
+// the caller's request (without the Authorization header). A Response is
+// a plain value, safe for concurrent reads.
 type Response struct {
 	*http.Response
 	// RequestID is Graph's request-id response header.
@@ -467,7 +472,9 @@ type rawDecoder interface {
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // Do sends req with the bearer token, a fresh client-request-id (unless
-// the caller set one), and retries per the client's [RetryPolicy].
+// the caller set one; Do records it in req's headers), and retries per the
+// client's [RetryPolicy]. The request must target the base URL's scheme
+// and host; the token is never sent anywhere else.
 //
 // On a 2xx response the JSON body is decoded into v; v nil discards the
 // body and an [io.Writer] v receives it as is. A non-2xx response is
@@ -496,6 +503,8 @@ func (c *Client) Do(req *http.Request, v any) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The sent request carries the token; expose the caller's instead.
+	resp.Request = req
 	out := &Response{Response: resp, RequestID: resp.Header.Get("request-id"), ClientRequestID: req.Header.Get("client-request-id")}
 	if streaming {
 		defer resp.Body.Close()
@@ -693,7 +702,7 @@ func (c *Client) send(ctx context.Context, req *http.Request, path string, buffe
 		if st.prepErr != nil {
 			return nil, st.prepErr
 		}
-		return nil, fmt.Errorf("graphclient: %s %s: %w", method, path, err)
+		return nil, fmt.Errorf("graphclient: %s %s (client-request-id %s, %d attempts): %w", method, path, crid, st.attempt, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		resp.Body.Close()

@@ -33,7 +33,8 @@ type DeltaPage[T any] struct {
 	Done bool
 }
 
-// Removed is an entry a delta page reports as removed.
+// Removed is an entry a delta page reports as removed. It is a plain
+// value.
 type Removed struct {
 	// ID is the removed item's id.
 	ID string

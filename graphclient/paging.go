@@ -9,7 +9,8 @@ import (
 )
 
 // RequestOption changes every page request of [All] or [Delta], e.g. to
-// add a header.
+// add a header. The helpers here return pure functions, safe for
+// concurrent use.
 type RequestOption func(*http.Request)
 
 // WithHeader sets header key to value on every page request.

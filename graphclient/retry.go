@@ -35,11 +35,14 @@ type RetryPolicy struct {
 }
 
 // CheckRetry reports whether an attempt should be sent again. resp is nil
-// when err is a transport error; the response body must not be read.
+// when err is a transport error; the response body must not be read. A
+// CheckRetry is called from many goroutines at once and must be safe for
+// concurrent use.
 type CheckRetry func(ctx context.Context, req *http.Request, resp *http.Response, err error) bool
 
 // Backoff returns the wait before the next attempt, after attempt number
 // attempt (1 for the first) ended with resp (nil after a transport error).
+// It must be safe for concurrent use and must not read resp's body.
 type Backoff func(attempt int, resp *http.Response) time.Duration
 
 const (
