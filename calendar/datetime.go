@@ -14,7 +14,9 @@ import (
 //
 // On the wire it is {"dateTime":"2016-12-09T20:30:00.0000000","timeZone":"UTC"}
 // (seven fractional digits, no offset). Decoding converts the wall time from
-// TimeZone to UTC; encoding writes UTC.
+// TimeZone to UTC (a zone the system's time-zone database does not know is
+// an error rather than a silently wrong time); encoding writes UTC. A plain
+// value.
 type DateTimeTimeZone struct {
 	Time     time.Time
 	TimeZone string

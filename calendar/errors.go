@@ -19,7 +19,8 @@ var (
 
 // Error is the error every Service method returns. Op names the method,
 // Input names the offending argument for bad input, Err is the cause (often
-// a *graphclient.Error, reachable with errors.As).
+// a *graphclient.Error, reachable with errors.As). Safe for concurrent reads
+// once returned.
 type Error struct {
 	Op    string // "Event", "Sync", …
 	Input string // the bad argument, when Err is about input

@@ -64,7 +64,8 @@ const (
 )
 
 // Event is an Outlook calendar event, with the fields of Graph's event
-// resource that a meeting-aware backend uses. JSON names are Graph's.
+// resource that a meeting-aware backend uses. JSON names are Graph's. It is
+// a plain value: safe for concurrent reads, owned by the caller.
 type Event struct {
 	ID             string    `json:"id"`
 	ICalUID        string    `json:"iCalUId,omitempty"`
@@ -183,7 +184,8 @@ type OnlineMeetingInfo struct {
 }
 
 // Calendar is one of the user's calendars, their own or one shared with
-// them. The Can fields are the signed-in user's permissions on it.
+// them. The Can fields are the signed-in user's permissions on it. A plain
+// value, like Event.
 type Calendar struct {
 	ID                            string       `json:"id"`
 	Name                          string       `json:"name"`
@@ -202,7 +204,7 @@ type Calendar struct {
 }
 
 // OnlineMeeting is a Teams meeting, Graph's onlineMeeting (the fields a
-// notetaker uses).
+// notetaker uses). A plain value, like Event.
 type OnlineMeeting struct {
 	ID                    string                 `json:"id"`
 	JoinWebURL            string                 `json:"joinWebUrl"`

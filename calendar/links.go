@@ -4,6 +4,7 @@ import (
 	"html"
 	"net/url"
 	"strings"
+	"unicode"
 )
 
 // Provider names an online-meeting service.
@@ -48,7 +49,8 @@ const (
 )
 
 // MeetingLink is an online meeting's join link and what its URL says about
-// the meeting. Fields a provider's URL does not carry are empty.
+// the meeting. Fields a provider's URL does not carry are empty. It is a
+// plain value, safe to copy and share.
 type MeetingLink struct {
 	Provider Provider
 	// URL is the canonical join URL: wrappers (SafeLinks, Proofpoint,
@@ -154,6 +156,14 @@ func findInText(text string, src Source) (MeetingLink, bool) {
 	if len(text) > maxScanBytes {
 		text = text[:maxScanBytes]
 	}
+	// &nbsp; and other Unicode spaces end a URL as an ASCII space does
+	// (strings.Map copies only when something changes).
+	text = strings.Map(func(r rune) rune {
+		if r > 0x7f && (unicode.IsSpace(r) || r == '\u200b' || r == '\ufeff') {
+			return ' '
+		}
+		return r
+	}, text)
 	var best MeetingLink
 	found := false
 	n := 0

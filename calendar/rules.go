@@ -165,7 +165,9 @@ func (r Rules) external(addr string) bool {
 
 // DedupKey returns a key that is the same for one meeting however many
 // users of a tenant see it, so that one bot joins it once. Events with a
-// meeting link are keyed by the canonical join URL and the start time
+// meeting link are keyed by the meeting the link names (a Teams chat
+// thread, a provider's meeting ID, else the canonical join URL) and the
+// start time
 // (separate invitations to the same Teams or Zoom meeting share it; a
 // recurring meeting's occurrences do not; a rescheduled meeting gets a new
 // key). Events without a link are keyed by iCalUId and start, and events
@@ -179,6 +181,12 @@ func DedupKey(ev *Event) string {
 	start := ev.Start.Time.UTC().Format(time.RFC3339)
 	var material string
 	switch l, ok := FindMeetingLink(ev); {
+	case ok && l.ThreadID != "":
+		// A Teams meeting is its chat thread, whatever context the link kept.
+		material = "teams\x00" + l.ThreadID + "/" + l.MessageID + "\x00" + start
+	case ok && l.MeetingID != "":
+		// A link with and one without its passcode are the same meeting.
+		material = "meeting\x00" + string(l.Provider) + "\x00" + l.MeetingID + "\x00" + start
 	case ok:
 		material = "link\x00" + l.URL + "\x00" + start
 	case ev.ICalUID != "":

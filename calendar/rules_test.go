@@ -1,6 +1,7 @@
 package calendar
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -115,6 +116,13 @@ func TestDedupKey(t *testing.T) {
 	c := &Event{ID: "z", ICalUID: "ICAL8", Start: DateTimeTimeZone{Time: start}}
 	if DedupKey(a) != DedupKey(b) || DedupKey(a) == DedupKey(c) {
 		t.Error("iCalUId keys do not dedupe as documented")
+	}
+	// Shapes of one link that lose a passcode or the Teams context still match.
+	zoomA := &Event{ID: "1", Start: DateTimeTimeZone{Time: start}, Location: &Location{DisplayName: "https://us02web.zoom.us/j/85212345678?pwd=abc"}}
+	zoomB := &Event{ID: "2", Start: DateTimeTimeZone{Time: start}, Body: &ItemBody{ContentType: "text", Content: "zoom.us/j/85212345678"}}
+	bare := &Event{ID: "3", Start: DateTimeTimeZone{Time: start}, OnlineMeeting: &OnlineMeetingInfo{JoinURL: teams[:strings.Index(teams, "?")]}}
+	if DedupKey(zoomA) != DedupKey(zoomB) || DedupKey(bare) != DedupKey(ana) || DedupKey(zoomA) == DedupKey(ana) {
+		t.Error("link shapes of one meeting give different keys, or two meetings one key")
 	}
 	if DedupKey(nil) != "" {
 		t.Error("DedupKey(nil) is not empty")

@@ -29,7 +29,8 @@ func New(gc *graphclient.Client) *Service {
 var errNoClient = errors.New("calendar.New was given a nil *graphclient.Client")
 
 // Window is a time range [Start, End) of a calendar view. Graph returns
-// every event instance that overlaps it, recurring series expanded.
+// every event instance that overlaps it, recurring series expanded. A plain
+// value.
 type Window struct {
 	Start, End time.Time
 }
@@ -55,7 +56,7 @@ func (w Window) query() string {
 }
 
 // EventsOptions tunes Events. The zero value reads the primary calendar
-// without event bodies.
+// without event bodies. A plain value.
 type EventsOptions struct {
 	// CalendarID selects a calendar from Calendars ("" is the primary
 	// calendar). Calendars shared with the user need Calendars.Read.Shared.
@@ -217,6 +218,8 @@ func (e *notFoundError) Is(target error) bool { return target == graphclient.Err
 // sent, so an update never touches what it does not name: an event's Teams
 // meeting (onlineMeeting, isOnlineMeeting, onlineMeetingProvider) cannot be
 // sent and stays as it is.
+//
+// EventUpdate is a plain value.
 //
 // Setting Body replaces the whole body, including the Teams "Join the
 // meeting" block Outlook put in it; onlineMeeting.joinUrl is kept by Graph

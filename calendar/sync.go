@@ -11,7 +11,7 @@ import (
 
 // SyncRequest says what to synchronise: a new window (Start, End, no
 // Cursor) or the continuation of a stored Cursor (whose window it
-// carries; Start and End may then be left zero).
+// carries; Start and End may then be left zero). A plain value.
 type SyncRequest struct {
 	Start, End time.Time
 	// Cursor is a Page.Cursor stored earlier: resume right after that page.
@@ -21,7 +21,7 @@ type SyncRequest struct {
 	PageSize int
 }
 
-// Page is one page of a sync round.
+// Page is one page of a sync round, owned by the caller once yielded.
 type Page struct {
 	// Events are the events created or changed in the window since the
 	// last round (all of them on a first round). Upsert them by ID.
