@@ -34,10 +34,10 @@ func (a Address) String() string {
 }
 
 // In reports whether the address's domain is domain or a subdomain of it:
-// jane@eu.contoso.com is in "contoso.com"; jane@evilcontoso.com is not.
-// domain is compared as written; pass it in lower case.
+// jane@eu.contoso.com is in "contoso.com" (or "Contoso.COM");
+// jane@evilcontoso.com is not.
 func (a Address) In(domain string) bool {
-	return within(a.Domain, domain)
+	return within(a.Domain, strings.TrimSuffix(domain, "."))
 }
 
 // ParseAddress parses an address the way a mail filter must: it accepts a
@@ -189,13 +189,14 @@ func quoteRune(r rune) string {
 	return "'" + string(r) + "'"
 }
 
-// within reports whether domain is parent or a subdomain of it.
+// within reports whether domain is parent or a subdomain of it, ignoring
+// case.
 func within(domain, parent string) bool {
 	if len(domain) == len(parent) {
-		return domain == parent
+		return strings.EqualFold(domain, parent)
 	}
 	return len(parent) > 0 && len(domain) > len(parent) &&
-		domain[len(domain)-len(parent)-1] == '.' && domain[len(domain)-len(parent):] == parent
+		domain[len(domain)-len(parent)-1] == '.' && strings.EqualFold(domain[len(domain)-len(parent):], parent)
 }
 
 // A Matcher decides whether an address is one the caller cares about, such

@@ -92,6 +92,7 @@ func TestAddressIn(t *testing.T) {
 		{"a@evilcontoso.com", "contoso.com", false},
 		{"a@contoso.com.evil.net", "contoso.com", false},
 		{"a@com", "contoso.com", false},
+		{"a@EU.contoso.com", "Contoso.COM.", true},
 	}
 	for _, tt := range tests {
 		a, err := mail.ParseAddress(tt.addr)
