@@ -700,14 +700,20 @@ var (
 	threadRE     = regexp.MustCompile(`(?i)19(?:%3a|:)meeting_([A-Za-z0-9_\-]+)(?:%40|@)thread\.v2`)
 )
 
-// sameJoinURL compares join URLs after undoing percent-encoding.
-func sameJoinURL(a, b string) bool {
-	ua, err1 := url.QueryUnescape(a)
-	ub, err2 := url.QueryUnescape(b)
-	if err1 != nil || err2 != nil {
-		return a == b
+// sameJoinURL compares join URLs after undoing percent-encoding, as often
+// as it was applied: the docs ask for the URL encoded inside the already
+// encoded $filter, so clients send it once or twice encoded.
+func sameJoinURL(a, b string) bool { return unescapeAll(a) == unescapeAll(b) }
+
+func unescapeAll(s string) string {
+	for range 4 {
+		u, err := url.QueryUnescape(s)
+		if err != nil || u == s {
+			return s
+		}
+		s = u
 	}
-	return ua == ub
+	return s
 }
 
 // Graph API: GET /me/onlineMeetings?$filter=JoinWebUrl eq '{joinWebUrl}'

@@ -393,3 +393,62 @@ func TestCalendarViewPagingAndDocShapes(t *testing.T) {
 		t.Errorf("delta item lacks %v", m)
 	}
 }
+
+func TestOnlineMeetingJoinURLEncodings(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ev := f.adele.AddEvent(Event{Subject: "Sync", Start: testNow, End: testNow.Add(time.Hour), OnlineMeetingProvider: "teamsForBusiness"})
+	tok := f.srv.IssueToken(f.adele, "app", "OnlineMeetings.Read")
+	for name, value := range map[string]string{
+		"as stored":     ev.JoinURL,
+		"encoded once":  url.QueryEscape(ev.JoinURL),
+		"fully decoded": unescapeAll(ev.JoinURL),
+		"encoded twice": url.QueryEscape(url.QueryEscape(ev.JoinURL)),
+	} {
+		r := do(t, f.srv, graphCall{url: "me/onlineMeetings?$filter=" + url.QueryEscape("JoinWebUrl eq '"+value+"'"), token: tok})
+		if n := len(r.values(t)); n != 1 {
+			t.Errorf("%s: %d meetings, want 1", name, n)
+		}
+	}
+}
+
+func TestEventsListAndDelete(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	tok := f.srv.IssueToken(f.adele, "app", "Calendars.ReadWrite")
+	single := f.adele.AddEvent(Event{Subject: "one", Start: testNow, End: testNow.Add(time.Hour)})
+	f.adele.AddEvent(Event{Subject: "series", Start: testNow, End: testNow.Add(time.Hour), Recurrence: &Recurrence{Pattern: "daily", Count: 3}})
+	r := do(t, f.srv, graphCall{url: "me/events", token: tok})
+	wantStatus(t, r, http.StatusOK)
+	if diff := cmp.Diff([]string{"one", "series"}, subjects(r.values(t))); diff != "" {
+		t.Errorf("/me/events lists single instances and masters only (-want +got):\n%s", diff)
+	}
+	wantStatus(t, do(t, f.srv, graphCall{method: http.MethodDelete, url: "me/events/" + url.PathEscape(single.ID), token: tok}), http.StatusNoContent)
+	wantStatus(t, do(t, f.srv, graphCall{url: "me/events/" + url.PathEscape(single.ID), token: tok}), http.StatusNotFound)
+	if n := len(f.adele.Events()); n != 4 {
+		t.Errorf("%d events left, want the series' 4", n)
+	}
+}
+
+// TestConcurrentUse changes data through the Go API while clients sync,
+// for the race detector.
+func TestConcurrentUse(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	tok := f.srv.IssueToken(f.adele, "app", "Calendars.Read", "Mail.Read")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 30 {
+			ev := f.adele.AddEvent(Event{Subject: fmt.Sprint(i), Start: testNow, End: testNow.Add(time.Hour)})
+			_ = f.adele.UpdateEvent(ev.ID, func(e *Event) { e.Subject += "!" })
+			m := f.adele.AddMessage(Message{Subject: fmt.Sprint(i)})
+			_ = f.adele.MoveMessage(m.ID, "archive")
+		}
+	}()
+	for range 5 {
+		syncRound(t, f.srv, tok, "me/calendarView/delta?"+calendarWindow, 4)
+		syncRound(t, f.srv, tok, "me/mailFolders/archive/messages/delta", 4)
+	}
+	<-done
+}
