@@ -630,15 +630,20 @@ func (c *Client) send(ctx context.Context, req *http.Request, path string, buffe
 		CheckRetry: func(ctx context.Context, resp *http.Response, err error) (bool, error) {
 			st.attempt++
 			bodyErr = nil
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				ue.URL = safeURL // keep secret query values out of errors and logs
+			}
 			c.logAttempt(ctx, method, safeURL, crid, st, resp, err)
 			retry := c.retry.CheckRetry(ctx, r, resp, err)
 			if resp != nil && (resp.StatusCode < 200 || resp.StatusCode > 299) {
 				// Read the error body now so that the last *Error survives
 				// a retry that is later cut short by the context.
-				b, rerr := readAll(resp.Body, maxErrorBody, buf)
+				// A failed read still leaves what arrived: the *Error is
+				// built from it.
+				b, _ := readAll(resp.Body, maxErrorBody, true, buf)
 				resp.Body.Close()
 				resp.Body = io.NopCloser(bytes.NewReader(b))
-				_ = rerr
 				st.lastErr = newError(resp.StatusCode, resp.Header, b, method, safeURL, path, c.now())
 				st.lastErr.Attempts = st.attempt
 				if st.lastErr.ClientRequestID == "" {
@@ -646,7 +651,7 @@ func (c *Client) send(ctx context.Context, req *http.Request, path string, buffe
 				}
 			} else if resp != nil && buffer && err == nil {
 				buf.Reset()
-				_, rerr := readAll(resp.Body, c.maxBody, buf)
+				_, rerr := readAll(resp.Body, c.maxBody, false, buf)
 				resp.Body.Close()
 				resp.Body = http.NoBody
 				if rerr != nil {
@@ -752,16 +757,17 @@ func (c *Client) logAttempt(ctx context.Context, method, safeURL, crid string, s
 	c.log.LogAttrs(ctx, slog.LevelDebug, "graphclient: response", attrs...)
 }
 
-// readAll reads r into buf (reset first), at most limit bytes; more is
-// errBodyTooLarge for success bodies. It returns buf's bytes.
-func readAll(r io.Reader, limit int64, buf *bytes.Buffer) ([]byte, error) {
+// readAll reads r into buf (reset first), at most limit bytes. More is
+// errBodyTooLarge, or with truncate the first limit bytes without error.
+// It returns buf's bytes.
+func readAll(r io.Reader, limit int64, truncate bool, buf *bytes.Buffer) ([]byte, error) {
 	buf.Reset()
 	if r == nil {
 		return nil, nil
 	}
 	_, err := buf.ReadFrom(&limitedReader{r: r, n: limit})
-	if errors.Is(err, errBodyTooLarge) && limit == maxErrorBody {
-		err = nil // error bodies are simply truncated
+	if truncate && errors.Is(err, errBodyTooLarge) {
+		err = nil
 	}
 	return buf.Bytes(), err
 }

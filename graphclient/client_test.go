@@ -306,6 +306,21 @@ func TestResponseSizeLimits(t *testing.T) {
 	}
 }
 
+// TestResponseSizeLimitAtOneMiB: a success cap equal to the error-body cap
+// still rejects (never silently truncates) a larger success body.
+func TestResponseSizeLimitAtOneMiB(t *testing.T) {
+	t.Parallel()
+	c, mux, _, _ := setup(t, WithMaxResponseSize(maxErrorBody))
+	mux.HandleFunc("GET /v1.0/big", func(w http.ResponseWriter, r *http.Request) {
+		serve(w, 200, []byte(`{"value":"`+strings.Repeat("x", maxErrorBody)+`"}`))
+	})
+	req, _ := c.NewRequest(t.Context(), "GET", "big", nil)
+	var v struct{ Value string }
+	if _, err := c.Do(req, &v); err == nil || !strings.Contains(err.Error(), "size limit") {
+		t.Errorf("err = %v, want the size limit error", err)
+	}
+}
+
 func TestDoWriterAndNil(t *testing.T) {
 	t.Parallel()
 	c, mux, _, _ := setup(t)

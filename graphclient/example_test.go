@@ -160,3 +160,30 @@ func ExampleError() {
 	// not found
 	// 404 ErrorItemNotFound true 5a3d7b4f-0000-4000-8000-000000000001
 }
+
+func ExampleClient_Batch() {
+	srv := fakeGraph(map[string]string{
+		"POST /v1.0/$batch": `{"responses":[
+			{"id":"2","status":201,"body":{"id":"AAMkAGI2"}},
+			{"id":"1","status":200,"body":{"displayName":"Adele Vance"}}]}`,
+	})
+	defer srv.Close()
+	gc, err := graphclient.New(graphclient.StaticToken("token"), graphclient.WithBaseURL(srv.URL+"/v1.0/"))
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	res, err := gc.Batch(context.Background(), []graphclient.BatchRequest{
+		{ID: "1", Method: "GET", URL: "me?$select=displayName"},
+		{ID: "2", Method: "POST", URL: "me/events", Body: map[string]string{"subject": "Kickoff"}, DependsOn: []string{"1"}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, r := range res { // in request order, whatever order Graph answered in
+		fmt.Println(r.ID, r.Status, r.Err == nil, string(r.Body))
+	}
+	// Output:
+	// 1 200 true {"displayName":"Adele Vance"}
+	// 2 201 true {"id":"AAMkAGI2"}
+}

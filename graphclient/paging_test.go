@@ -41,7 +41,7 @@ func pagedServer(t *testing.T) (*Client, *atomic.Int32, *[]*http.Request) {
 func TestAllFollowsNextLink(t *testing.T) {
 	t.Parallel()
 	c, calls, reqs := pagedServer(t)
-	seq := All[dirObject](t.Context(), c, "me/memberOf?$top=1", WithMaxPageSize(1), WithHeader("ConsistencyLevel", "eventual"))
+	seq := All[dirObject](t.Context(), c, "me/memberOf?$top=1", WithMaxPageSize(1), WithPrefer(`outlook.body-content-type="text"`), WithHeader("ConsistencyLevel", "eventual"))
 	if calls.Load() != 0 {
 		t.Fatalf("All sent %d requests before range", calls.Load())
 	}
@@ -64,7 +64,9 @@ func TestAllFollowsNextLink(t *testing.T) {
 		t.Errorf("second request query = %q, want the nextLink's whole query", second.URL.RawQuery)
 	}
 	for i, r := range *reqs {
-		if !strings.Contains(strings.Join(r.Header.Values("Prefer"), ","), "odata.maxpagesize=1") || r.Header.Get("ConsistencyLevel") != "eventual" {
+		prefer := strings.Join(r.Header.Values("Prefer"), ",")
+		if !strings.Contains(prefer, "odata.maxpagesize=1") || !strings.Contains(prefer, `outlook.body-content-type="text"`) ||
+			!strings.Contains(prefer, `outlook.timezone="UTC"`) || r.Header.Get("ConsistencyLevel") != "eventual" {
 			t.Errorf("request %d headers = %v, want the per-call options on every page", i, r.Header)
 		}
 	}
