@@ -2,6 +2,8 @@ package mail_test
 
 import (
 	"errors"
+	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -264,5 +266,52 @@ func TestEndToEndNeedsMailRead(t *testing.T) {
 	}
 	if _, err := svc.Folders(t.Context()); !errors.Is(err, graphclient.ErrForbidden) {
 		t.Errorf("Folders err = %v, want ErrForbidden", err)
+	}
+}
+
+func TestEndToEndSyncSurvivesFaults(t *testing.T) {
+	t.Parallel()
+	srv := graphtest.New(t)
+	user := srv.AddTenant("contoso.com").AddUser("adele@contoso.com", "Adele Vance")
+	noWait := graphclient.RetryPolicy{Backoff: func(int, *http.Response) time.Duration { return 0 }}
+	gc, err := graphclient.New(graphclient.StaticToken(srv.IssueToken(user, "app", "Mail.Read")),
+		graphclient.WithHTTPClient(srv.HTTPClient()), graphclient.WithRetry(noWait))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := mail.New(gc)
+	var want []string
+	for i := range 25 {
+		s := fmt.Sprintf("deal %02d", i)
+		want = append(want, s)
+		user.AddMessage(graphtest.Message{Subject: s, From: buyer, To: []graphtest.Address{adele}, Received: time.Date(2026, 3, 2, 0, i, 0, 0, time.UTC)})
+	}
+	const delta = "/v1.0/me/mailFolders/inbox/messages/delta"
+	for _, k := range []graphtest.FaultKind{graphtest.Throttle, graphtest.Unavailable, graphtest.DropConnection, graphtest.TruncateBody, graphtest.SyncReset} {
+		srv.Inject(graphtest.Fault{Method: "GET", PathPrefix: delta, Kind: k, RetryAfter: "0"})
+	}
+	local := store{}
+	var st mail.Stats
+	for p, err := range svc.Sync(t.Context(), mail.SyncRequest{Folder: mail.Inbox, PageSize: 5}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		local.apply(p)
+		st.Add(p)
+	}
+	if diff := cmp.Diff(want, local.subjects(mail.Inbox)); diff != "" {
+		t.Errorf("after 429, 503, a dropped connection, a truncated body and a mid-round reset (-want +got):\n%s", diff)
+	}
+	if st.Resets != 1 {
+		t.Errorf("resets = %d, want 1", st.Resets)
+	}
+	statuses := map[int]int{}
+	for _, r := range srv.Requests() {
+		statuses[r.Status]++
+	}
+	for _, code := range []int{http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGone} {
+		if statuses[code] == 0 {
+			t.Errorf("no %d was served (statuses %v): the faults did not apply", code, statuses)
+		}
 	}
 }
