@@ -135,3 +135,37 @@ func TestDecodeDocumentedCollections(t *testing.T) {
 		t.Errorf("online meetings = %+v", meetings.Value)
 	}
 }
+
+// TestWindowsZonesLoad proves every Windows zone the decoder maps names a
+// zone the time-zone database knows, so a Prefer: outlook.timezone in
+// Windows form decodes.
+func TestWindowsZonesLoad(t *testing.T) {
+	t.Parallel()
+	names := []string{"Dateline Standard Time", "Hawaiian Standard Time", "Alaskan Standard Time", "Pacific Standard Time",
+		"US Mountain Standard Time", "Mountain Standard Time", "Central Standard Time", "Central America Standard Time",
+		"Canada Central Standard Time", "Eastern Standard Time", "US Eastern Standard Time", "Atlantic Standard Time",
+		"Newfoundland Standard Time", "E. South America Standard Time", "Argentina Standard Time", "SA Pacific Standard Time",
+		"Pacific SA Standard Time", "Mexico Standard Time", "Central Standard Time (Mexico)", "GMT Standard Time",
+		"Greenwich Standard Time", "W. Europe Standard Time", "Romance Standard Time", "Central Europe Standard Time",
+		"Central European Standard Time", "GTB Standard Time", "FLE Standard Time", "E. Europe Standard Time",
+		"Israel Standard Time", "South Africa Standard Time", "Egypt Standard Time", "Turkey Standard Time",
+		"Russian Standard Time", "Arabian Standard Time", "Arab Standard Time", "Iran Standard Time", "Pakistan Standard Time",
+		"India Standard Time", "Nepal Standard Time", "Bangladesh Standard Time", "SE Asia Standard Time", "China Standard Time",
+		"Singapore Standard Time", "Taipei Standard Time", "W. Australia Standard Time", "Tokyo Standard Time",
+		"Korea Standard Time", "Cen. Australia Standard Time", "AUS Eastern Standard Time", "E. Australia Standard Time",
+		"New Zealand Standard Time", "UTC-11", "UTC-02", "UTC+12"}
+	for _, n := range names {
+		iana := windowsZone(n)
+		if iana == "" {
+			t.Errorf("windowsZone(%q) is empty", n)
+			continue
+		}
+		if _, err := zoneLocation(n); err != nil {
+			t.Errorf("zoneLocation(%q) via %s: %v", n, iana, err)
+		}
+	}
+	var d DateTimeTimeZone
+	if err := json.Unmarshal([]byte(`{"dateTime":"2026-07-01T09:00:00.0000000","timeZone":"Tokyo Standard Time"}`), &d); err != nil || d.Time.Hour() != 0 {
+		t.Errorf("Tokyo 09:00 = %v, %v; want 00:00 UTC", d.Time, err)
+	}
+}

@@ -281,3 +281,14 @@ func FuzzFindMeetingLink(f *testing.F) {
 		}
 	})
 }
+
+func TestFindMeetingLinkInText(t *testing.T) {
+	t.Parallel()
+	l, ok := FindMeetingLinkInText("Posted in chat: join at https://meet.google.com/abc-defg-hij, thanks", "chat")
+	if !ok || l.Provider != GoogleMeet || l.Source != "chat" || l.MeetingID != "abc-defg-hij" {
+		t.Errorf("FindMeetingLinkInText = %v %+v", ok, l)
+	}
+	if _, ok := FindMeetingLinkInText("", "chat"); ok {
+		t.Error("empty text has a link")
+	}
+}

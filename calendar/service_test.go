@@ -396,6 +396,21 @@ func TestCalendars(t *testing.T) {
 	if diff := cmp.Diff([]string{"Calendar samanthab@contoso.com"}, names); diff != "" {
 		t.Errorf("calendars (-want +got):\n%s", diff)
 	}
+	// A missing permission ends the sequence with the Graph error.
+	svc2, mux2, _ := setup(t)
+	mux2.HandleFunc("GET /me/calendars", func(w http.ResponseWriter, r *http.Request) {
+		graphError(w, http.StatusForbidden, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+	})
+	n := 0
+	for _, err := range svc2.Calendars(t.Context()) {
+		n++
+		if !errors.Is(err, graphclient.ErrForbidden) || !strings.HasPrefix(err.Error(), "calendar: Calendars: ") {
+			t.Errorf("err = %v, want ErrForbidden from calendar: Calendars", err)
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d yields after an error, want 1", n)
+	}
 }
 
 func TestOnlineMeeting(t *testing.T) {
@@ -421,7 +436,7 @@ func TestOnlineMeeting(t *testing.T) {
 		t.Errorf("meeting = %+v", m)
 	}
 	_, err = svc.OnlineMeeting(t.Context(), "https://teams.microsoft.com/meet/2345678901234?p=it's")
-	if !errors.Is(err, ErrNotFound) || !errors.Is(err, graphclient.ErrNotFound) {
+	if !errors.Is(err, ErrNotFound) || !errors.Is(err, graphclient.ErrNotFound) || !strings.Contains(err.Error(), "calendar: OnlineMeeting: no online meeting has this join URL") {
 		t.Errorf("unknown meeting: err = %v, want ErrNotFound", err)
 	}
 	for _, bad := range []string{"", "teams.microsoft.com/meet/1", "ftp://x/y"} {
