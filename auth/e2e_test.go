@@ -661,3 +661,106 @@ func containsFold(list []string, s string) bool {
 	}
 	return false
 }
+
+func TestOAuth2TokenSource(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	e := newEnv(t)
+	u := e.mustSignIn(ctx, t, "adele@contoso.com")
+	src := e.app.TokenSource(u.AccountID, scopes.Calendar)
+	if diff := cmp.Diff([]string{"User.Read", "Calendars.ReadWrite", "OnlineMeetings.Read"}, src.Scopes()); diff != "" {
+		t.Errorf("Scopes (-want +got):\n%s", diff)
+	}
+	if src.AccountID() != u.AccountID {
+		t.Errorf("AccountID = %q", src.AccountID())
+	}
+	tok, err := src.OAuth2(ctx).Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.TokenType != "Bearer" || !tok.Valid() || time.Until(tok.Expiry) < 50*time.Minute {
+		t.Errorf("oauth2 token: type %q, valid %v, expiry in %v", tok.TokenType, tok.Valid(), time.Until(tok.Expiry))
+	}
+	if id := e.me(ctx, t, tok.AccessToken); id != e.adele.ID {
+		t.Errorf("token belongs to %s", id)
+	}
+	gone := e.app.TokenSource("00000000-0000-0000-0000-000000000000."+e.tenant.ID, scopes.Calendar)
+	if _, err := gone.OAuth2(ctx).Token(); !errors.Is(err, auth.ErrNotSignedIn) {
+		t.Errorf("unknown account: err = %v, want ErrNotSignedIn", err)
+	}
+}
+
+// TestClock proves the App reads time from Config.Clock: a server whose
+// clock runs two hours behind issues ID tokens the App finds expired.
+func TestClock(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	e := newEnv(t)
+	late := e.newApp(t, func(c *auth.Config) {
+		c.Clock = func() time.Time { return time.Now().Add(2 * time.Hour) }
+		c.SignInTTL = 3 * time.Hour
+	})
+	_, err := e.signIn(ctx, t, late, "adele@contoso.com", scopes.Calendar)
+	if !errors.Is(err, auth.ErrInvalidIDToken) || !strings.Contains(err.Error(), "expired") {
+		t.Errorf("err = %v, want an expired ID token", err)
+	}
+	// The pending sign-in expires by the same clock.
+	cb, p := e.browse(ctx, t, e.app, auth.SignInRequest{Features: []scopes.Feature{scopes.Calendar}, LoginHint: "adele@contoso.com"})
+	later := e.newApp(t, func(c *auth.Config) { c.Clock = func() time.Time { return time.Now().Add(11 * time.Minute) } })
+	if _, err := later.CompleteSignIn(ctx, cb, p); !errors.Is(err, auth.ErrInvalidState) {
+		t.Errorf("sign-in completed after 11 minutes: err = %v", err)
+	}
+}
+
+func TestTokenHonoursContext(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	u := e.mustSignIn(t.Context(), t, "adele@contoso.com")
+	e.expireStored(t.Context(), t, u.AccountID)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := e.newApp(t, nil).TokenSource(u.AccountID, scopes.Calendar).Token(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled context: err = %v", err)
+	}
+	if err := e.app.SignOut(ctx, u.AccountID); !errors.Is(err, context.Canceled) {
+		t.Errorf("SignOut with a cancelled context: err = %v", err)
+	}
+}
+
+// TestRefreshReusesMetadata proves one App fetches the authority's OpenID
+// metadata once, not once per refresh, although every operation builds a
+// new MSAL client.
+func TestRefreshReusesMetadata(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	e := newEnv(t)
+	u := e.mustSignIn(ctx, t, "adele@contoso.com")
+	var mu sync.Mutex
+	skew := time.Duration(0)
+	app := e.newApp(t, func(c *auth.Config) {
+		c.Clock = func() time.Time { mu.Lock(); defer mu.Unlock(); return time.Now().Add(skew) }
+	})
+	src := app.TokenSource(u.AccountID, scopes.Calendar)
+	e.srv.ResetRequests()
+	for i := range 3 {
+		e.expireStored(ctx, t, u.AccountID)
+		mu.Lock()
+		skew += 2 * time.Hour // past the in-process cache's copy
+		mu.Unlock()
+		if _, err := src.Token(ctx); err != nil {
+			t.Fatalf("refresh %d: %v", i, err)
+		}
+	}
+	var meta, token int
+	for _, c := range loginCalls(e.srv) {
+		switch {
+		case strings.HasSuffix(c, "/.well-known/openid-configuration"):
+			meta++
+		case strings.HasSuffix(c, "/oauth2/v2.0/token"):
+			token++
+		}
+	}
+	if meta != 1 || token != 3 {
+		t.Errorf("3 refreshes made %d metadata and %d token requests, want 1 and 3", meta, token)
+	}
+}

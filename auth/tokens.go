@@ -156,6 +156,9 @@ func (a *App) forget(accountID string) {
 
 // lock takes the account's lock, or fails when ctx ends first.
 func (a *App) lock(ctx context.Context, accountID string) (func(), error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	a.mu.Lock()
 	l := a.locks[accountID]
 	if l == nil {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
@@ -25,17 +27,66 @@ func retryingClient(hc *http.Client) *http.Client {
 	rc.RetryWaitMax = 3 * time.Second
 	rc.CheckRetry = retryablehttp.DefaultRetryPolicy
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler // the last response, not "giving up"
-	return &http.Client{Transport: &splitTransport{once: hc, retry: rc}}
+	return &http.Client{Transport: &splitTransport{once: hc, retry: rc, now: time.Now, meta: map[string]metaEntry{}}}
 }
 
 // splitTransport routes each request to the retrying client or the plain
-// one.
+// one, and remembers OpenID metadata documents: every operation builds a
+// new MSAL client, and each would fetch the authority's metadata again.
 type splitTransport struct {
 	once  *http.Client
 	retry *retryablehttp.Client
+	now   func() time.Time
+
+	mu   sync.Mutex
+	meta map[string]metaEntry // URL -> metadata document
 }
 
+type metaEntry struct {
+	body    []byte
+	header  http.Header
+	fetched time.Time
+}
+
+// metaTTL is how long a metadata document is reused.
+const metaTTL = time.Hour
+
 func (t *splitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodGet && strings.HasSuffix(req.URL.Path, "/.well-known/openid-configuration") {
+		return t.metadata(req)
+	}
+	return t.send(req)
+}
+
+// metadata serves a metadata GET from memory when it was fetched recently.
+func (t *splitTransport) metadata(req *http.Request) (*http.Response, error) {
+	key := req.URL.String()
+	t.mu.Lock()
+	m, ok := t.meta[key]
+	t.mu.Unlock()
+	if !ok || t.now().Sub(m.fetched) > metaTTL {
+		resp, err := t.send(req)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			return resp, err
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		_ = resp.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		m = metaEntry{body: body, header: resp.Header.Clone(), fetched: t.now()}
+		t.mu.Lock()
+		t.meta[key] = m
+		t.mu.Unlock()
+	}
+	return &http.Response{
+		Status: "200 OK", StatusCode: http.StatusOK, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: m.header.Clone(), Body: io.NopCloser(bytes.NewReader(m.body)), ContentLength: int64(len(m.body)),
+		Request: req,
+	}, nil
+}
+
+func (t *splitTransport) send(req *http.Request) (*http.Response, error) {
 	ok, err := retryable(req)
 	if err != nil {
 		return nil, err
