@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -181,4 +182,35 @@ func TestBetaPaths(t *testing.T) {
 	if n := len(r.values(t)); n != 1 {
 		t.Errorf("beta joinedTeams has %d teams", n)
 	}
+}
+
+func TestTeamsGoAPI(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	team := f.tenant.AddTeam("Design", "Pixels", f.adele)
+	team.AddMember(f.alex)
+	team.AddMember(f.alex)
+	if diff := cmp.Diff([]string{"Adele Vance", "Alex Wilber"}, names(team.Members())); diff != "" {
+		t.Errorf("members (-want +got):\n%s", diff)
+	}
+	ch := team.AddChannel("Critiques", "")
+	if ch.Team() != team || len(team.Channels()) != 2 || team.General().DisplayName != "General" {
+		t.Errorf("channels = %v", team.Channels())
+	}
+	one := f.tenant.AddChat("oneOnOne", "dropped", f.adele, f.alex)
+	meeting := f.tenant.AddChat("meeting", "Roadmap", f.adele, f.alex)
+	if one.Topic != "" || !strings.HasSuffix(one.ID, "@unq.gbl.spaces") || !strings.HasPrefix(meeting.ID, "19:meeting_") {
+		t.Errorf("chat IDs %q %q, topic %q", one.ID, meeting.ID, one.Topic)
+	}
+	if len(f.tenant.Chats()) != 2 || len(meeting.Members()) != 2 {
+		t.Errorf("chats = %v", f.tenant.Chats())
+	}
+}
+
+func names(us []*User) []string {
+	var out []string
+	for _, u := range us {
+		out = append(out, u.DisplayName)
+	}
+	return out
 }
