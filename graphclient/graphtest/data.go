@@ -55,7 +55,14 @@ func newUserData(u *User) *userData {
 func (u *User) lock() func() {
 	mu := &u.tenant.graph.mu
 	mu.Lock()
-	return mu.Unlock
+	rev := u.data.rev
+	return func() {
+		changed := u.data.rev != rev
+		mu.Unlock()
+		if changed {
+			u.tenant.srv.dataChanged(u) // change notifications (subscriptions.go)
+		}
+	}
 }
 
 // now reads the server clock.

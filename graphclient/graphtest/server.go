@@ -65,9 +65,10 @@ type Server struct {
 	tokens      map[string]*accessToken
 	seq         int
 
-	entra  entraState // the authority's codes, refresh tokens and token faults (entra.go)
-	faults faultState // injected Graph faults and chaos (faults.go)
-	reqlog requestLog // every request received (log.go)
+	entra  entraState        // the authority's codes, refresh tokens and token faults (entra.go)
+	faults faultState        // injected Graph faults and chaos (faults.go)
+	reqlog requestLog        // every request received (log.go)
+	subs   subscriptionState // change-notification subscriptions (subscriptions.go)
 }
 
 // NewServer starts a fake Microsoft 365. Close it when done; in tests, New
@@ -166,6 +167,7 @@ func (s *Server) routes() {
 	s.routesMe()
 	s.routesBatch()
 	s.routesGraph()
+	s.routesSubscriptions()
 }
 
 // serverCertificate returns a fresh self-signed certificate for the
