@@ -469,6 +469,11 @@ func TestRefreshAfterRevokedConsent(t *testing.T) {
 	if body["suberror"] != "consent_required" {
 		t.Errorf("suberror = %v", body["suberror"])
 	}
+	// The failed refresh did not use the token up: after a new grant it works.
+	f.tenant.Grant(appClientID, "Calendars.Read")
+	if status, body := postToken(t, f.srv, "organizations", refreshForm(rt, "Calendars.Read openid offline_access")); status != 200 {
+		t.Errorf("refresh after re-consent: %d %v", status, body)
+	}
 }
 
 func consentURL(authority string, extra map[string]string) string {

@@ -356,7 +356,7 @@ func (s *Server) redeemCode(w http.ResponseWriter, r *http.Request, tr tokenRequ
 	case !strings.EqualFold(tr.auth.segment, c.authority) && (tr.auth.tenant == nil || tr.auth.tenant.ID != c.user.TenantID):
 		invalid(700005, "Provided Authorization Code is intended to use against other tenant, thus rejected.")
 	default:
-		s.issue(w, r, tr, c.user, c.nonce)
+		s.issue(w, r, tr, c.user, c.nonce, nil)
 	}
 }
 
@@ -373,42 +373,39 @@ func pkceMatches(verifier, challenge string) bool {
 func (s *Server) redeemRefresh(w http.ResponseWriter, r *http.Request, tr tokenRequest) {
 	s.entra.mu.Lock()
 	g := s.entra.refresh[tr.form("refresh_token")]
-	var state string
+	var fail *EntraError
 	switch {
 	case g == nil || g.clientID != tr.app.ClientID:
-		state = "unknown"
+		fail = &EntraError{Error: "invalid_grant", Codes: []int{9002313},
+			Description: "AADSTS9002313: Invalid request. Request is malformed or invalid. The refresh token is not one this authority issued to the client."}
 	case g.revoked:
-		state = "revoked"
+		e := ErrRevoked()
+		fail = &e
 	case g.used && !s.entra.reuseRefresh:
-		state = "used"
-	default:
-		g.used = true
+		e := usedRefresh
+		fail = &e
+	case tr.auth.tenant != nil && tr.auth.tenant.ID != g.user.TenantID:
+		fail = &EntraError{Error: "invalid_grant", Codes: []int{50020},
+			Description: fmt.Sprintf("AADSTS50020: User account '%s' from identity provider does not exist in tenant '%s' and cannot access the application in that tenant.", g.user.UserPrincipalName, tr.auth.tenant.Domain)}
 	}
 	s.entra.mu.Unlock()
-	switch state {
-	case "unknown":
-		s.writeEntraError(w, r, EntraError{Error: "invalid_grant", Codes: []int{9002313}, Description: "AADSTS9002313: Invalid request. Request is malformed or invalid. The refresh token is not one this authority issued to the client."})
-		return
-	case "revoked":
-		s.writeEntraError(w, r, ErrRevoked())
-		return
-	case "used":
-		s.writeEntraError(w, r, EntraError{Error: "invalid_grant", Codes: []int{70000},
-			Description: "AADSTS70000: Provided grant is invalid or malformed. graphtest: this refresh token was already redeemed and replaced by the one in that response; store the rotated token (or start the server WithRefreshTokenReuse)."})
+	if fail != nil {
+		s.writeEntraError(w, r, *fail)
 		return
 	}
-	if tr.auth.tenant != nil && tr.auth.tenant.ID != g.user.TenantID && tr.auth.segment != "consumers" {
-		s.writeEntraError(w, r, EntraError{Error: "invalid_grant", Codes: []int{50020},
-			Description: fmt.Sprintf("AADSTS50020: User account '%s' from identity provider does not exist in tenant '%s' and cannot access the application in that tenant.", g.user.UserPrincipalName, tr.auth.tenant.Domain)})
-		return
-	}
-	s.issue(w, r, tr, g.user, "")
+	s.issue(w, r, tr, g.user, "", g)
 }
+
+// usedRefresh is the error for a refresh token redeemed before.
+var usedRefresh = EntraError{Error: "invalid_grant", Codes: []int{70000},
+	Description: "AADSTS70000: Provided grant is invalid or malformed. graphtest: this refresh token was already redeemed and replaced by the one in that response; store the rotated token (or start the server WithRefreshTokenReuse)."}
 
 // issue checks consent for the requested Graph scopes and writes a token
 // response for u: an access token with every scope the client holds, an ID
 // token when openid is asked, a new refresh token with offline_access.
-func (s *Server) issue(w http.ResponseWriter, r *http.Request, tr tokenRequest, u *User, nonce string) {
+// A refresh token being redeemed (old) is used up only when the response
+// succeeds, so a failed refresh leaves it valid, as Entra does.
+func (s *Server) issue(w http.ResponseWriter, r *http.Request, tr tokenRequest, u *User, nonce string, old *refreshGrant) {
 	graph, oidc, other := requestedScopes(tr.app, tr.scope)
 	if len(other) > 0 {
 		s.writeEntraError(w, r, EntraError{Error: "invalid_scope", Codes: []int{70011},
@@ -420,6 +417,16 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, tr tokenRequest, 
 		e.Description = fmt.Sprintf("AADSTS65001: The user or administrator has not consented to use the application with ID '%s' named '%s'. Send an interactive authorization request for this user and resource.", tr.app.ClientID, tr.app.ClientID)
 		s.writeEntraError(w, r, e)
 		return
+	}
+	if old != nil {
+		s.entra.mu.Lock()
+		reused := old.used && !s.entra.reuseRefresh
+		old.used = true
+		s.entra.mu.Unlock()
+		if reused { // a concurrent refresh won the race
+			s.writeEntraError(w, r, usedRefresh)
+			return
+		}
 	}
 	granted := s.granted(u, tr.app.ClientID)
 	at := s.IssueToken(u, tr.app.ClientID, granted...)

@@ -1,7 +1,6 @@
 package graphtest
 
 import (
-	"bufio"
 	"net"
 	"net/http"
 	"strings"
@@ -102,11 +101,6 @@ func (w *statusWriter) Flush() {
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
-}
-
-// Hijack passes hijacking through where the connection supports it.
-func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	return http.NewResponseController(w.ResponseWriter).Hijack()
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.
