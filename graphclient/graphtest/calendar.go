@@ -340,6 +340,10 @@ func (u *User) UpdateEvent(id string, change func(*Event)) error {
 // store replaces the stored event with e after an update.
 func (d *userData) store(u *User, e *Event) {
 	now := u.now()
+	if old := d.events[e.ID]; old != nil && e.Location != old.Location &&
+		len(old.Locations) == 1 && old.Locations[0] == old.Location && slices.Equal(e.Locations, old.Locations) {
+		e.Locations = nil // they mirrored the old location: follow the new one
+	}
 	u.defaults(e, now)
 	switch e.Type {
 	case "occurrence", "exception":

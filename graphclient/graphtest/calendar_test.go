@@ -452,3 +452,16 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	<-done
 }
+
+func TestUpdateLocationFollowsLocations(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ev := f.adele.AddEvent(Event{Subject: "x", Start: testNow, End: testNow.Add(time.Hour), Location: Location{DisplayName: "Room 1"}})
+	if err := f.adele.UpdateEvent(ev.ID, func(e *Event) { e.Location = Location{DisplayName: "Zoom Meeting", LocationURI: "https://zoom.us/j/1"} }); err != nil {
+		t.Fatal(err)
+	}
+	got := f.adele.Events()[0].Locations
+	if diff := cmp.Diff([]Location{{DisplayName: "Zoom Meeting", LocationURI: "https://zoom.us/j/1", LocationType: "default"}}, got); diff != "" {
+		t.Errorf("locations (-want +got):\n%s", diff)
+	}
+}
