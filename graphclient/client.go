@@ -262,6 +262,7 @@ type Client struct {
 	sem       chan struct{}
 	sleep     func(ctx context.Context, d time.Duration) error
 	now       func() time.Time
+	bufs      sync.Pool // *bytes.Buffer for response bodies
 }
 
 // New returns a Client that authenticates with ts. Options may come in any
@@ -469,11 +470,9 @@ type rawDecoder interface {
 	decodeRaw(body []byte) error
 }
 
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// Do sends req with the bearer token, a fresh client-request-id (unless
-// the caller set one; Do records it in req's headers), and retries per the
-// client's [RetryPolicy]. The request must target the base URL's scheme
+// Do sends req with the bearer token, a fresh client-request-id GUID
+// (unless the caller set one; Do records it in req's headers, and its
+// retries share it), and retries per the client's [RetryPolicy]. The request must target the base URL's scheme
 // and host; the token is never sent anywhere else.
 //
 // On a 2xx response the JSON body is decoded into v; v nil discards the
@@ -491,11 +490,14 @@ func (c *Client) Do(req *http.Request, v any) (*Response, error) {
 		return nil, fmt.Errorf("graphclient: %s: refusing to send the token to %s://%s (base URL host is %s)", req.Method, req.URL.Scheme, req.URL.Host, c.base.Host)
 	}
 	w, streaming := v.(io.Writer)
-	buf := bufPool.Get().(*bytes.Buffer)
+	buf, _ := c.bufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
 	buf.Reset()
 	defer func() {
-		if buf.Cap() <= 4<<20 {
-			bufPool.Put(buf)
+		if buf.Cap() <= 4<<20 { // don't pin the odd huge body
+			c.bufs.Put(buf)
 		}
 	}()
 
