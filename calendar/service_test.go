@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -297,6 +298,20 @@ func TestSyncBadInput(t *testing.T) {
 				t.Errorf("err = %v, want ErrInvalidInput naming %s", err, tc.input)
 			}
 		})
+	}
+}
+
+// TestSyncRefusesForeignCursorLink proves a tampered cursor cannot send the
+// token to another host.
+func TestSyncRefusesForeignCursorLink(t *testing.T) {
+	t.Parallel()
+	svc, mux, _ := setup(t)
+	var hit atomic.Bool
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { hit.Store(true) })
+	evil := encodeCursor(Window{Start: docsWindow.Start, End: docsWindow.End}, "https://evil.example/v1.0/me/calendarView/delta?$deltatoken=x")
+	_, err := collect(t, svc.Sync(t.Context(), SyncRequest{Cursor: evil}))
+	if err == nil || !strings.Contains(err.Error(), "evil.example") || hit.Load() {
+		t.Errorf("err = %v, request sent = %v; want a refusal before any request", err, hit.Load())
 	}
 }
 
