@@ -764,3 +764,52 @@ func TestRefreshReusesMetadata(t *testing.T) {
 		t.Errorf("3 refreshes made %d metadata and %d token requests, want 1 and 3", meta, token)
 	}
 }
+
+// staleStore answers the first Load of a key with an old value, as a
+// process that read the store just before another one refreshed would.
+type staleStore struct {
+	auth.TokenStore
+	mu    sync.Mutex
+	stale map[string][]byte
+}
+
+func (s *staleStore) Load(ctx context.Context, key string) ([]byte, error) {
+	s.mu.Lock()
+	v, ok := s.stale[key]
+	delete(s.stale, key)
+	s.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	return s.TokenStore.Load(ctx, key)
+}
+
+// TestRefreshRaceAcrossProcesses: two processes hold the same expired
+// tokens; the first refreshes (rotating the refresh token), the second
+// then tries the old refresh token, which the fake refuses once used. The
+// second must notice the stored tokens changed and use them, not tell the
+// user to sign in again.
+func TestRefreshRaceAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	e := newEnv(t)
+	u := e.mustSignIn(ctx, t, "adele@contoso.com")
+	e.expireStored(ctx, t, u.AccountID)
+	snapshot, err := e.store.Load(ctx, u.AccountID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := e.newApp(t, nil).TokenSource(u.AccountID, scopes.Calendar).Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := &staleStore{TokenStore: e.store, stale: map[string][]byte{u.AccountID: snapshot}}
+	second := e.newApp(t, func(c *auth.Config) { c.Store, c.AllowPlaintextStore = stale, true })
+	got, err := second.TokenSource(u.AccountID, scopes.Calendar).Token(ctx)
+	if err != nil {
+		t.Fatalf("second process: %v", err)
+	}
+	if got != first {
+		t.Error("the second process did not pick up the first one's refreshed token")
+	}
+}

@@ -83,6 +83,8 @@ type Error struct {
 	Kind error
 	// Err is the underlying error, if any.
 	Err error
+
+	loaded []byte // the stored blob the failed refresh started from
 }
 
 // Error returns a one-line summary: the operation, the kind, the OAuth

@@ -11,6 +11,7 @@ import (
 
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func callErr(status int, body string) error {
@@ -32,7 +33,7 @@ func TestClassifyDocumentedErrorBody(t *testing.T) {
 		Description:   "AADSTS70011: The provided value for the input parameter 'scope' is not valid. The scope https://foo.microsoft.com/mail.read is not valid.",
 		CorrelationID: "aaaa0000-bb11-2222-33cc-444444dddddd", TraceID: "0000aaaa-11bb-cccc-dd22-eeeeee333333",
 	}
-	if diff := cmp.Diff(want, e, cmp.FilterPath(func(p cmp.Path) bool { return p.String() == "Err" }, cmp.Ignore())); diff != "" {
+	if diff := cmp.Diff(want, e, cmp.FilterPath(func(p cmp.Path) bool { return p.String() == "Err" }, cmp.Ignore()), cmpopts.IgnoreUnexported(Error{})); diff != "" {
 		t.Errorf("classify (-want +got):\n%s", diff)
 	}
 	for _, kind := range []error{ErrTransient, ErrReauthRequired, ErrConsentRequired, ErrNotSignedIn} {

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -229,6 +230,21 @@ func (a *App) acquireLocked(ctx context.Context, accountID, key string, sc []str
 	if t, ok := a.cached(accountID, key); ok {
 		return t.token, t.expires, nil
 	}
+	tok, exp, err := a.silent(ctx, accountID, key, sc)
+	var e *Error
+	if errors.As(err, &e) && e.Kind == ErrReauthRequired && e.StatusCode != 0 {
+		// Another process may have rotated the refresh token between our
+		// load and our refresh. If the stored tokens changed, try once
+		// more with them before asking the user to sign in again.
+		if now, lerr := a.store.Load(ctx, accountID); lerr == nil && !bytes.Equal(now, e.loaded) {
+			return a.silent(ctx, accountID, key, sc)
+		}
+	}
+	return tok, exp, err
+}
+
+// silent runs one MSAL silent acquisition on a fresh client.
+func (a *App) silent(ctx context.Context, accountID, key string, sc []string) (string, time.Time, error) {
 	ad := &cacheAdapter{store: a.store}
 	c, err := a.client(ad)
 	if err != nil {
@@ -247,7 +263,9 @@ func (a *App) acquireLocked(ctx context.Context, accountID, key string, sc []str
 			}
 			return "", time.Time{}, &Error{Op: "token", AccountID: accountID, Kind: ErrNotSignedIn, Reason: "no tokens stored for the account", Err: err}
 		}
-		return "", time.Time{}, classify("token", accountID, err, sc, grantedInBlob(ad.loaded))
+		e := classify("token", accountID, err, sc, grantedInBlob(ad.loaded))
+		e.loaded = ad.loaded
+		return "", time.Time{}, e
 	}
 	a.remember(accountID, key, res.AccessToken, res.ExpiresOn)
 	return res.AccessToken, res.ExpiresOn, nil
