@@ -599,6 +599,14 @@ func (c *Client) release(st *attemptState) {
 func (c *Client) send(ctx context.Context, req *http.Request, path string, buffer bool, buf *bytes.Buffer) (*http.Response, error) {
 	method := req.Method
 	r := req.Clone(ctx)
+	if req.GetBody != nil && req.Body != nil && req.Body != http.NoBody {
+		// Leave the caller's body unread, so the request can be sent again.
+		b, err := req.GetBody()
+		if err != nil {
+			return nil, fmt.Errorf("graphclient: %s %s: request body: %w", method, path, err)
+		}
+		r.Body = b
+	}
 	if r.Header.Get("client-request-id") == "" {
 		r.Header.Set("client-request-id", newGUID())
 		req.Header.Set("client-request-id", r.Header.Get("client-request-id"))

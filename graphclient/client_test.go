@@ -176,6 +176,33 @@ func TestNewRequestPaths(t *testing.T) {
 
 // TestDoRefusesForeignRequest: a request built outside NewRequest for
 // another host is refused before the token is fetched.
+// TestDoSameRequestTwice: Do leaves the caller's request reusable, body
+// included.
+func TestDoSameRequestTwice(t *testing.T) {
+	t.Parallel()
+	c, mux, _, _ := setup(t)
+	var bodies []string
+	mux.HandleFunc("POST /v1.0/me/sendMail", func(w http.ResponseWriter, r *http.Request) {
+		var b bytes.Buffer
+		_, _ = b.ReadFrom(r.Body)
+		bodies = append(bodies, b.String())
+		w.WriteHeader(http.StatusAccepted)
+	})
+	req, _ := c.NewRequest(t.Context(), "POST", "me/sendMail", map[string]bool{"saveToSentItems": true})
+	for range 2 {
+		resp, err := c.Do(req, nil)
+		if err != nil || resp.StatusCode != 202 {
+			t.Fatalf("Do = %v, %v", resp, err)
+		}
+		if resp.Request != req || resp.Request.Header.Get("Authorization") != "" {
+			t.Errorf("Response.Request is not the caller's token-free request")
+		}
+	}
+	if len(bodies) != 2 || bodies[0] != `{"saveToSentItems":true}` || bodies[1] != bodies[0] {
+		t.Errorf("bodies = %q", bodies)
+	}
+}
+
 func TestDoRefusesForeignRequest(t *testing.T) {
 	t.Parallel()
 	var tokenCalls atomic.Int32
