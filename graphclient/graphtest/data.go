@@ -348,7 +348,7 @@ func recipients(as []Address) []emailAddress {
 }
 
 // Address is an e-mail address with a display name, as Graph's
-// emailAddress.
+// emailAddress. It is a plain value.
 type Address struct {
 	Name    string
 	Address string
