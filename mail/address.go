@@ -165,18 +165,32 @@ func checkDomain(d string) (string, string) {
 	if len(d) > 253 {
 		return "", "has a domain longer than 253 bytes"
 	}
-	for label := range strings.SplitSeq(d, ".") {
+	start := 0 // of the current label
+	for i := 0; i <= len(d); i++ {
+		if i < len(d) && d[i] != '.' {
+			continue
+		}
+		label := d[start:i]
+		start = i + 1
 		if label == "" || len(label) > 63 {
 			return "", "has an empty or over-long label in its domain"
 		}
 		if label[0] == '-' || label[len(label)-1] == '-' {
 			return "", "has a domain label starting or ending with '-'"
 		}
-		for _, r := range label {
-			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' ||
-				r >= utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r))) {
+		for j := 0; j < len(label); j++ {
+			c := label[j]
+			if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' {
+				continue
+			}
+			if c < utf8.RuneSelf {
+				return "", "has " + quoteRune(rune(c)) + " in its domain"
+			}
+			r, size := utf8.DecodeRuneInString(label[j:])
+			if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsMark(r) {
 				return "", "has " + quoteRune(r) + " in its domain"
 			}
+			j += size - 1
 		}
 	}
 	return d, ""
