@@ -27,6 +27,7 @@ func (s *Server) routesCalendar() {
 	s.route("DELETE /v1.0/me/events/{id}", scopesCalendarWrite, s.deleteEvent)
 	s.route("GET /v1.0/me/calendarView", scopesCalendarRead, s.calendarView)
 	s.route("GET /v1.0/me/calendars/{id}/calendarView", scopesCalendarRead, s.calendarView)
+	s.route("GET /v1.0/me/calendar/calendarView", scopesCalendarRead, s.calendarView)
 	s.route("GET /v1.0/me/calendarView/delta", scopesCalendarRead, s.calendarDelta)
 	s.route("GET /v1.0/me/onlineMeetings", scopesOnlineMeetings, s.onlineMeetings)
 }
@@ -568,7 +569,8 @@ func inWindow(e *Event, start, end time.Time) bool {
 	return e.Start.Before(end) && e.End.After(start)
 }
 
-// Graph API: GET /me/calendarView, GET /me/calendars/{id}/calendarView
+// Graph API: GET /me/calendarView, GET /me/calendar/calendarView,
+// GET /me/calendars/{id}/calendarView
 func (s *Server) calendarView(w http.ResponseWriter, r *http.Request, u *User) {
 	if !mailboxGuard(w, u) {
 		return
@@ -696,7 +698,7 @@ type participantJSON struct {
 }
 
 var (
-	joinFilterRE = regexp.MustCompile(`(?i)^\s*joinWebUrl\s+eq\s+'(.*)'\s*$`)
+	joinFilterRE = regexp.MustCompile(`(?i)^\s*(joinWebUrl|joinMeetingIdSettings/joinMeetingId)\s+eq\s+'(.*)'\s*$`)
 	threadRE     = regexp.MustCompile(`(?i)19(?:%3a|:)meeting_([A-Za-z0-9_\-]+)(?:%40|@)thread\.v2`)
 )
 
@@ -717,19 +719,24 @@ func unescapeAll(s string) string {
 }
 
 // Graph API: GET /me/onlineMeetings?$filter=JoinWebUrl eq '{joinWebUrl}'
+// and GET /me/onlineMeetings?$filter=joinMeetingIdSettings/joinMeetingId eq '{id}'
 func (s *Server) onlineMeetings(w http.ResponseWriter, r *http.Request, u *User) {
 	m := joinFilterRE.FindStringSubmatch(r.URL.Query().Get("$filter"))
 	if m == nil {
 		badRequest(w, "Filter expression expected - /onlineMeetings?$filter=JoinWebUrl eq 'joinWebUrl'.")
 		return
 	}
-	join := strings.ReplaceAll(m[1], "''", "'")
+	value := strings.ReplaceAll(m[2], "''", "'")
+	byURL := strings.EqualFold(m[1], "joinWebUrl")
 	users := u.tenant.Users()
 	unlock := u.lock()
 	var found []any
 	for _, owner := range users {
 		for _, e := range owner.data.events {
-			if !isTeams(e.OnlineMeetingProvider) || !sameJoinURL(e.JoinURL, join) {
+			if !isTeams(e.OnlineMeetingProvider) || e.JoinURL == "" {
+				continue
+			}
+			if byURL && !sameJoinURL(e.JoinURL, value) || !byURL && joinMeetingID(e.JoinURL) != value {
 				continue
 			}
 			if !participates(u, owner, e) {
@@ -773,12 +780,7 @@ func renderOnlineMeeting(owner *User, e *Event, users []*User) onlineMeetingJSON
 		thread = "19:meeting_" + m[1] + "@thread.v2"
 	}
 	h := shortHash(e.JoinURL, 64)
-	digits := strings.Map(func(r rune) rune {
-		if r >= 'a' {
-			return '0' + (r-'a')%10
-		}
-		return r
-	}, h)
+	digits := hashDigits(e.JoinURL)
 	subject := e.Subject
 	o := onlineMeetingJSON{
 		ID: owner.ID + "_" + thread, CreationDateTime: e.Created.UTC().Format(time.RFC3339Nano),
@@ -795,9 +797,24 @@ func renderOnlineMeeting(owner *User, e *Event, users []*User) onlineMeetingJSON
 	}
 	o.LobbyBypassSettings.Scope = "organization"
 	o.JoinMeetingIDSettings.IsPasscodeRequired = true
-	o.JoinMeetingIDSettings.JoinMeetingID = strings.TrimLeft(digits[10:24], "0")
+	o.JoinMeetingIDSettings.JoinMeetingID = joinMeetingID(e.JoinURL)
 	o.JoinMeetingIDSettings.Passcode = h[24:32]
 	o.ChatInfo.ThreadID = thread
 	o.ChatInfo.MessageID = "0"
 	return o
+}
+
+// hashDigits returns 64 decimal digits derived from a join URL.
+func hashDigits(joinURL string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' {
+			return '0' + (r-'a')%10
+		}
+		return r
+	}, shortHash(unescapeAll(joinURL), 64))
+}
+
+// joinMeetingID is the meeting ID people type to join, derived from the URL.
+func joinMeetingID(joinURL string) string {
+	return "4" + hashDigits(joinURL)[10:23]
 }

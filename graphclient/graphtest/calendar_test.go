@@ -465,3 +465,20 @@ func TestUpdateLocationFollowsLocations(t *testing.T) {
 		t.Errorf("locations (-want +got):\n%s", diff)
 	}
 }
+
+func TestOnlineMeetingByJoinMeetingID(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ev := f.adele.AddEvent(Event{Subject: "Sync", Start: testNow, End: testNow.Add(time.Hour), OnlineMeetingProvider: "teamsForBusiness"})
+	tok := f.srv.IssueToken(f.adele, "app", "OnlineMeetings.Read")
+	byURL := do(t, f.srv, graphCall{url: "me/onlineMeetings?$filter=" + url.QueryEscape("JoinWebUrl eq '"+ev.JoinURL+"'"), token: tok}).values(t)
+	id := byURL[0]["joinMeetingIdSettings"].(map[string]any)["joinMeetingId"].(string)
+	byID := do(t, f.srv, graphCall{url: "me/onlineMeetings?$filter=" + url.QueryEscape("joinMeetingIdSettings/joinMeetingId eq '"+id+"'"), token: tok}).values(t)
+	if len(byID) != 1 || byID[0]["id"] != byURL[0]["id"] {
+		t.Errorf("by joinMeetingId %s: %v", id, byID)
+	}
+	none := do(t, f.srv, graphCall{url: "me/onlineMeetings?$filter=" + url.QueryEscape("joinMeetingIdSettings/joinMeetingId eq '1'"), token: tok}).values(t)
+	if len(none) != 0 {
+		t.Errorf("unknown joinMeetingId matched %v", none)
+	}
+}

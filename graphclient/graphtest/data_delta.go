@@ -171,6 +171,9 @@ func serveDelta(w http.ResponseWriter, r *http.Request, u *User, spec deltaSpec)
 		round = newRound(spec, params, nil)
 	}
 	size := pageSize(r, 10)
+	if v, ok := preferences(r)["odata.maxpagesize"]; ok {
+		appliedOnce(w, "odata.maxpagesize="+v)
+	}
 	end := min(offset+size, len(round.entries))
 	out := collection{Context: "https://graph.microsoft.com/v1.0/$metadata#Collection(" + spec.odataType + ")", Value: []any{}}
 	for _, e := range round.entries[offset:end] {

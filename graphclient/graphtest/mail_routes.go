@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -18,6 +19,7 @@ func (s *Server) routesMail() {
 	s.route("GET /v1.0/me/mailFolders/{id}", scopesMailRead, s.getMailFolder)
 	s.route("GET /v1.0/me/mailFolders/{id}/messages", scopesMailRead, s.listFolderMessages)
 	s.route("GET /v1.0/me/mailFolders/{id}/messages/delta", scopesMailRead, s.messagesDelta)
+	s.route("GET /v1.0/me/messages", scopesMailRead, s.listFolderMessages)
 	s.route("GET /v1.0/me/messages/{id}", scopesMailRead, s.getMessage)
 }
 
@@ -177,7 +179,8 @@ func (s *Server) getMailFolder(w http.ResponseWriter, r *http.Request, u *User) 
 	writeJSON(w, http.StatusOK, out)
 }
 
-// Graph API: GET /me/mailFolders/{id}/messages
+// Graph API: GET /me/mailFolders/{id}/messages, GET /me/messages (every
+// folder)
 func (s *Server) listFolderMessages(w http.ResponseWriter, r *http.Request, u *User) {
 	if !mailboxGuard(w, u) {
 		return
@@ -188,19 +191,29 @@ func (s *Server) listFolderMessages(w http.ResponseWriter, r *http.Request, u *U
 	}
 	withBody := s.tokenHas(r, scopesMailBody)
 	unlock := u.lock()
-	f := u.data.folder(r.PathValue("id"))
 	var items []any
-	if f != nil {
-		for _, m := range u.data.folderMessages(f.id) {
-			items = append(items, applySelect(renderMessage(w, r, m, withBody), fields))
+	context := metadata(u, "messages")
+	folders := u.data.folders
+	if id := r.PathValue("id"); id != "" {
+		f := u.data.folder(id)
+		if f == nil {
+			unlock()
+			folderNotFound(w)
+			return
 		}
+		folders = []*mailFolder{f}
+		context = metadata(u, "mailFolders('"+f.id+"')/messages")
+	}
+	var msgs []*Message
+	for _, f := range folders {
+		msgs = append(msgs, u.data.folderMessages(f.id)...)
+	}
+	slices.SortStableFunc(msgs, func(a, b *Message) int { return b.Received.Compare(a.Received) })
+	for _, m := range msgs {
+		items = append(items, applySelect(renderMessage(w, r, m, withBody), fields))
 	}
 	unlock()
-	if f == nil {
-		folderNotFound(w)
-		return
-	}
-	writePage(w, r, metadata(u, "mailFolders('"+f.id+"')/messages"), items, 10)
+	writePage(w, r, context, items, 10)
 }
 
 // Graph API: GET /me/messages/{id}

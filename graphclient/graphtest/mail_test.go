@@ -223,3 +223,26 @@ func TestMailDeltaDocShape(t *testing.T) {
 		t.Errorf("delta message lacks %v", m)
 	}
 }
+
+func TestListMessagesAcrossFolders(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	addInbox(f.adele, 2)
+	f.adele.AddMessage(Message{Folder: "sentitems", Subject: "sent", Received: testNow.Add(time.Minute)})
+	tok := f.srv.IssueToken(f.adele, "app", "Mail.Read")
+	r := do(t, f.srv, graphCall{url: "me/messages?$select=subject", token: tok})
+	wantStatus(t, r, http.StatusOK)
+	var got []string
+	for _, v := range r.values(t) {
+		got = append(got, v["subject"].(string))
+	}
+	if diff := cmp.Diff([]string{"sent", "msg 00", "msg 01"}, got); diff != "" {
+		t.Errorf("/me/messages newest first (-want +got):\n%s", diff)
+	}
+	d := do(t, f.srv, graphCall{url: "me/mailFolders/inbox/messages/delta", token: tok, headers: map[string]string{"Prefer": "odata.maxpagesize=1"}})
+	if pa := d.header.Get("Preference-Applied"); pa != "odata.maxpagesize=1" {
+		t.Errorf("Preference-Applied = %q", pa)
+	}
+	cv := do(t, f.srv, graphCall{url: "me/calendar/calendarView?" + calendarWindow, token: f.srv.IssueToken(f.adele, "app", "Calendars.Read")})
+	wantStatus(t, cv, http.StatusOK)
+}
