@@ -645,7 +645,7 @@ func (c *Client) send(ctx context.Context, req *http.Request, path string, buffe
 				ue.URL = safeURL // keep secret query values out of errors and logs
 			}
 			c.logAttempt(ctx, method, safeURL, crid, st, resp, err)
-			retry := c.retry.CheckRetry(ctx, r, resp, err)
+			retry := c.retry.CheckRetry(ctx, req, resp, err)
 			if resp != nil && (resp.StatusCode < 200 || resp.StatusCode > 299) {
 				// Read the error body now so that the last *Error survives
 				// a retry that is later cut short by the context.
@@ -668,7 +668,7 @@ func (c *Client) send(ctx context.Context, req *http.Request, path string, buffe
 					bodyErr = rerr
 					// A truncated body on an idempotent request is a
 					// transient failure worth another attempt.
-					retry = !errors.Is(rerr, errBodyTooLarge) && c.retry.CheckRetry(ctx, r, nil, rerr)
+					retry = !errors.Is(rerr, errBodyTooLarge) && c.retry.CheckRetry(ctx, req, nil, rerr)
 				}
 			}
 			if !retry || st.attempt >= c.retry.MaxAttempts {

@@ -91,6 +91,14 @@
 // dependsOn chains together and retries throttled items after their own
 // Retry-After. Results come back in request order.
 //
+// # Concurrency
+//
+// A [Client] is safe for concurrent use; share one per signed-in user.
+// The iterators of [All] and [Delta] may run concurrently with each other
+// and with other calls on the same Client; each iteration holds no
+// request slot while its loop body runs. Set deadlines with the context:
+// the client adds no timeout of its own.
+//
 // # Security
 //
 // The bearer token is sent only to the base URL's scheme and host: an

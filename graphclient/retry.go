@@ -34,8 +34,9 @@ type RetryPolicy struct {
 	Backoff Backoff
 }
 
-// CheckRetry reports whether an attempt should be sent again. resp is nil
-// when err is a transport error; the response body must not be read. A
+// CheckRetry reports whether an attempt should be sent again. req is the
+// caller's request (it never carries the Authorization header); resp is
+// nil when err is a transport error, and its body must not be read. A
 // CheckRetry is called from many goroutines at once and must be safe for
 // concurrent use.
 type CheckRetry func(ctx context.Context, req *http.Request, resp *http.Response, err error) bool
