@@ -3,12 +3,16 @@ package sqlstore_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -28,28 +32,34 @@ func TestMain(m *testing.M) {
 		postgresDSN = dsn
 		os.Exit(m.Run())
 	}
+	// The server is our child and gets a signal when the thread that
+	// started it dies (Pdeathsig): keep that thread for the whole run.
+	runtime.LockOSThread()
 	dsn, stop, err := startPostgres()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "sqlstore tests need PostgreSQL: %v\n"+
-			"Install PostgreSQL 15 (initdb and pg_ctl in %s or $PG_BIN), or set M365KIT_TEST_POSTGRES_DSN.\n", err, pgBin)
+		fmt.Fprintf(os.Stderr, "FAIL: sqlstore tests need PostgreSQL: %v\n"+
+			"Install PostgreSQL 15 (initdb and postgres in %s, or set PG_BIN), or set M365KIT_TEST_POSTGRES_DSN.\n", err, pgBin)
 		os.Exit(1)
 	}
 	postgresDSN = dsn
 	code := m.Run()
-	stop()
+	if err := stop(); err != nil {
+		fmt.Fprintf(os.Stderr, "stopping PostgreSQL: %v\n", err)
+	}
 	os.Exit(code)
 }
 
 // startPostgres runs initdb into a fresh temporary directory and starts a
-// server listening only on a Unix socket in that directory. PostgreSQL
-// refuses to run as root, so as root it runs as the postgres user through
-// runuser, with the directory handed to that user.
-func startPostgres() (dsn string, stop func(), err error) {
+// postgres server as a child process, listening only on a Unix socket in
+// that directory. PostgreSQL refuses to run as root, so as root both run
+// as the postgres user (setuid in the child), with the directory handed to
+// that user.
+func startPostgres() (dsn string, stop func() error, err error) {
 	bin := os.Getenv("PG_BIN")
 	if bin == "" {
 		bin = pgBin
 	}
-	for _, tool := range []string{"initdb", "pg_ctl"} {
+	for _, tool := range []string{"initdb", "postgres"} {
 		if _, err := os.Stat(filepath.Join(bin, tool)); err != nil {
 			return "", nil, fmt.Errorf("%s not found: %w", tool, err)
 		}
@@ -60,7 +70,7 @@ func startPostgres() (dsn string, stop func(), err error) {
 		return "", nil, err
 	}
 	cleanup := func() { _ = os.RemoveAll(dir) }
-	var prefix []string
+	var cred *syscall.Credential
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -73,35 +83,76 @@ func startPostgres() (dsn string, stop func(), err error) {
 			cleanup()
 			return "", nil, err
 		}
-		prefix = []string{"runuser", "-u", "postgres", "--"}
+		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 	}
-	run := func(args ...string) error {
-		args = append(append([]string(nil), prefix...), args...)
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
+	// The server gets SIGINT (fast shutdown) when this thread dies, so a
+	// crashed or timed-out test run leaves no server behind. Go sets the
+	// parent-death signal after switching credentials, so it survives
+	// the switch to the postgres user.
+	command := func(ctx context.Context, args ...string) *exec.Cmd {
 		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("%s: %w\n%s", filepath.Base(args[len(prefix)]), err, out.String())
-		}
-		return nil
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGINT}
+		cmd.Env = append(os.Environ(), "LC_ALL=C")
+		return cmd
 	}
 	data := filepath.Join(dir, "data")
-	if err := run(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	initdb := command(ctx, filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+	initdb.Stdout, initdb.Stderr = &out, &out
+	if err := initdb.Run(); err != nil {
 		cleanup()
-		return "", nil, err
+		return "", nil, fmt.Errorf("initdb: %w\n%s", err, out.String())
 	}
+
 	const port = "5432" // only names the socket file in dir
-	opts := "-c listen_addresses= -k " + dir + " -p " + port + " -c fsync=off"
-	if err := run(filepath.Join(bin, "pg_ctl"), "-D", data, "-l", filepath.Join(dir, "log"), "-o", opts, "-w", "-t", "60", "start"); err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "log"))
+	var log bytes.Buffer
+	server := command(context.Background(), filepath.Join(bin, "postgres"), "-D", data, "-k", dir, "-p", port,
+		"-c", "listen_addresses=", "-c", "fsync=off", "-c", "max_connections=200")
+	server.Stdout, server.Stderr = &log, &log
+	if err := server.Start(); err != nil {
 		cleanup()
-		return "", nil, fmt.Errorf("%w\nserver log:\n%s", err, log)
+		return "", nil, fmt.Errorf("starting postgres: %w", err)
 	}
-	stop = func() {
-		_ = run(filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop")
-		cleanup()
+	exited := make(chan error, 1)
+	go func() { exited <- server.Wait() }()
+
+	dsn = fmt.Sprintf("host=%s port=%s user=postgres dbname=postgres sslmode=disable", dir, port)
+	stop = func() error {
+		defer cleanup()
+		_ = server.Process.Signal(syscall.SIGINT) // fast shutdown
+		select {
+		case <-exited:
+			return nil
+		case <-time.After(30 * time.Second):
+			_ = server.Process.Kill()
+			<-exited
+			return errors.New("postgres did not stop within 30s; killed")
+		}
 	}
-	return fmt.Sprintf("host=%s port=%s user=postgres dbname=postgres sslmode=disable", dir, port), stop, nil
+	// Wait until the server accepts connections.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		db, err := sql.Open("pgx", dsn)
+		if err == nil {
+			pctx, pcancel := context.WithTimeout(context.Background(), 2*time.Second)
+			err = db.PingContext(pctx)
+			pcancel()
+			_ = db.Close()
+		}
+		if err == nil {
+			return dsn, stop, nil
+		}
+		select {
+		case werr := <-exited:
+			cleanup()
+			return "", nil, fmt.Errorf("postgres exited (%v):\n%s", werr, log.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			_ = stop()
+			return "", nil, fmt.Errorf("postgres did not accept connections within 60s: %v\n%s", err, log.String())
+		}
+	}
 }
