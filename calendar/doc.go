@@ -8,7 +8,7 @@
 // [New] wraps a *graphclient.Client. [Service.Calendars] lists the user's own
 // calendars and those shared with them; [Service.Events] lists the events of
 // a [Window] of any calendar with recurrences expanded by Graph;
-// [Service.Event] reads one event; [Service.OnlineMeeting] finds the Teams
+// [Service.Event] reads one event; [Service.Update] patches one; [Service.OnlineMeeting] finds the Teams
 // meeting behind a join URL.
 //
 // Times in [Event] are time.Time values in UTC. Graph sends start and end as
@@ -41,22 +41,15 @@
 // # Sliding window
 //
 // Delta tokens encode their window, so a window cannot move. To follow
-// "1 day back, 30 days ahead", start a new window when the old one has
-// slid far enough (for example once a day):
-//
-//  1. Sync the new window from an empty cursor until a page is Done; upsert
-//     everything it yields. Keep the old cursor meanwhile.
-//  2. Run one more round of the old cursor until Done and apply it: it
-//     reports what changed in the overlap since its last round, including
-//     deletions the new window's first listing could not show.
-//  3. Delete stored events that lie outside the new window and switch to the
-//     new cursor.
-//
-// Nothing is missed (every change in the overlap is seen by the old or the
-// new cursor) and nothing is duplicated (events are upserted by ID). If the
-// old cursor answers Reset in step 2, stop it and instead delete stored events
-// inside the new window that the new window's first round did not yield.
-// ExampleService_Sync_slidingWindow shows the steps.
+// "1 day back, 30 days ahead", start a new window when the old one has slid
+// far enough (for example once a day) with [Service.Slide]: it lists the new
+// window, then runs one last round of the old cursor for what changed in the
+// overlap since (deletions the new listing cannot show), leaving out
+// removals of events the new listing has (they moved within the new window
+// or changed later; the new cursor reports them). Apply its pages like
+// Sync's; on its Done page persist the new cursor and delete stored events
+// outside the new window. Nothing is missed, nothing is duplicated.
+// ExampleService_Slide shows it.
 //
 // # Meeting links and notetaker rules
 //

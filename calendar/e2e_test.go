@@ -276,53 +276,72 @@ func TestEndToEndResumeMidRound(t *testing.T) {
 	}
 }
 
-// TestEndToEndSlideWindow follows the procedure of the package
-// documentation: sync the new window, run the old cursor one last round,
-// prune what left the window, switch cursors.
+// slide applies a Slide to s the way its documentation says.
+func (s *store) slide(t *testing.T, svc *calendar.Service, next calendar.Window) {
+	t.Helper()
+	for p, err := range svc.Slide(t.Context(), calendar.SlideRequest{Cursor: s.cursor, Start: next.Start, End: next.End, PageSize: 2}) {
+		if err != nil {
+			t.Fatalf("slide: %v", err)
+		}
+		cursor := s.cursor
+		s.apply(p)
+		s.cursor = cursor
+		if p.Done {
+			maps.DeleteFunc(s.events, func(_ string, e calendar.Event) bool {
+				return !e.End.Time.After(next.Start) || !e.Start.Time.Before(next.End)
+			})
+			s.cursor = p.Cursor
+		}
+	}
+}
+
+// TestEndToEndSlideWindow moves a synchronised window while the calendar
+// changes in the gap between the old cursor's last round and the slide.
 func TestEndToEndSlideWindow(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t)
-	old := calendar.Window{Start: w.day, End: w.day.AddDate(0, 0, 7)}
-	next := calendar.Window{Start: w.day.AddDate(0, 0, 2), End: w.day.AddDate(0, 0, 9)}
-	w.add("Day 0", 0, 9)
-	w.add("Day 3", 3, 9)
-	gone := w.add("Day 4, deleted in the gap", 4, 9)
-	w.add("Day 8", 8, 9)
+	for _, resetOld := range []bool{false, true} {
+		w := newWorld(t)
+		old := calendar.Window{Start: w.day, End: w.day.AddDate(0, 0, 7)}
+		next := calendar.Window{Start: w.day.AddDate(0, 0, 2), End: w.day.AddDate(0, 0, 9)}
+		w.add("Day 0", 0, 9)
+		w.add("Day 3", 3, 9)
+		gone := w.add("Day 4, deleted in the gap", 4, 9)
+		moved := w.add("Day 5, moved to day 8 in the gap", 5, 9)
+		w.add("Day 8", 8, 9)
 
-	s := newStore()
-	s.sync(t, w.svc, calendar.SyncRequest{Start: old.Start, End: old.End})
-
-	// Deleted after the old cursor's last round, before the new window's
-	// first listing: only the old cursor can report it.
-	if err := w.user.DeleteEvent(gone.ID); err != nil {
-		t.Fatal(err)
-	}
-	// 1. The new window's first round.
-	fresh := newStore()
-	fresh.events = s.events
-	fresh.sync(t, w.svc, calendar.SyncRequest{Start: next.Start, End: next.End})
-	// 2. One last round of the old cursor.
-	s.sync(t, w.svc, calendar.SyncRequest{})
-	// 3. Prune what is outside the new window, switch cursors.
-	maps.DeleteFunc(s.events, func(_ string, e calendar.Event) bool {
-		return !e.End.Time.After(next.Start) || !e.Start.Time.Before(next.End)
-	})
-	s.cursor = fresh.cursor
-
-	want := []string{"Day 3", "Day 8"}
-	if diff := cmp.Diff(want, s.subjects()); diff != "" {
-		t.Errorf("after the slide (-want +got):\n%s", diff)
-	}
-	// The new cursor keeps the new window in sync.
-	w.add("Day 7", 7, 9)
-	s.sync(t, w.svc, calendar.SyncRequest{})
-	if diff := cmp.Diff(w.truth(t, next), s.subjects()); diff != "" {
-		t.Errorf("after a round of the new window (-view +store):\n%s", diff)
-	}
-	// Reusing the new cursor with the old window is refused.
-	for _, err := range w.svc.Sync(t.Context(), calendar.SyncRequest{Start: old.Start, End: old.End, Cursor: s.cursor}) {
-		if !errors.Is(err, calendar.ErrInvalidInput) {
-			t.Errorf("old window with the new cursor: err = %v", err)
+		s := newStore()
+		s.sync(t, w.svc, calendar.SyncRequest{Start: old.Start, End: old.End})
+		if err := w.user.DeleteEvent(gone.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.user.UpdateEvent(moved.ID, func(e *graphtest.Event) { e.Start, e.End = e.Start.AddDate(0, 0, 3), e.End.AddDate(0, 0, 3) }); err != nil {
+			t.Fatal(err)
+		}
+		if resetOld {
+			// The old deltaLink is the first token-carrying request: it gets 410.
+			w.srv.Inject(graphtest.Fault{Method: "GET", PathPrefix: "/v1.0/me/calendarView/delta", Kind: graphtest.SyncReset, Times: 1})
+			s.events["phantom"] = calendar.Event{ID: "phantom", Subject: "Phantom", Start: calendar.DateTimeTimeZone{Time: w.day.AddDate(0, 0, 4)},
+				End: calendar.DateTimeTimeZone{Time: w.day.AddDate(0, 0, 4).Add(time.Hour)}}
+		}
+		s.slide(t, w.svc, next)
+		want := []string{"Day 3", "Day 5, moved to day 8 in the gap", "Day 8"}
+		if diff := cmp.Diff(want, s.subjects()); diff != "" {
+			t.Errorf("resetOld=%v: after the slide (-want +got):\n%s", resetOld, diff)
+		}
+		if resetOld && s.resets != 1 {
+			t.Errorf("resetOld: %d resets, want 1", s.resets)
+		}
+		// The new cursor keeps the new window in sync.
+		w.add("Day 7", 7, 9)
+		s.sync(t, w.svc, calendar.SyncRequest{})
+		if diff := cmp.Diff(w.truth(t, next), s.subjects()); diff != "" {
+			t.Errorf("resetOld=%v: after a round of the new window (-view +store):\n%s", resetOld, diff)
+		}
+		// Reusing the new cursor with the old window is refused.
+		for _, err := range w.svc.Sync(t.Context(), calendar.SyncRequest{Start: old.Start, End: old.End, Cursor: s.cursor}) {
+			if !errors.Is(err, calendar.ErrInvalidInput) {
+				t.Errorf("old window with the new cursor: err = %v", err)
+			}
 		}
 	}
 }

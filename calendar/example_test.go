@@ -154,64 +154,56 @@ func ExampleService_Sync() {
 	// [Customer call Design review Kickoff Retro]
 }
 
-// ExampleService_Sync_slidingWindow keeps "1 day back, 30 days ahead" in
-// sync. Delta tokens are bound to their window, so once a day a new window
-// starts; the old cursor runs one last round so that nothing changed in the
-// overlap is missed.
-func ExampleService_Sync_slidingWindow() {
+// ExampleService_Slide keeps "1 day back, 30 days ahead" in sync. Delta
+// tokens are bound to their window, so once a day the window slides.
+func ExampleService_Slide() {
 	srv, u, svc := demo()
 	defer srv.Close()
 	ctx := context.Background()
 	today := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
-	at := func(days, hour int) (time.Time, time.Time) {
-		s := today.AddDate(0, 0, days).Add(time.Duration(hour) * time.Hour)
-		return s, s.Add(time.Hour)
-	}
 	add := func(subject string, days int) graphtest.Event {
-		s, e := at(days, 10)
-		return u.AddEvent(graphtest.Event{Subject: subject, Start: s, End: e})
+		s := today.AddDate(0, 0, days).Add(10 * time.Hour)
+		return u.AddEvent(graphtest.Event{Subject: subject, Start: s, End: s.Add(time.Hour)})
 	}
 	add("Yesterday's retro", -1)
 	planning := add("Planning", 2)
 	add("Offsite", 30)
-
-	window := func(now time.Time) calendar.SyncRequest {
-		return calendar.SyncRequest{Start: now.AddDate(0, 0, -1), End: now.AddDate(0, 0, 31)}
-	}
-	round := func(store *db, req calendar.SyncRequest) {
-		if store.cursor != "" {
-			req = calendar.SyncRequest{Cursor: store.cursor}
-		}
-		for page, err := range svc.Sync(ctx, req) {
-			if err != nil {
-				log.Fatal(err)
-			}
-			store.commit(page)
-		}
+	window := func(now time.Time) calendar.Window {
+		return calendar.Window{Start: now.AddDate(0, 0, -1), End: now.AddDate(0, 0, 31)}
 	}
 
 	store := &db{events: map[string]calendar.Event{}}
-	round(store, window(today))
+	w := window(today)
+	for page, err := range svc.Sync(ctx, calendar.SyncRequest{Start: w.Start, End: w.End}) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		store.commit(page)
+	}
 	fmt.Println("today:", store.subjects())
 
-	// A day passes. Planning is cancelled before the slide.
+	// A day passes; Planning is cancelled and a launch is planned a month out.
 	if err := u.DeleteEvent(planning.ID); err != nil {
 		log.Fatal(err)
 	}
-	tomorrow := today.AddDate(0, 0, 1)
-	next := window(tomorrow)
-	// 1. The new window's first round, into the same store.
-	fresh := &db{events: store.events}
-	round(fresh, next)
-	// 2. One last round of the old cursor: it reports the cancellation.
-	round(store, calendar.SyncRequest{})
-	// 3. Drop what left the window and keep the new cursor.
-	maps.DeleteFunc(store.events, func(_ string, e calendar.Event) bool {
-		return !e.End.Time.After(next.Start) || !e.Start.Time.Before(next.End)
-	})
-	store.cursor = fresh.cursor
+	add("Launch", 31)
+	next := window(today.AddDate(0, 0, 1))
+	for page, err := range svc.Slide(ctx, calendar.SlideRequest{Cursor: store.cursor, Start: next.Start, End: next.End}) {
+		if err != nil {
+			log.Fatal(err) // the old cursor is still stored: slide again later
+		}
+		cursor := store.cursor
+		store.commit(page)
+		store.cursor = cursor // keep the old cursor until the slide is done
+		if page.Done {
+			maps.DeleteFunc(store.events, func(_ string, e calendar.Event) bool {
+				return !e.End.Time.After(next.Start) || !e.Start.Time.Before(next.End)
+			})
+			store.cursor = page.Cursor
+		}
+	}
 	fmt.Println("tomorrow:", store.subjects())
 	// Output:
 	// today: [Offsite Planning Yesterday's retro]
-	// tomorrow: [Offsite]
+	// tomorrow: [Launch Offsite]
 }

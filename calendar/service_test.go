@@ -315,6 +315,28 @@ func TestSyncRefusesForeignCursorLink(t *testing.T) {
 	}
 }
 
+func TestSlideBadInput(t *testing.T) {
+	t.Parallel()
+	svc, _, _ := setup(t)
+	good := encodeCursor(Window{Start: docsWindow.Start, End: docsWindow.End}, "https://graph.microsoft.com/v1.0/me/calendarView/delta?$deltatoken=x")
+	tests := []struct {
+		req   SlideRequest
+		input string
+	}{
+		{SlideRequest{Start: docsWindow.Start, End: docsWindow.End}, "SlideRequest.Cursor"},
+		{SlideRequest{Cursor: good}, "Window.Start"},
+		{SlideRequest{Cursor: good, Start: docsWindow.End, End: docsWindow.Start}, "Window.End"},
+		{SlideRequest{Cursor: good, Start: docsWindow.Start, End: docsWindow.End, PageSize: -2}, "SlideRequest.PageSize"},
+	}
+	for _, tc := range tests {
+		_, err := collect(t, svc.Slide(t.Context(), tc.req))
+		var ce *Error
+		if !errors.Is(err, ErrInvalidInput) || !errors.As(err, &ce) || ce.Input != tc.input {
+			t.Errorf("Slide(%+v): err = %v, want ErrInvalidInput naming %s", tc.req, err, tc.input)
+		}
+	}
+}
+
 func TestSyncDedupesRemovedAndChangedInOnePage(t *testing.T) {
 	t.Parallel()
 	got := removedIDs([]Event{{ID: "a"}, {ID: "b"}}, []graphclient.Removed{{ID: "a", Reason: "deleted"}, {ID: "c", Reason: "deleted"}, {ID: ""}})

@@ -1,0 +1,148 @@
+package calendar
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"time"
+
+	"github.com/m365kit/m365kit/graphclient"
+)
+
+// SlideRequest moves a synchronised window: from the window of Cursor (a
+// stored Page.Cursor, normally of a Done page) to [Start, End). A plain
+// value.
+type SlideRequest struct {
+	// Cursor is the old window's stored cursor.
+	Cursor string
+	// Start and End are the new window.
+	Start, End time.Time
+	// PageSize asks Graph for at most this many events per page; 0 leaves
+	// Graph's default.
+	PageSize int
+}
+
+// Slide moves a synchronised window without missing or duplicating
+// meetings. Delta tokens are bound to their window, so following "1 day
+// back, 30 days ahead" means starting a new window now and then (say once a
+// day); Slide does it in one sequence of pages to apply exactly like Sync's:
+//
+//  1. the new window's first round (every event in it);
+//  2. one last round of the old cursor, which reports what changed since
+//     its previous round, including deletions in the overlap that the new
+//     round could not show. Removals of events the new round listed are
+//     left out: those events moved (for example into the part of the new
+//     window the old one did not cover) or changed after the listing, and
+//     the new cursor reports them in its next round.
+//
+// Only the last page has a Cursor (the new window's) and Done set. Persist
+// that cursor and, in the same transaction, delete stored events that end
+// before Start or start at or after End. Do not persist the empty cursor of
+// the pages before it: if the slide is interrupted, run Slide again from
+// the old cursor (re-applying pages is harmless).
+//
+// If the old cursor's state is gone (410), the slide instead restarts the
+// new window from its initial query with Reset set on the first page, as
+// Sync does: delete what you stored for the window, then apply.
+//
+// Slide keeps the IDs of the new window's events in memory for the
+// duration of the call.
+//
+// Graph API: GET /me/calendarView/delta
+func (s *Service) Slide(ctx context.Context, req SlideRequest) iter.Seq2[*Page, error] {
+	return func(yield func(*Page, error) bool) {
+		const op = "Slide"
+		if s.gc == nil {
+			yield(nil, &Error{Op: op, Err: errNoClient})
+			return
+		}
+		_, oldLink, ok := decodeCursor(req.Cursor)
+		if !ok {
+			yield(nil, invalid(op, "SlideRequest.Cursor", "is not a cursor from Page.Cursor"))
+			return
+		}
+		next := Window{Start: req.Start, End: req.End}
+		if err := next.check(op); err != nil {
+			yield(nil, err)
+			return
+		}
+		if req.PageSize < 0 {
+			yield(nil, invalid(op, "SlideRequest.PageSize", "is negative"))
+			return
+		}
+		var ro []graphclient.RequestOption
+		if req.PageSize > 0 {
+			ro = append(ro, graphclient.WithMaxPageSize(req.PageSize))
+		}
+		initial := "me/calendarView/delta?" + next.query()
+
+		// 1. The new window's first round.
+		seen := map[string]struct{}{}
+		newLink := ""
+		for p, err := range graphclient.Delta[Event](ctx, s.gc, initial, "", ro...) {
+			if err != nil {
+				yield(nil, &Error{Op: op, Err: err})
+				return
+			}
+			if p.Reset {
+				clear(seen)
+			}
+			for i := range p.Items {
+				seen[p.Items[i].ID] = struct{}{}
+			}
+			if p.Done {
+				newLink = p.Cursor
+			}
+			if !yield(&Page{Events: p.Items, Removed: removedIDs(p.Items, p.Removed), Reset: p.Reset}, nil) {
+				return
+			}
+		}
+
+		// 2. One last round of the old cursor. No initial query: a reset
+		// must not restart the old window.
+		for p, err := range graphclient.Delta[Event](ctx, s.gc, "", oldLink, ro...) {
+			if errors.Is(err, graphclient.ErrSyncReset) {
+				s.restart(ctx, op, next, initial, ro, yield)
+				return
+			}
+			if err != nil {
+				yield(nil, &Error{Op: op, Err: err})
+				return
+			}
+			removed := removedIDs(p.Items, p.Removed)
+			kept := removed[:0]
+			for _, id := range removed {
+				if _, ok := seen[id]; !ok {
+					kept = append(kept, id)
+				}
+			}
+			page := &Page{Events: p.Items, Removed: kept}
+			if p.Done {
+				page.Cursor, page.Done = encodeCursor(next, newLink), true
+			}
+			if !yield(page, nil) {
+				return
+			}
+		}
+	}
+}
+
+// restart lists the new window again from its initial query, the first
+// page marked Reset, its Done page carrying the new cursor.
+func (s *Service) restart(ctx context.Context, op string, w Window, initial string, ro []graphclient.RequestOption, yield func(*Page, error) bool) {
+	first := true
+	for p, err := range graphclient.Delta[Event](ctx, s.gc, initial, "", ro...) {
+		if err != nil {
+			yield(nil, &Error{Op: op, Err: err})
+			return
+		}
+		page := &Page{Events: p.Items, Removed: removedIDs(p.Items, p.Removed), Reset: first || p.Reset, Done: p.Done}
+		first = false
+		if p.Done {
+			page.Cursor = encodeCursor(w, p.Cursor)
+		}
+		if !yield(page, nil) {
+			return
+		}
+	}
+}
