@@ -1,0 +1,194 @@
+package setup
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/m365kit/m365kit/auth"
+	"github.com/m365kit/m365kit/graphclient"
+	"github.com/m365kit/m365kit/graphclient/graphtest"
+	"github.com/m365kit/m365kit/scopes"
+)
+
+// Demo is a running fake Microsoft 365 with graphtest's demo tenant
+// (contoso.com, Adele Vance's calendar, mailbox, teams and chats). It is
+// safe for concurrent use.
+type Demo struct {
+	Server *graphtest.Server
+	*graphtest.Demo
+}
+
+// StartDemo starts the fake Microsoft 365 in-process. Close it when done.
+func StartDemo() *Demo {
+	srv := graphtest.NewServer()
+	return &Demo{Server: srv, Demo: srv.AddDemoTenant()}
+}
+
+// Close stops the fake.
+func (d *Demo) Close() { d.Server.Close() }
+
+// App returns an auth.App for the demo app registration, with an in-memory
+// token store sealed with a random key.
+func (d *Demo) App() (*auth.App, error) {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	store, err := auth.Sealed(auth.NewMemoryStore(), key)
+	if err != nil {
+		return nil, err
+	}
+	cred, err := auth.Secret(d.ClientSecret)
+	if err != nil {
+		return nil, err
+	}
+	return auth.New(auth.Config{
+		ClientID:    d.ClientID,
+		Credential:  cred,
+		RedirectURL: d.RedirectURL,
+		Store:       store,
+		HTTPClient:  d.Server.HTTPClient(),
+	})
+}
+
+// SignIn signs the demo user upn in through the fake authority: the sign-in
+// URL, the "browser" (graphtest's Browse), and the callback.
+func (d *Demo) SignIn(ctx context.Context, app *auth.App, upn string, features ...scopes.Feature) (*auth.User, error) {
+	u, pending, err := app.SignInURL(ctx, auth.SignInRequest{Features: features, LoginHint: upn})
+	if err != nil {
+		return nil, err
+	}
+	cb, err := d.Server.Browse(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	return app.CompleteSignIn(ctx, cb, pending)
+}
+
+// Graph returns a Graph client that acts for user through app, over the
+// fake's HTTP client.
+func (d *Demo) Graph(app *auth.App, user *auth.User, features ...scopes.Feature) (*graphclient.Client, error) {
+	return graphclient.New(app.TokenSource(user.AccountID, features...), graphclient.WithHTTPClient(d.Server.HTTPClient()))
+}
+
+// Env is what an example reads from its surroundings. The zero value reads
+// the process environment and starts its own demo when nothing is configured.
+type Env struct {
+	// Getenv reads a variable; nil means os.Getenv.
+	Getenv func(string) string
+	// Demo, when set, is used instead of starting a demo (tests share one
+	// between runs to show that a program resumes).
+	Demo *Demo
+}
+
+// Conn is a Graph client acting for one user, demo or real.
+type Conn struct {
+	Graph *graphclient.Client
+	// User names the user, for display.
+	User string
+	// Domain is the user's e-mail domain (what counts as internal).
+	Domain string
+	// Demo is set when the connection is to the demo tenant.
+	Demo  *Demo
+	close func()
+}
+
+// Close releases what Connect started.
+func (c *Conn) Close() {
+	if c.close != nil {
+		c.close()
+	}
+}
+
+// Connect returns a Graph client for features. Without configuration it signs
+// Adele in to the demo tenant (e.Demo, or a new one). With M365KIT_* set it
+// uses the stored tokens of account (or of the last user who signed in
+// through the quickstart).
+func (e Env) Connect(ctx context.Context, account string, features ...scopes.Feature) (*Conn, error) {
+	cfg, err := Load(e.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	if cfg == nil {
+		d, closeFn := e.Demo, func() {}
+		if d == nil {
+			d = StartDemo()
+			closeFn = d.Close
+		}
+		app, err := d.App()
+		if err != nil {
+			closeFn()
+			return nil, err
+		}
+		user, err := d.SignIn(ctx, app, d.Adele.UserPrincipalName, features...)
+		if err != nil {
+			closeFn()
+			return nil, fmt.Errorf("demo sign-in: %w", err)
+		}
+		gc, err := d.Graph(app, user, features...)
+		if err != nil {
+			closeFn()
+			return nil, err
+		}
+		return &Conn{Graph: gc, User: user.Name + " <" + user.Username + "> (demo tenant)", Domain: Domain(user.Username), Demo: d, close: closeFn}, nil
+	}
+	if account == "" {
+		account = cfg.Account()
+	}
+	if account == "" {
+		return nil, errors.New("no signed-in account: sign in once with `go run ./examples/quickstart` (it remembers the account) or pass -account oid.tid")
+	}
+	store, err := cfg.Store()
+	if err != nil {
+		return nil, err
+	}
+	app, err := cfg.App(store, nil)
+	if err != nil {
+		return nil, err
+	}
+	ts := app.TokenSource(account, features...)
+	if _, err := ts.Token(ctx); err != nil {
+		return nil, fmt.Errorf("account %s: %w", account, err)
+	}
+	gc, err := graphclient.New(ts)
+	if err != nil {
+		return nil, err
+	}
+	var me struct {
+		DisplayName       string `json:"displayName"`
+		Mail              string `json:"mail"`
+		UserPrincipalName string `json:"userPrincipalName"`
+	}
+	req, err := gc.NewRequest(ctx, "GET", "me?$select=displayName,mail,userPrincipalName", nil)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := gc.Do(req, &me); err != nil {
+		return nil, fmt.Errorf("GET /me: %w", err)
+	}
+	addr := me.Mail
+	if addr == "" {
+		addr = me.UserPrincipalName
+	}
+	return &Conn{Graph: gc, User: me.DisplayName + " <" + addr + ">", Domain: Domain(addr)}, nil
+}
+
+// Domain returns the domain of an address, lower case, or "".
+func Domain(addr string) string {
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		return strings.ToLower(addr[i+1:])
+	}
+	return ""
+}
+
+// Getenv returns getenv, or os.Getenv when it is nil.
+func Getenv(getenv func(string) string) func(string) string {
+	if getenv == nil {
+		return os.Getenv
+	}
+	return getenv
+}
