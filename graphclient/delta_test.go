@@ -271,6 +271,14 @@ func TestDeltaMessages(t *testing.T) {
 	c, mux, srv, _ := setup(t)
 	base := srv.URL + "/v1.0/"
 	mux.HandleFunc("GET /v1.0/me/mailFolders/inbox/messages/delta", func(w http.ResponseWriter, r *http.Request) {
+		serve(w, 200, fixture(t, "messages-delta-1.json", srv.URL+"/"))
+	})
+	// The documented nextLink has the mailfolders('{id}') form; it is
+	// followed whole, quotes and all.
+	mux.HandleFunc("GET /v1.0/me/mailfolders('AQMkADNkNAAAgEMAAAA')/messages/delta", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("$skiptoken") != "GwcBoTmPuoTQWfcsAbkYM" {
+			t.Errorf("query = %q", r.URL.RawQuery)
+		}
 		serve(w, 200, fixture(t, "messages-delta-next.json", srv.URL+"/"))
 	})
 	var pages []*DeltaPage[testMessage]
@@ -280,10 +288,13 @@ func TestDeltaMessages(t *testing.T) {
 		}
 		pages = append(pages, p)
 	}
-	if len(pages) != 1 {
+	if len(pages) != 2 {
 		t.Fatalf("pages = %d", len(pages))
 	}
-	p := pages[0]
+	if len(pages[0].Items) != 2 || pages[0].Done || pages[0].Items[1].Subject != "Holiday promotion sale" {
+		t.Errorf("first page = %+v", pages[0])
+	}
+	p := pages[1]
 	if len(p.Items) != 1 || p.Items[0].Subject != "Holiday hours update" || p.Items[0].Sender.EmailAddress.Address != "danas@contoso.com" {
 		t.Errorf("items = %+v", p.Items)
 	}

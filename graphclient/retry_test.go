@@ -343,3 +343,27 @@ func TestNoRetry(t *testing.T) {
 		t.Errorf("calls = %d, sleeps = %v", calls.Load(), clk.Sleeps())
 	}
 }
+
+// TestDoRetryAfterHTTPDate: an HTTP-date Retry-After is measured against
+// the response's Date header, so client clock skew does not matter.
+func TestDoRetryAfterHTTPDate(t *testing.T) {
+	t.Parallel()
+	c, mux, _, clk := setup(t)
+	var calls atomic.Int32
+	mux.HandleFunc("GET /v1.0/me", func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("Date", "Wed, 21 Oct 2015 07:28:00 GMT")
+			w.Header().Set("Retry-After", "Wed, 21 Oct 2015 07:28:05 GMT")
+			serve(w, 503, nil)
+			return
+		}
+		serve(w, 200, []byte(`{}`))
+	})
+	req, _ := c.NewRequest(t.Context(), "GET", "me", nil)
+	if _, err := c.Do(req, nil); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]time.Duration{5 * time.Second}, clk.Sleeps()); diff != "" {
+		t.Errorf("sleeps (-want +got):\n%s", diff)
+	}
+}
