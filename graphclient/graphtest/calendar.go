@@ -97,9 +97,10 @@ type Location struct {
 	LocationType string // default (the default), conferenceRoom, ...
 }
 
-// Recurrence is a simple recurrence pattern (a plain value): daily or weekly, every
-// Interval days or weeks, ending after Count occurrences or on Until
-// (inclusive). With neither, the fake expands one year of occurrences.
+// Recurrence is a simple recurrence pattern (a plain value): daily or
+// weekly, every Interval days or weeks, ending after Count occurrences or
+// on Until (inclusive). With neither, the fake expands one year of
+// occurrences (at most 500). Any other Pattern expands as daily.
 type Recurrence struct {
 	// Pattern is "daily" or "weekly".
 	Pattern  string
@@ -281,7 +282,7 @@ func occurrenceStarts(m *Event) []time.Time {
 		u := r.Until.In(loc)
 		limit = time.Date(u.Year(), u.Month(), u.Day(), 23, 59, 59, 0, loc)
 	}
-	days := r.DaysOfWeek
+	days := slices.DeleteFunc(slices.Clone(r.DaysOfWeek), func(d time.Weekday) bool { return d < time.Sunday || d > time.Saturday })
 	if len(days) == 0 {
 		days = []time.Weekday{start.Weekday()}
 	}

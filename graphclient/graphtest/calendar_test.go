@@ -482,3 +482,29 @@ func TestOnlineMeetingByJoinMeetingID(t *testing.T) {
 		t.Errorf("unknown joinMeetingId matched %v", none)
 	}
 }
+
+func TestRecurrenceEdgeCases(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	tests := []struct {
+		name string
+		rec  Recurrence
+		want int
+	}{
+		{"invalid weekdays fall back to the start's", Recurrence{Pattern: "weekly", DaysOfWeek: []time.Weekday{9, -1}, Count: 3}, 3},
+		{"until before start", Recurrence{Pattern: "daily", Until: testNow.AddDate(0, 0, -3)}, 0},
+		{"no end is bounded", Recurrence{Pattern: "daily"}, 366},
+		{"every other week until", Recurrence{Pattern: "weekly", Interval: 2, Until: testNow.AddDate(0, 0, 29)}, 3},
+		{"huge count is capped", Recurrence{Pattern: "daily", Count: 100000, Until: testNow.AddDate(5, 0, 0)}, maxOccurrences},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := tt.rec
+			m := f.adele.AddEvent(Event{Subject: tt.name, Start: testNow, End: testNow.Add(time.Hour), Recurrence: &rec})
+			if got := len(f.adele.Occurrences(m.ID)); got != tt.want {
+				t.Errorf("%d occurrences, want %d", got, tt.want)
+			}
+		})
+	}
+}
