@@ -129,6 +129,7 @@ type App struct {
 	locks   map[string]*acctLock // per-account locks
 	atMu    sync.RWMutex
 	atCache map[string]map[string]cachedToken // account -> scopes key -> token
+	atPuts  int                               // insertions, for sweeping
 }
 
 // New checks cfg and returns an App. An error names the field that is

@@ -19,6 +19,10 @@ import (
 // handed out. MSAL uses the same five minutes.
 const expiryMargin = 5 * time.Minute
 
+// sweepEvery is how many cache insertions pass between sweeps of expired
+// access tokens.
+const sweepEvery = 1024
+
 // cachedToken is an access token in the in-process cache.
 type cachedToken struct {
 	token   string
@@ -140,6 +144,21 @@ func (a *App) cached(accountID, key string) (cachedToken, bool) {
 func (a *App) remember(accountID, key, token string, expires time.Time) {
 	a.atMu.Lock()
 	defer a.atMu.Unlock()
+	// Every so often drop expired tokens, so the cache holds only the
+	// accounts served in the last hour or so, not every account ever.
+	if a.atPuts++; a.atPuts%sweepEvery == 0 {
+		now := a.now()
+		for acct, m := range a.atCache {
+			for k, t := range m {
+				if !now.Before(t.expires) {
+					delete(m, k)
+				}
+			}
+			if len(m) == 0 {
+				delete(a.atCache, acct)
+			}
+		}
+	}
 	m := a.atCache[accountID]
 	if m == nil {
 		m = map[string]cachedToken{}
