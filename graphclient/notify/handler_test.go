@@ -276,4 +276,3 @@ func TestNewHandlerRejectsBadOptions(t *testing.T) {
 		}
 	}
 }
-
