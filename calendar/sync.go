@@ -84,7 +84,8 @@ func decodeCursor(c string) (Window, string, bool) {
 // startDateTime and endDateTime go on the first request only (Graph keeps
 // them in its tokens); calendarView/delta takes no $select, so events come
 // whole, body included. Only the primary calendar can be synchronised
-// (Graph v1.0 tracks no other).
+// (Graph v1.0 tracks no other). A cursor is bound to its window; move the
+// window with Slide.
 //
 // Graph API: GET /me/calendarView/delta
 func (s *Service) Sync(ctx context.Context, req SyncRequest) iter.Seq2[*Page, error] {
@@ -104,7 +105,7 @@ func (s *Service) Sync(ctx context.Context, req SyncRequest) iter.Seq2[*Page, er
 			}
 			if (!req.Start.IsZero() && !req.Start.Equal(cw.Start)) || (!req.End.IsZero() && !req.End.Equal(cw.End)) {
 				yield(nil, invalid(op, "SyncRequest.Start/End", "differ from the cursor's window "+
-					cw.Start.Format(time.RFC3339)+"–"+cw.End.Format(time.RFC3339)+"; to move the window, sync the new one without a cursor"))
+					cw.Start.Format(time.RFC3339)+"–"+cw.End.Format(time.RFC3339)+"; to move the window, use Service.Slide"))
 				return
 			}
 			w, link = cw, l
