@@ -57,6 +57,9 @@ func (s *Server) AddTenant(domain string) *Tenant {
 func (s *Server) addTenant(id, domain string) *Tenant {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if t := s.tenants[id]; t != nil {
+		return t // PersonalTenant racing with itself
+	}
 	t := &Tenant{ID: id, Domain: strings.ToLower(domain), DisplayName: domain, srv: s, grants: map[string][]string{}}
 	s.tenants[id] = t
 	s.domains[t.Domain] = t

@@ -153,15 +153,14 @@ func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
 		"claims_supported": []string{"sub", "iss", "cloud_instance_name", "cloud_instance_host_name",
 			"cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce",
 			"preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"},
-		"tenant_region_scope":      nil,
-		"cloud_instance_name":      "microsoftonline.com",
-		"cloud_graph_host_name":    "graph.windows.net",
-		"msgraph_host":             GraphHost,
-		"rbac_url":                 "https://pas.windows.net",
-		"kerberos_endpoint":        base + "/kerberos",
-		"tenant_region_sub_scope":  nil,
-		"admin_consent_endpoint":   base + "/v2.0/adminconsent",
-		"graphtest_fake_authority": true,
+		"tenant_region_scope":     nil,
+		"cloud_instance_name":     "microsoftonline.com",
+		"cloud_graph_host_name":   "graph.windows.net",
+		"msgraph_host":            GraphHost,
+		"rbac_url":                "https://pas.windows.net",
+		"kerberos_endpoint":       base + "/kerberos",
+		"tenant_region_sub_scope": nil,
+		"admin_consent_endpoint":  base + "/v2.0/adminconsent",
 	})
 }
 

@@ -206,3 +206,21 @@ func TestConcurrentRefreshOneWins(t *testing.T) {
 		t.Errorf("%d of %d concurrent refreshes with one token succeeded, want 1", ok, n)
 	}
 }
+
+func TestPersonalTenantIsOne(t *testing.T) {
+	t.Parallel()
+	srv := New(t)
+	got := make(chan *Tenant, 4)
+	for range 4 {
+		go func() { got <- srv.PersonalTenant() }()
+	}
+	first := <-got
+	for range 3 {
+		if <-got != first {
+			t.Error("concurrent PersonalTenant calls made two tenants")
+		}
+	}
+	if n := len(srv.Tenants()); n != 1 {
+		t.Errorf("%d tenants, want 1", n)
+	}
+}
