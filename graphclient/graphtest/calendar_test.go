@@ -1,6 +1,7 @@
 package graphtest
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -507,4 +508,27 @@ func TestRecurrenceEdgeCases(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzPatchEvent applies arbitrary PATCH bodies: nothing may panic, and an
+// accepted body leaves the event's identity alone.
+func FuzzPatchEvent(f *testing.F) {
+	for _, s := range []string{
+		`{"subject":"x"}`,
+		`{"start":{"dateTime":"2026-11-25T08:00:00","timeZone":"Pacific Standard Time"},"end":{"dateTime":"bad","timeZone":"UTC"}}`,
+		`{"attendees":[{"type":"Required","emailAddress":{"address":"a@b.c"}}],"isOnlineMeeting":true}`,
+		`{"body":{"contentType":"text","content":"<b>"}}`, `{"locations":null}`, `{"id":"other"}`, `{"nope":1}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var body map[string]json.RawMessage
+		if json.Unmarshal(raw, &body) != nil {
+			return
+		}
+		e := Event{ID: "id-1", Subject: "s", Start: testNow, End: testNow.Add(time.Hour)}
+		if msg := patchEvent(&e, body); msg == "" && e.ID != "id-1" {
+			t.Errorf("PATCH %s changed the ID to %q", raw, e.ID)
+		}
+	})
 }
