@@ -15,10 +15,10 @@ func TestAccessTokenCacheSweepsExpired(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.remember("live.tenant", "user.read", "tok-live", now.Add(time.Hour))
 	for i := 1; i < sweepEvery; i++ {
 		a.remember(fmt.Sprintf("gone%d.tenant", i), "user.read", "tok", now.Add(-time.Minute))
 	}
+	a.remember("live.tenant", "user.read", "tok-live", now.Add(time.Hour)) // the sweepEvery-th insertion
 	if len(a.atCache) != 1 {
 		t.Errorf("%d accounts cached after a sweep, want only the unexpired one", len(a.atCache))
 	}
