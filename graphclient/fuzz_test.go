@@ -102,3 +102,26 @@ func FuzzDeltaDecode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzNewRequestPath: whatever the path or link, NewRequest either fails
+// or builds a request for the base URL's scheme and host.
+func FuzzNewRequestPath(f *testing.F) {
+	for _, s := range []string{"me/events", "me/events?$top=5", "https://graph.microsoft.com/v1.0/me?$skiptoken=x",
+		"https://evil.example/", "//evil.example/x", "http://graph.microsoft.com/v1.0/me", "https://graph.microsoft.com@evil.example/",
+		"https://graph.microsoft.com:443/v1.0/me", "me/../x", "/me", "me\x00", "HTTPS://GRAPH.MICROSOFT.COM/v1.0/me", "https:/evil.example"} {
+		f.Add(s)
+	}
+	c, err := New(StaticToken("t"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, path string) {
+		req, err := c.NewRequest(t.Context(), "GET", path, nil)
+		if err != nil {
+			return
+		}
+		if !strings.EqualFold(req.URL.Scheme, "https") || !strings.EqualFold(req.URL.Host, "graph.microsoft.com") || req.URL.User != nil {
+			t.Errorf("NewRequest(%q) targets %s", path, req.URL.Redacted())
+		}
+	})
+}
