@@ -813,3 +813,11 @@ func TestRefreshRaceAcrossProcesses(t *testing.T) {
 		t.Error("the second process did not pick up the first one's refreshed token")
 	}
 }
+
+// graphTokenSource is graphclient.TokenSource, restated so that auth's
+// tests do not depend on graphclient: *auth.Source must satisfy it.
+type graphTokenSource interface {
+	Token(ctx context.Context) (string, error)
+}
+
+var _ graphTokenSource = (*auth.Source)(nil)
