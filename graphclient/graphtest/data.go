@@ -167,8 +167,9 @@ func checkSelect(fields []string, known map[string]json.RawMessage) (string, boo
 	return "", true
 }
 
-// applySelect keeps only id, @odata.etag, @odata.type and the selected
-// properties of an entity. With no fields it returns the entity whole.
+// applySelect keeps only id, @odata.etag, @odata.type, expanded
+// singleValueExtendedProperties and the selected properties of an entity.
+// With no fields it returns the entity whole.
 func applySelect(v any, fields []string) any {
 	if len(fields) == 0 {
 		return v
@@ -176,7 +177,7 @@ func applySelect(v any, fields []string) any {
 	m := toMap(v)
 	out := map[string]json.RawMessage{}
 	for k, raw := range m {
-		if k == "id" || strings.HasPrefix(k, "@odata.") {
+		if k == "id" || strings.HasPrefix(k, "@odata.") || k == "singleValueExtendedProperties" {
 			out[k] = raw
 			continue
 		}

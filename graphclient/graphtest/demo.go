@@ -35,7 +35,11 @@ type Demo struct {
 	// a mailbox but no calendar or mail content.
 	Admin *User
 	// Adele (adele@contoso.com) is the main user: the week of meetings, the
-	// mailbox, both teams and the chats are hers.
+	// mailbox, both teams and the chats are hers. Her inbox holds internal
+	// and Fabrikam threads (replies in sent items), automated mail with
+	// Auto-Submitted or List-Unsubscribe headers, a meeting response
+	// (message class IPM.Schedule.Meeting.Resp.Pos); drafts and junk hold
+	// one message each.
 	Adele *User
 	// Alex (alex@contoso.com) attends Adele's Teams meetings (copies of
 	// the standup and the roadmap review are in his calendar) and has
@@ -242,11 +246,16 @@ func (d *Demo) addMail(now time.Time, katie, ben Address) {
 		BodyHTML: "<p>Your invoice INV-2291 is ready.</p>", HasAttachments: true})
 
 	a.AddMessage(Message{Subject: "You have 3 missed messages in Launch crew", From: Address{"Microsoft Teams", "noreply@email.teams.microsoft.com"}, To: []Address{adele}, Received: ago(5),
-		BodyHTML: "<p>Alex Wilber, Diego Siciliani sent messages in Launch crew.</p>", InferenceClassification: "other"})
+		BodyHTML: "<p>Alex Wilber, Diego Siciliani sent messages in Launch crew.</p>", InferenceClassification: "other",
+		Headers: []MessageHeader{{"Auto-Submitted", "auto-generated"}}})
 	a.AddMessage(Message{Subject: "Your password expires in 5 days", From: Address{"Contoso IT", "no-reply@contoso.com"}, To: []Address{adele}, Received: ago(3),
-		BodyHTML: "<p>Change it at https://aka.ms/sspr before it expires.</p>", InferenceClassification: "other"})
+		BodyHTML: "<p>Change it at https://aka.ms/sspr before it expires.</p>", InferenceClassification: "other",
+		Headers: []MessageHeader{{"Auto-Submitted", "auto-generated"}, {"X-Auto-Response-Suppress", "All"}}})
 	a.AddMessage(Message{Subject: "Industry Weekly: 10 trends in AI meeting assistants", From: Address{"Industry Weekly", "newsletter@industryweekly.example"}, To: []Address{adele}, Received: ago(2),
-		BodyHTML: "<p>This week: notetakers everywhere.</p><p><a href=\"https://industryweekly.example/unsubscribe\">Unsubscribe</a></p>", InferenceClassification: "other"})
+		BodyHTML: "<p>This week: notetakers everywhere.</p><p><a href=\"https://industryweekly.example/unsubscribe\">Unsubscribe</a></p>", InferenceClassification: "other",
+		Headers: []MessageHeader{{"List-Unsubscribe", "<https://industryweekly.example/unsubscribe>"}, {"Precedence", "bulk"}}})
+	a.AddMessage(Message{Subject: "Accepted: Q3 roadmap review", From: alex, To: []Address{adele}, Received: ago(4),
+		BodyHTML: "", MessageClass: "IPM.Schedule.Meeting.Resp.Pos"})
 	a.AddMessage(Message{Subject: "Standup notes", Folder: "sentitems", From: adele, To: []Address{alex, diego}, Received: ago(1),
 		BodyHTML: "<ul><li>Release 2.4 on track</li><li>Incident review Friday</li></ul>", IsRead: true})
 	a.AddMessage(Message{Subject: "Proposal for Fabrikam", IsDraft: true, From: adele, To: []Address{katie},

@@ -46,7 +46,7 @@ func TestDemoTenant(t *testing.T) {
 		t.Errorf("this week's events by kind (-want +got):\n%s", diff)
 	}
 
-	folders := map[string]int{"inbox": 7, "sentitems": 3, "drafts": 1, "junkemail": 1}
+	folders := map[string]int{"inbox": 8, "sentitems": 3, "drafts": 1, "junkemail": 1}
 	for f, n := range folders {
 		if got := len(d.Adele.Messages(f)); got != n {
 			t.Errorf("%s has %d messages, want %d", f, got, n)

@@ -47,6 +47,16 @@ type Message struct {
 	InferenceClassification string
 	// FlagStatus is notFlagged (default), flagged or complete.
 	FlagStatus string
+	// Headers are the internet message headers (List-Unsubscribe,
+	// Auto-Submitted...). Graph returns them only when $select names
+	// internetMessageHeaders.
+	Headers []MessageHeader
+	// MessageClass is the MAPI message class (default IPM.Note), and
+	// Sensitivity is normal (default), personal, private or confidential.
+	// Graph returns them as singleValueExtendedProperties when $expand
+	// asks for String 0x001A and Integer 0x0036.
+	MessageClass string
+	Sensitivity  string
 	// Created, LastModified, ChangeKey and WebLink are maintained by the fake.
 	Created, LastModified time.Time
 	ChangeKey             string
@@ -54,6 +64,12 @@ type Message struct {
 
 	folderID string
 	rev      int64
+}
+
+// MessageHeader is an internet message header (a plain value).
+type MessageHeader struct {
+	Name  string
+	Value string
 }
 
 // mailFolder is a folder of a user's mailbox.
@@ -110,6 +126,7 @@ func (m *Message) clone() Message {
 	c := *m
 	c.To, c.Cc, c.Bcc, c.ReplyTo = slices.Clone(m.To), slices.Clone(m.Cc), slices.Clone(m.Bcc), slices.Clone(m.ReplyTo)
 	c.Categories = slices.Clone(m.Categories)
+	c.Headers = slices.Clone(m.Headers)
 	return c
 }
 
@@ -165,6 +182,8 @@ func (d *userData) storeMessage(u *User, c *Message, folder string) {
 	c.Importance = cmp.Or(c.Importance, "normal")
 	c.InferenceClassification = cmp.Or(c.InferenceClassification, "focused")
 	c.FlagStatus = cmp.Or(c.FlagStatus, "notFlagged")
+	c.MessageClass = cmp.Or(c.MessageClass, "IPM.Note")
+	c.Sensitivity = cmp.Or(c.Sensitivity, "normal")
 	c.LastModified = u.now()
 	c.ChangeKey = changeKey()
 	c.WebLink = "https://outlook.office365.com/owa/?ItemID=" + url.QueryEscape(c.ID) + "&exvsurl=1&viewmodel=ReadMessageItem"

@@ -1,10 +1,12 @@
 package graphtest
 
 import (
+	"cmp"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -87,14 +89,51 @@ type messageJSON struct {
 	Flag                       struct {
 		FlagStatus string `json:"flagStatus"`
 	} `json:"flag"`
+	InternetMessageHeaders        []headerJSON  `json:"internetMessageHeaders,omitempty"`
+	SingleValueExtendedProperties []extPropJSON `json:"singleValueExtendedProperties,omitempty"`
+}
+
+type headerJSON struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+type extPropJSON struct {
+	ID    string `json:"id"`
+	Value string `json:"value"`
+}
+
+var extPropRE = regexp.MustCompile(`(?i)id\s+eq\s+'(string|integer)\s+0x([0-9a-f]+)'`)
+
+// extendedProperties answers $expand=singleValueExtendedProperties($filter=
+// id eq '...') for the two properties the fake models: the message class
+// (String 0x001A) and the sensitivity (Integer 0x0036).
+func extendedProperties(m *Message, expand string) []extPropJSON {
+	var out []extPropJSON
+	for _, g := range extPropRE.FindAllStringSubmatch(expand, -1) {
+		tag, err := strconv.ParseUint(g[2], 16, 32)
+		if err != nil {
+			continue
+		}
+		switch {
+		case strings.EqualFold(g[1], "string") && tag == 0x1a:
+			out = append(out, extPropJSON{ID: "String 0x1a", Value: m.MessageClass})
+		case strings.EqualFold(g[1], "integer") && tag == 0x36:
+			n := map[string]string{"normal": "0", "personal": "1", "private": "2", "confidential": "3"}[m.Sensitivity]
+			out = append(out, extPropJSON{ID: "Integer 0x36", Value: cmp.Or(n, "0")})
+		}
+	}
+	return out
 }
 
 // messageProperties are the properties $select may name on messages.
-var messageProperties = toMap(messageJSON{Body: &itemBody{}, BodyPreview: "x"})
+var messageProperties = toMap(messageJSON{Body: &itemBody{}, BodyPreview: "x", InternetMessageHeaders: []headerJSON{{}}})
 
 // renderMessage returns m as Graph's message; withBody false drops body and
-// bodyPreview, as Mail.ReadBasic does.
-func renderMessage(w http.ResponseWriter, r *http.Request, m *Message, withBody bool) messageJSON {
+// bodyPreview, as Mail.ReadBasic does. q holds the $select and $expand in
+// force: internetMessageHeaders only when selected, extended properties
+// only when expanded.
+func renderMessage(w http.ResponseWriter, r *http.Request, m *Message, withBody bool, q url.Values) messageJSON {
 	j := messageJSON{
 		ETag: `W/"` + m.ChangeKey + `"`, ID: m.ID,
 		CreatedDateTime: graphTime(m.Created)[:19] + "Z", LastModifiedDateTime: graphTime(m.LastModified)[:19] + "Z",
@@ -106,6 +145,15 @@ func renderMessage(w http.ResponseWriter, r *http.Request, m *Message, withBody 
 		ToRecipients: recipients(m.To), CcRecipients: recipients(m.Cc), BccRecipients: recipients(m.Bcc), ReplyTo: recipients(m.ReplyTo),
 	}
 	j.Flag.FlagStatus = m.FlagStatus
+	if slices.ContainsFunc(selectFields(q), func(f string) bool { return strings.EqualFold(f, "internetMessageHeaders") }) {
+		j.InternetMessageHeaders = []headerJSON{}
+		for _, h := range m.Headers {
+			j.InternetMessageHeaders = append(j.InternetMessageHeaders, headerJSON(h))
+		}
+	}
+	if e := q.Get("$expand"); strings.Contains(strings.ToLower(e), "singlevalueextendedproperties") {
+		j.SingleValueExtendedProperties = extendedProperties(m, e)
+	}
 	if !m.Sent.IsZero() {
 		s := m.Sent.UTC().Format(time.RFC3339)
 		j.SentDateTime = &s
@@ -210,7 +258,7 @@ func (s *Server) listFolderMessages(w http.ResponseWriter, r *http.Request, u *U
 	}
 	slices.SortStableFunc(msgs, func(a, b *Message) int { return b.Received.Compare(a.Received) })
 	for _, m := range msgs {
-		items = append(items, applySelect(renderMessage(w, r, m, withBody), fields))
+		items = append(items, applySelect(renderMessage(w, r, m, withBody, r.URL.Query()), fields))
 	}
 	unlock()
 	writePage(w, r, context, items, 10)
@@ -230,7 +278,7 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request, u *User) {
 	m := u.data.messages[r.PathValue("id")]
 	var out any
 	if m != nil {
-		out = applySelect(renderMessage(w, r, m, withBody), fields)
+		out = applySelect(renderMessage(w, r, m, withBody, r.URL.Query()), fields)
 	}
 	unlock()
 	if out == nil {
@@ -294,6 +342,9 @@ func (s *Server) messagesDelta(w http.ResponseWriter, r *http.Request, u *User) 
 				}
 				keep.Set("$select", q.Get("$select"))
 			}
+			if v := q.Get("$expand"); v != "" {
+				keep.Set("$expand", v)
+			}
 			if v := q.Get("changeType"); v != "" {
 				switch strings.ToLower(v) {
 				case "created", "updated", "deleted":
@@ -323,7 +374,7 @@ func (s *Server) messagesDelta(w http.ResponseWriter, r *http.Request, u *User) 
 			if m == nil || m.folderID != q.Get("folder") || !filter(q)(m) {
 				return nil, false
 			}
-			return applySelect(renderMessage(w, r, m, withBody), selectFields(q)), true
+			return applySelect(renderMessage(w, r, m, withBody, q), selectFields(q)), true
 		},
 	})
 }

@@ -246,3 +246,34 @@ func TestListMessagesAcrossFolders(t *testing.T) {
 	cv := do(t, f.srv, graphCall{url: "me/calendar/calendarView?" + calendarWindow, token: f.srv.IssueToken(f.adele, "app", "Calendars.Read")})
 	wantStatus(t, cv, http.StatusOK)
 }
+
+func TestMessageHeadersAndExtendedProperties(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	m := f.adele.AddMessage(Message{Subject: "news", Headers: []MessageHeader{{"List-Unsubscribe", "<https://x.example/u>"}}, Sensitivity: "private"})
+	tok := f.srv.IssueToken(f.adele, "app", "Mail.Read")
+	expand := url.QueryEscape("singleValueExtendedProperties($filter=id eq 'String 0x001A' or id eq 'Integer 0x0036')")
+	for _, u := range []string{
+		"me/messages/" + url.PathEscape(m.ID) + "?$select=subject,internetMessageHeaders&$expand=" + expand,
+		"me/mailFolders/inbox/messages/delta?$select=subject,internetMessageHeaders&$expand=" + expand,
+	} {
+		r := do(t, f.srv, graphCall{url: u, token: tok})
+		wantStatus(t, r, http.StatusOK)
+		v := r.json(t)
+		if vs, ok := v["value"].([]any); ok {
+			v = vs[0].(map[string]any)
+		}
+		want := map[string]any{
+			"@odata.etag": v["@odata.etag"], "id": m.ID, "subject": "news",
+			"internetMessageHeaders":        []any{map[string]any{"name": "List-Unsubscribe", "value": "<https://x.example/u>"}},
+			"singleValueExtendedProperties": []any{map[string]any{"id": "String 0x1a", "value": "IPM.Note"}, map[string]any{"id": "Integer 0x36", "value": "2"}},
+		}
+		if diff := cmp.Diff(want, v); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", u, diff)
+		}
+	}
+	plain := do(t, f.srv, graphCall{url: "me/messages/" + url.PathEscape(m.ID), token: tok}).json(t)
+	if _, ok := plain["internetMessageHeaders"]; ok {
+		t.Error("headers returned without $select")
+	}
+}
