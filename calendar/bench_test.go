@@ -188,7 +188,10 @@ func runPlain(ctx context.Context, hc *http.Client, base string, p *peak) (int, 
 
 // BenchmarkSync compares Service.Sync with a plain net/http +
 // encoding/json loop over the same delta pages (100 events each, ~3 KB per
-// event). Run the 100k case with -benchtime=1x on a shared machine.
+// event). Run the 100k case with -benchtime=1x on a shared machine:
+//
+//	go test -run X -bench 'Sync/events=10000$' -benchtime=3x
+//	go test -run X -bench 'Sync/events=100000$' -benchtime=1x
 func BenchmarkSync(b *testing.B) {
 	for _, n := range []int{10_000, 100_000} {
 		d := newDeltaServer(b, n)

@@ -367,3 +367,62 @@ func TestEndToEndUpdateKeepsJoinURL(t *testing.T) {
 		t.Errorf("missing event: %v", err)
 	}
 }
+
+func TestEndToEndSharedCalendar(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	tenant := w.srv.Tenant("contoso.com")
+	bo := tenant.AddUser("bo@contoso.com", "Bo")
+	w.add("Ana's 1:1", 1, 9)
+	w.add("Ana's review", 2, 14, func(e *graphtest.Event) { e.Sensitivity = "private" })
+	sharedID := w.user.ShareCalendarWith(bo, false)
+
+	tok := w.srv.IssueToken(bo, "11111111-2222-3333-4444-555555555555", "Calendars.Read", "Calendars.Read.Shared")
+	gc, err := graphclient.New(graphclient.StaticToken(tok), graphclient.WithHTTPClient(w.srv.HTTPClient()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := calendar.New(gc)
+	type cal struct {
+		Name, Owner      string
+		Default, CanEdit bool
+	}
+	var cals []cal
+	var shared string
+	for c, err := range svc.Calendars(t.Context()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		cals = append(cals, cal{c.Name, c.Owner.Address, c.IsDefaultCalendar, c.CanEdit})
+		if c.Owner.Address == "ana@contoso.com" {
+			shared = c.ID
+		}
+	}
+	want := []cal{{"Calendar", "bo@contoso.com", true, true}, {"Ana", "ana@contoso.com", false, false}}
+	if diff := cmp.Diff(want, cals); diff != "" {
+		t.Errorf("Bo's calendars (-want +got):\n%s", diff)
+	}
+	if shared != sharedID {
+		t.Errorf("shared calendar ID %q, want %q", shared, sharedID)
+	}
+	win := calendar.Window{Start: w.day, End: w.day.AddDate(0, 0, 7)}
+	var subjects []string
+	for e, err := range svc.Events(t.Context(), win, calendar.EventsOptions{CalendarID: shared, IncludeBody: true}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		subjects = append(subjects, e.Subject+" ("+string(e.Sensitivity)+")")
+	}
+	slices.Sort(subjects)
+	if diff := cmp.Diff([]string{"Ana's 1:1 (normal)", "Ana's review (private)"}, subjects); diff != "" {
+		t.Errorf("events of Ana's shared calendar (-want +got):\n%s", diff)
+	}
+	// Without Calendars.Read.Shared the shared calendar is refused.
+	tok = w.srv.IssueToken(bo, "11111111-2222-3333-4444-555555555555", "Calendars.Read")
+	gc, _ = graphclient.New(graphclient.StaticToken(tok), graphclient.WithHTTPClient(w.srv.HTTPClient()))
+	for _, err := range calendar.New(gc).Events(t.Context(), win, calendar.EventsOptions{CalendarID: shared}) {
+		if !errors.Is(err, graphclient.ErrForbidden) {
+			t.Errorf("without Calendars.Read.Shared: err = %v, want ErrForbidden", err)
+		}
+	}
+}
