@@ -72,7 +72,9 @@ type Error struct {
 	// the next interactive sign-in.
 	Claims string
 	// Missing lists the permissions that lack consent, for
-	// ErrConsentRequired.
+	// ErrConsentRequired from a Source: the requested scopes the user's
+	// last token did not carry. A sign-in refused for consent leaves it
+	// empty; the authority does not say which permissions it lacked.
 	Missing []scopes.Permission
 	// StatusCode is the HTTP status of the failed token request, if any.
 	StatusCode int
