@@ -71,7 +71,7 @@ func TestThrottleKeepsFractionalRetryAfter(t *testing.T) {
 	t.Parallel()
 	f := newEntraFixture(t)
 	f.srv.Inject(Fault{Kind: Throttle, RetryAfter: "2.128"})
-	resp, _, err := graphGet(t, f.srv, "/me", f.srv.IssueToken(f.adele, appClientID, "User.Read"))
+	resp, _, err := graphGet(t, f.srv.HTTPClient(), "/me", f.srv.IssueToken(f.adele, appClientID, "User.Read"))
 	if err != nil {
 		t.Fatal(err)
 	}

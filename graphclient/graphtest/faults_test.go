@@ -11,16 +11,16 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// graphGet sends GET https://graph.microsoft.com/v1.0+path with token and
-// returns the response with its body read, or the transport error.
-func graphGet(t *testing.T, srv *Server, path, token string) (*http.Response, []byte, error) {
+// graphGet sends GET https://graph.microsoft.com/v1.0+path with token through
+// hc and returns the response with its body read, or the transport error.
+func graphGet(t *testing.T, hc *http.Client, path, token string) (*http.Response, []byte, error) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "https://"+GraphHost+"/v1.0"+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := srv.HTTPClient().Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -50,7 +50,7 @@ func TestInjectStatusFaults(t *testing.T) {
 			f := newEntraFixture(t)
 			tok := f.srv.IssueToken(f.adele, appClientID, "User.Read")
 			f.srv.Inject(tt.fault)
-			resp, body, err := graphGet(t, f.srv, "/me", tok)
+			resp, body, err := graphGet(t, f.srv.HTTPClient(), "/me", tok)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -60,7 +60,7 @@ func TestInjectStatusFaults(t *testing.T) {
 				t.Errorf("got %d %q Retry-After %q, want %d %q %q", resp.StatusCode, e.Error.Code, resp.Header.Get("Retry-After"), tt.status, tt.code, tt.retryAfter)
 			}
 			// Times 0 means once: the retry succeeds.
-			if resp, _, _ := graphGet(t, f.srv, "/me", tok); resp.StatusCode != 200 {
+			if resp, _, _ := graphGet(t, f.srv.HTTPClient(), "/me", tok); resp.StatusCode != 200 {
 				t.Errorf("second request: %d", resp.StatusCode)
 			}
 		})
@@ -71,7 +71,7 @@ func TestThrottleBodyIsGraphs(t *testing.T) {
 	t.Parallel()
 	f := newEntraFixture(t)
 	f.srv.Inject(Fault{Kind: Throttle, RetryAfter: "10"})
-	_, body, err := graphGet(t, f.srv, "/me", f.srv.IssueToken(f.adele, appClientID, "User.Read"))
+	_, body, err := graphGet(t, f.srv.HTTPClient(), "/me", f.srv.IssueToken(f.adele, appClientID, "User.Read"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestInjectMatching(t *testing.T) {
 	f.srv.Inject(Fault{Kind: Throttle, PathPrefix: "/me", Times: 2})
 	var got []int
 	for range 3 {
-		resp, _, err := graphGet(t, f.srv, "/me", tok)
+		resp, _, err := graphGet(t, f.srv.HTTPClient(), "/me", tok)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,7 +104,7 @@ func TestInjectMatching(t *testing.T) {
 		t.Errorf("statuses (-want +got):\n%s", diff)
 	}
 	f.srv.ClearFaults()
-	if resp, _, _ := graphGet(t, f.srv, "/me/events", tok); resp.StatusCode == 503 {
+	if resp, _, _ := graphGet(t, f.srv.HTTPClient(), "/me/events", tok); resp.StatusCode == 503 {
 		t.Error("ClearFaults left a fault")
 	}
 }
@@ -115,7 +115,7 @@ func TestInjectForever(t *testing.T) {
 	tok := f.srv.IssueToken(f.adele, appClientID, "User.Read")
 	f.srv.Inject(Fault{Kind: GatewayTimeout, Times: -1})
 	for i := range 5 {
-		if resp, _, _ := graphGet(t, f.srv, "/me", tok); resp.StatusCode != 504 {
+		if resp, _, _ := graphGet(t, f.srv.HTTPClient(), "/me", tok); resp.StatusCode != 504 {
 			t.Fatalf("request %d: %d", i, resp.StatusCode)
 		}
 	}
@@ -125,7 +125,7 @@ func TestDropConnection(t *testing.T) {
 	t.Parallel()
 	f := newEntraFixture(t)
 	f.srv.Inject(Fault{Kind: DropConnection})
-	if _, _, err := graphGet(t, f.srv, "/me", f.srv.IssueToken(f.adele, appClientID, "User.Read")); err == nil {
+	if _, _, err := graphGet(t, f.srv.HTTPClient(), "/me", f.srv.IssueToken(f.adele, appClientID, "User.Read")); err == nil {
 		t.Fatal("request succeeded through a dropped connection")
 	}
 	reqs := f.srv.Requests()
@@ -138,7 +138,7 @@ func TestTruncateBody(t *testing.T) {
 	t.Parallel()
 	f := newEntraFixture(t)
 	f.srv.Inject(Fault{Kind: TruncateBody})
-	resp, body, err := graphGet(t, f.srv, "/me", f.srv.IssueToken(f.adele, appClientID, "User.Read"))
+	resp, body, err := graphGet(t, f.srv.HTTPClient(), "/me", f.srv.IssueToken(f.adele, appClientID, "User.Read"))
 	if err == nil {
 		t.Fatalf("read a truncated body without error: %s", body)
 	}
@@ -157,11 +157,11 @@ func TestSyncReset(t *testing.T) {
 	f.srv.Inject(Fault{Kind: SyncReset})
 	// A delta request without a token, and other routes, pass untouched.
 	for _, p := range []string{"/me", "/me/mailFolders/inbox/messages/delta"} {
-		if resp, _, _ := graphGet(t, f.srv, p, tok); resp.StatusCode == http.StatusGone {
+		if resp, _, _ := graphGet(t, f.srv.HTTPClient(), p, tok); resp.StatusCode == http.StatusGone {
 			t.Errorf("%s: 410 without a state token", p)
 		}
 	}
-	resp, body, err := graphGet(t, f.srv, "/me/mailFolders/inbox/messages/delta?$deltatoken=abc", tok)
+	resp, body, err := graphGet(t, f.srv.HTTPClient(), "/me/mailFolders/inbox/messages/delta?$deltatoken=abc", tok)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestLatency(t *testing.T) {
 	f := newEntraFixture(t)
 	f.srv.Inject(Fault{Kind: Latency, Latency: 40 * time.Millisecond})
 	start := time.Now()
-	resp, _, err := graphGet(t, f.srv, "/me", f.srv.IssueToken(f.adele, appClientID, "User.Read"))
+	resp, _, err := graphGet(t, f.srv.HTTPClient(), "/me", f.srv.IssueToken(f.adele, appClientID, "User.Read"))
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("%v %v", resp, err)
 	}
@@ -192,9 +192,10 @@ func chaosRun(t *testing.T, c ChaosConfig, n int) []int {
 	f := newEntraFixture(t)
 	tok := f.srv.IssueToken(f.adele, appClientID, "User.Read")
 	f.srv.Chaos(c)
+	hc := f.srv.HTTPClient()
 	var out []int
 	for range n {
-		resp, _, err := graphGet(t, f.srv, "/me", tok)
+		resp, _, err := graphGet(t, hc, "/me", tok)
 		if err != nil {
 			out = append(out, 0)
 			continue
@@ -230,7 +231,7 @@ func TestChaosSyncResetsAndOff(t *testing.T) {
 	f.srv.Chaos(ChaosConfig{SyncResets: 2})
 	var got []int
 	for range 3 {
-		resp, _, err := graphGet(t, f.srv, "/me/events/delta?$skiptoken=x", tok)
+		resp, _, err := graphGet(t, f.srv.HTTPClient(), "/me/events/delta?$skiptoken=x", tok)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -241,7 +242,7 @@ func TestChaosSyncResetsAndOff(t *testing.T) {
 	}
 	f.srv.Chaos(ChaosConfig{Throttle: 1})
 	f.srv.Chaos(ChaosConfig{})
-	if resp, _, _ := graphGet(t, f.srv, "/me", tok); resp.StatusCode != 200 {
+	if resp, _, _ := graphGet(t, f.srv.HTTPClient(), "/me", tok); resp.StatusCode != 200 {
 		t.Errorf("after chaos off: %d", resp.StatusCode)
 	}
 }
@@ -251,7 +252,7 @@ func TestRequestsLog(t *testing.T) {
 	f := newEntraFixture(t)
 	tok := signInAs(t, f.srv, "adele@contoso.com")["access_token"].(string)
 	f.srv.Inject(Fault{Kind: Throttle, RetryAfter: "1"})
-	_, _, _ = graphGet(t, f.srv, "/me?$select=id", tok)
+	_, _, _ = graphGet(t, f.srv.HTTPClient(), "/me?$select=id", tok)
 
 	var got []string
 	for _, r := range f.srv.Requests() {
