@@ -142,6 +142,12 @@ type Delivery struct {
 // endpoints (validation, change and lifecycle notifications): typically
 // the Client of an httptest TLS server running the webhook under test.
 // Without it the fake uses a plain client with a 10-second timeout.
+//
+// Change notifications are delivered synchronously: the call that changed
+// an event or message (User.UpdateEvent, a PATCH through Graph, ...)
+// returns after every covered subscription's endpoint answered, so a test
+// needs no waiting to know Graph has notified. The endpoint must therefore
+// not wait for that call to return.
 func (s *Server) SetNotificationClient(hc *http.Client) {
 	s.subs.mu.Lock()
 	defer s.subs.mu.Unlock()

@@ -14,6 +14,8 @@ type SyncFunc func(ctx context.Context, k Key) error
 
 // Clock schedules the Debouncer's timers. The default uses time.AfterFunc,
 // which testing/synctest controls; tests may inject their own.
+// Implementations must be safe for concurrent use; f may run on any
+// goroutine, even before AfterFunc returns.
 type Clock interface {
 	AfterFunc(d time.Duration, f func())
 }
@@ -126,17 +128,17 @@ func NewDebouncer(delay time.Duration, sync SyncFunc, opts ...DebounceOption) (*
 // Trigger asks for a sync of k. It never blocks on the sync.
 func (d *Debouncer) Trigger(k Key) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	st := d.keys[k]
 	if st == nil {
 		st = &keyState{}
 		d.keys[k] = st
 	}
-	if st.scheduled {
-		return
-	}
+	start := !st.scheduled
 	st.scheduled = true
-	d.opt.clock.AfterFunc(d.delay, func() { d.fire(k) })
+	d.mu.Unlock()
+	if start {
+		d.opt.clock.AfterFunc(d.delay, func() { d.fire(k) })
+	}
 }
 
 // fire moves k to the due list when its timer fires.

@@ -12,7 +12,8 @@ import (
 )
 
 // Subscription is Graph's subscription resource: what to watch, where to
-// send notifications and until when. Times are UTC.
+// send notifications and until when. Times are UTC. It is a plain value,
+// safe to share once built.
 type Subscription struct {
 	ID string `json:"id,omitempty"`
 	// Resource is the watched path, e.g. "me/events" or
@@ -38,7 +39,8 @@ type Subscription struct {
 // changeNotification). A change notification has ChangeType and Resource;
 // a lifecycle notification has LifecycleEvent and no resource. The Handler
 // fills Owner and SubscriptionResource from the caller's Registration and
-// clears ClientState before it hands a notification over.
+// clears ClientState before it hands a notification over. It is a plain
+// value, safe to share once built.
 type Notification struct {
 	SubscriptionID                 string    `json:"subscriptionId"`
 	SubscriptionExpirationDateTime time.Time `json:"subscriptionExpirationDateTime"`
@@ -63,7 +65,7 @@ type Notification struct {
 }
 
 // ResourceData identifies the changed item of an Outlook change
-// notification.
+// notification. It is a plain value.
 type ResourceData struct {
 	ODataType string `json:"@odata.type,omitempty"`
 	ODataID   string `json:"@odata.id,omitempty"`
@@ -89,7 +91,8 @@ func (n Notification) IsLifecycle() bool { return n.LifecycleEvent != "" }
 // resource.
 func (n Notification) Key() Key { return Key{Owner: n.Owner, Resource: n.SubscriptionResource} }
 
-// Key names one resource of one user: what a sync covers.
+// Key names one resource of one user: what a sync covers. It is a
+// comparable plain value, usable as a map key.
 type Key struct {
 	Owner    string
 	Resource string
@@ -219,7 +222,8 @@ func FolderOf(resource string) (string, bool) {
 	return f, true
 }
 
-// Target is what to subscribe to: a resource and the changes wanted.
+// Target is what to subscribe to: a resource and the changes wanted. It
+// is a plain value.
 type Target struct {
 	// Resource is the path Graph watches, relative to the version root.
 	Resource string

@@ -8,7 +8,8 @@ import (
 )
 
 // Registration is what the caller stores per subscription: whose it is and
-// the subscription as created or renewed, clientState included.
+// the subscription as created or renewed, clientState included. It is a
+// plain value; treat it as a secret (it holds the clientState).
 type Registration struct {
 	// Owner is the caller's key for the user, e.g. the auth account ID
 	// (oid.tid). Notifications carry it to the callback.

@@ -37,7 +37,7 @@ const defaultMargin = 15 * time.Minute
 // bytes, 43 characters of base64url (Graph allows 128).
 const clientStateBytes = 32
 
-// Config configures a Manager.
+// Config configures a Manager. It is plain data, read once by NewManager.
 type Config struct {
 	// NotificationURL is the https URL of the Handler. Required.
 	NotificationURL string
@@ -318,7 +318,8 @@ func (m *Manager) Delete(ctx context.Context, id string) error {
 	return nil
 }
 
-// Renewal is the outcome of renewing one stored subscription.
+// Renewal is the outcome of renewing one stored subscription. It is a
+// plain value.
 type Renewal struct {
 	// Old is the subscription as stored.
 	Old Subscription
