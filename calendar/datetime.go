@@ -235,6 +235,10 @@ func zoneLocation(zone string) (*time.Location, error) {
 	if iana := windowsZone(zone); iana != "" {
 		zone = iana
 	}
+	if zone == "Local" {
+		// LoadLocation would answer with this machine's zone.
+		return nil, fmt.Errorf("calendar: time zone %q is not a zone name", zone)
+	}
 	loc, err := time.LoadLocation(zone)
 	if err != nil {
 		return nil, fmt.Errorf("calendar: unknown time zone %q (ask Graph for UTC, graphclient's default): %w", truncate(zone, 60), err)

@@ -96,6 +96,8 @@ func TestDateTimeTimeZone(t *testing.T) {
 		{`{"dateTime":"tomorrow","timeZone":"UTC"}`, time.Time{}, "", true},
 		{`{"dateTime":"2017-13-15T11:00:00","timeZone":"UTC"}`, time.Time{}, "", true},
 		{`{"dateTime":5}`, time.Time{}, "", true},
+		{`{"dateTime":"2017-07-15T11:00:00","timeZone":"Local"}`, time.Time{}, "", true},
+		{`{"dateTime":"2017-07-15T11:00:00","timeZone":"../../etc/passwd"}`, time.Time{}, "", true},
 		{`null`, time.Time{}, "", false},
 	}
 	for _, tc := range tests {
@@ -168,4 +170,41 @@ func TestWindowsZonesLoad(t *testing.T) {
 	if err := json.Unmarshal([]byte(`{"dateTime":"2026-07-01T09:00:00.0000000","timeZone":"Tokyo Standard Time"}`), &d); err != nil || d.Time.Hour() != 0 {
 		t.Errorf("Tokyo 09:00 = %v, %v; want 00:00 UTC", d.Time, err)
 	}
+}
+
+func FuzzDateTimeTimeZone(f *testing.F) {
+	for _, s := range []string{
+		`{"dateTime":"2016-12-09T20:30:00.0000000","timeZone":"UTC"}`,
+		`{"dateTime":"2017-04-15T11:00:00.0000000","timeZone":"Pacific Standard Time"}`,
+		`{"timeZone":"Europe/Berlin","dateTime":"2017-07-15T11:00:00+02:00"}`,
+		`{"dateTime":"2017-07-15T24:00:00.9999999999Z"}`,
+		`{"dateTime":"0000-00-00T00:00:00","timeZone":""}`,
+		`{"dateTime":"2017-07-15T11:00:00","timeZone":"\u0055TC"}`,
+		`null`, `{}`, `{"dateTime":null}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var d DateTimeTimeZone
+		if err := json.Unmarshal([]byte(s), &d); err != nil {
+			return
+		}
+		if d.Time.Location() != time.UTC {
+			t.Fatalf("%s decoded to a non-UTC time %v", s, d.Time)
+		}
+		b, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var again DateTimeTimeZone
+		if err := json.Unmarshal(b, &again); err != nil {
+			if d.Time.Year() < 0 || d.Time.Year() > 9999 {
+				return // outside what the wire format can carry
+			}
+			t.Fatalf("re-decoding %s: %v", b, err)
+		}
+		if !again.Time.Equal(d.Time.Truncate(100 * time.Nanosecond)) {
+			t.Fatalf("round trip %s -> %s: %v != %v", s, b, again.Time, d.Time)
+		}
+	})
 }
