@@ -50,6 +50,7 @@ func WithTokenLifetime(d time.Duration) Option {
 // concurrent use.
 type Server struct {
 	ts            *httptest.Server
+	transport     func() *http.Transport // the transport of HTTPClient, built on first use
 	now           func() time.Time
 	tokenLifetime time.Duration
 
@@ -88,6 +89,7 @@ func NewServer(opts ...Option) *Server {
 		o(s)
 	}
 	s.routes()
+	s.transport = sync.OnceValue(s.newTransport)
 	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
 	s.ts.EnableHTTP2 = true
 	s.ts.TLS = &tls.Config{Certificates: []tls.Certificate{serverCertificate()}}
@@ -104,7 +106,10 @@ func New(t testing.TB, opts ...Option) *Server {
 }
 
 // Close shuts the server down and waits for its connections to finish.
-func (s *Server) Close() { s.ts.Close() }
+func (s *Server) Close() {
+	s.ts.Close()
+	s.transport().CloseIdleConnections()
+}
 
 // URL returns the base URL of the listener, https://127.0.0.1:PORT. Code
 // under test should not need it: HTTPClient reaches the fake through the
@@ -116,7 +121,16 @@ func (s *Server) URL() string { return s.ts.URL }
 // (and the listener's own address) to the server. Connections to any other
 // host fail, so nothing leaves the machine. Code under test keeps the
 // production URLs.
+//
+// Each call returns a new *http.Client (set its CheckRedirect or Timeout
+// freely) over one shared transport, so connections are reused across
+// clients; don't change the transport itself.
 func (s *Server) HTTPClient() *http.Client {
+	return &http.Client{Transport: s.transport(), Timeout: 30 * time.Second}
+}
+
+// newTransport builds the transport HTTPClient shares.
+func (s *Server) newTransport() *http.Transport {
 	pool := x509.NewCertPool()
 	pool.AddCert(s.ts.Certificate())
 	addr := s.ts.Listener.Addr().String()
@@ -140,7 +154,7 @@ func (s *Server) HTTPClient() *http.Client {
 		ForceAttemptHTTP2:   true,
 		MaxIdleConnsPerHost: 64,
 	}
-	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	return tr
 }
 
 // serveHTTP dispatches by the Host header: the authority or Graph.
