@@ -248,3 +248,39 @@ func TestSubscriptionRenewExpireLifecycle(t *testing.T) {
 		t.Error("SendLifecycle accepted an unknown event")
 	}
 }
+
+func TestSubscriptionChatMessages(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	wh := newWebhook(t, f.srv)
+	carol := f.tenant.AddUser("carol@contoso.com", "Carol")
+	chat := f.tenant.AddChat("group", "Deal room", f.adele, f.alex)
+	res := "chats/" + chat.ID + "/messages"
+	noLifecycle := func(exp time.Time) string {
+		b, _ := json.Marshal(map[string]any{"changeType": "created", "notificationUrl": wh.URL, "resource": res,
+			"expirationDateTime": exp.Format(time.RFC3339), "clientState": "s"})
+		return string(b)
+	}
+	cases := []struct {
+		name   string
+		user   *User
+		scopes []string
+		body   string
+		status int
+	}{
+		{"member with Chat.Read", f.adele, []string{"Chat.Read"}, subscribeBody(res, wh.URL, testNow.Add(72*time.Hour)), http.StatusCreated},
+		{"beyond 4,320 minutes", f.adele, []string{"Chat.Read"}, subscribeBody(res, wh.URL, testNow.Add(4321*time.Minute)), http.StatusBadRequest},
+		{"over an hour without lifecycle URL", f.adele, []string{"Chat.Read"}, noLifecycle(testNow.Add(2 * time.Hour)), http.StatusBadRequest},
+		{"an hour without lifecycle URL", f.adele, []string{"Chat.Read"}, noLifecycle(testNow.Add(time.Hour)), http.StatusCreated},
+		{"send-only scope", f.adele, []string{"ChatMessage.Send"}, subscribeBody(res, wh.URL, testNow.Add(time.Hour)), http.StatusForbidden},
+		{"not a member", carol, []string{"Chat.Read"}, subscribeBody(res, wh.URL, testNow.Add(time.Hour)), http.StatusNotFound},
+		{"all my chats", f.alex, []string{"Chat.Read"}, subscribeBody("me/chats/getAllMessages", wh.URL, testNow.Add(time.Hour)), http.StatusCreated},
+	}
+	for _, tc := range cases {
+		tok := f.srv.IssueToken(tc.user, "app", tc.scopes...)
+		r := do(t, f.srv, graphCall{method: "POST", url: "subscriptions", token: tok, body: tc.body})
+		if r.status != tc.status {
+			t.Errorf("%s: status %d, want %d; body %s", tc.name, r.status, tc.status, r.body)
+		}
+	}
+}
