@@ -10,8 +10,8 @@ import (
 )
 
 // SlideRequest moves a synchronised window: from the window of Cursor (a
-// stored Page.Cursor, normally of a Done page) to [Start, End). A plain
-// value.
+// stored Page.Cursor of a Done page; a cursor from the middle of a round
+// should first be run to Done with Sync) to [Start, End). A plain value.
 type SlideRequest struct {
 	// Cursor is the old window's stored cursor.
 	Cursor string
