@@ -64,7 +64,6 @@ type Server struct {
 	domains     map[string]*Tenant // by lower-case domain
 	apps        map[string]*App    // by client ID
 	tokens      map[string]*accessToken
-	seq         int
 
 	entra  entraState        // the authority's codes, refresh tokens and token faults (entra.go)
 	faults faultState        // injected Graph faults and chaos (faults.go)
