@@ -169,6 +169,11 @@ func TestEndToEndSync(t *testing.T) {
 	if err := w.user.UpdateEvent(occ[1].ID, func(e *graphtest.Event) { e.Subject = "Standup (moved)" }); err != nil {
 		t.Fatal(err)
 	}
+	for _, e := range s.events {
+		if e.Subject == "Standup" && (e.Type != calendar.Occurrence || e.SeriesMasterID != standup.ID || e.OriginalStart.IsZero()) {
+			t.Errorf("occurrence %+v lacks its series data", e)
+		}
+	}
 	s.sync(t, w.svc, req)
 	want = []string{"Added later", "Kickoff", "Standup", "Standup", "Standup (moved)", "Zoom call"}
 	if diff := cmp.Diff(want, s.subjects()); diff != "" {

@@ -85,6 +85,9 @@ type Event struct {
 	// organiser created the event in ("Pacific Standard Time").
 	OriginalStartTimeZone string `json:"originalStartTimeZone,omitempty"`
 	OriginalEndTimeZone   string `json:"originalEndTimeZone,omitempty"`
+	// OriginalStart is when an occurrence or exception was first scheduled
+	// (zero for single instances).
+	OriginalStart time.Time `json:"originalStart,omitzero"`
 
 	IsAllDay    bool        `json:"isAllDay"`
 	IsCancelled bool        `json:"isCancelled"`
