@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -463,5 +464,35 @@ func TestE2ERenewDueRecreatesGone(t *testing.T) {
 		if s.ID != kept.ID && (s.ID != renewals[1].New.ID || s.Resource != gone.Resource) {
 			t.Errorf("recreated subscription %+v", s)
 		}
+	}
+}
+
+func TestE2EListAndGet(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	a := w.subscribe(t, notify.Events())
+	b := w.subscribe(t, notify.MailFolder("sentitems"))
+	var ids []string
+	for s, err := range w.manager.List(t.Context()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.ExpirationDateTime.Location() != time.UTC || s.NotificationURL != w.webhook.URL+"/graph/notify" {
+			t.Errorf("listed %+v", s)
+		}
+		ids = append(ids, s.ID)
+	}
+	if len(ids) != 2 || !slices.Contains(ids, a.ID) || !slices.Contains(ids, b.ID) {
+		t.Errorf("List = %v, want %s and %s", ids, a.ID, b.ID)
+	}
+	got, err := w.manager.Get(t.Context(), b.ID)
+	if err != nil || got.Resource != "me/mailFolders('sentitems')/messages" || got.LifecycleNotificationURL == "" {
+		t.Errorf("Get = %+v, %v", got, err)
+	}
+	if err := w.manager.Delete(t.Context(), a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.manager.Get(t.Context(), a.ID); !errors.Is(err, notify.ErrNotFound) {
+		t.Errorf("Get after Delete = %v, want ErrNotFound", err)
 	}
 }
