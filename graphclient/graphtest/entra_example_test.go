@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"github.com/m365kit/m365kit/graphclient/graphtest"
 )
 
@@ -164,4 +165,50 @@ func ExampleServer_FailNextToken() {
 	fmt.Println(resp.StatusCode, e.Error, e.SubError, e.ErrorCodes, srv.TokenCalls())
 	// Output:
 	// 400 invalid_grant bad_token [50173] 1
+}
+
+// MSAL Go runs unchanged against the fake: the production authority, and
+// srv.HTTPClient() as its HTTP client. The app appends the PKCE challenge
+// (and state and nonce) to MSAL's authorize URL itself.
+func Example_msal() {
+	ctx := context.Background()
+	srv := graphtest.NewServer()
+	defer srv.Close()
+	srv.AddApp(graphtest.App{ClientID: "my-app", ClientSecret: "s3cret", RedirectURIs: []string{"https://app.example.com/callback"}})
+	contoso := srv.AddTenant("contoso.com")
+	adele := contoso.AddUser("adele@contoso.com", "Adele Vance")
+	contoso.Grant("my-app", "Calendars.Read")
+
+	cred, _ := confidential.NewCredFromSecret("s3cret")
+	app, err := confidential.New("https://login.microsoftonline.com/organizations", "my-app", cred,
+		confidential.WithHTTPClient(srv.HTTPClient()))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	scopes := []string{"https://graph.microsoft.com/Calendars.Read"}
+	raw, _ := app.AuthCodeURL(ctx, "my-app", "https://app.example.com/callback",
+		append([]string{"openid", "profile", "offline_access"}, scopes...), confidential.WithLoginHint("adele@contoso.com"))
+	verifier := "a-long-random-pkce-verifier-of-at-least-43-characters"
+	sum := sha256.Sum256([]byte(verifier))
+	raw += "&state=xyz&nonce=n1&code_challenge_method=S256&code_challenge=" + base64.RawURLEncoding.EncodeToString(sum[:])
+
+	cb, err := srv.Browse(ctx, raw)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	res, err := app.AcquireTokenByAuthCode(ctx, cb.URL.Query().Get("code"), "https://app.example.com/callback", scopes,
+		confidential.WithChallenge(verifier))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("account is adele:", res.Account.HomeAccountID == adele.AccountID())
+
+	again, _ := app.AcquireTokenSilent(ctx, scopes, confidential.WithSilentAccount(res.Account))
+	fmt.Println("from cache:", again.Metadata.TokenSource == confidential.TokenSourceCache, "token calls:", srv.TokenCalls())
+	// Output:
+	// account is adele: true
+	// from cache: true token calls: 1
 }

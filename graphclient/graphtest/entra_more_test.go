@@ -3,7 +3,9 @@ package graphtest
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -222,5 +224,32 @@ func TestPersonalTenantIsOne(t *testing.T) {
 	}
 	if n := len(srv.Tenants()); n != 1 {
 		t.Errorf("%d tenants, want 1", n)
+	}
+}
+
+func TestCodeExpiresWithTheClock(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	f := newEntraFixture(t, WithClock(clock))
+	cb := browseCallback(t, f.srv, authURL("organizations", nil))
+	mu.Lock()
+	now = now.Add(10*time.Minute + time.Second)
+	mu.Unlock()
+	status, body := postToken(t, f.srv, "organizations", tokenForm(cb.Get("code")))
+	tokenError(t, status, body, 400, "invalid_grant", 70008)
+}
+
+func TestPromptNoneNeverConsents(t *testing.T) {
+	t.Parallel()
+	f := newEntraFixture(t)
+	f.tenant.AllowUserConsent(true)
+	cb := browseCallback(t, f.srv, authURL("organizations", map[string]string{"scope": "openid Mail.Read", "login_hint": "adele@contoso.com", "prompt": "none"}))
+	if cb.Get("error") != "consent_required" || !strings.HasPrefix(cb.Get("error_description"), "AADSTS65001:") {
+		t.Errorf("callback = %v", cb)
+	}
+	if slices.Contains(f.srv.granted(f.adele, appClientID), "Mail.Read") {
+		t.Error("prompt=none recorded a consent")
 	}
 }
