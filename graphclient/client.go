@@ -806,22 +806,66 @@ func sanitizeURL(u *url.URL) string {
 	cp.User = nil
 	if cp.RawQuery != "" {
 		q, err := url.ParseQuery(cp.RawQuery)
-		if err == nil {
-			changed := false
-			for k := range q {
-				for _, s := range secretParams {
-					if strings.EqualFold(k, s) {
-						q[k] = []string{"REDACTED"}
+		if err != nil {
+			// A query we cannot read could hide anything: leave it out.
+			cp.RawQuery = "REDACTED"
+			return cp.String()
+		}
+		changed := false
+		for k, vs := range q {
+			for _, s := range secretParams {
+				if strings.EqualFold(k, s) {
+					q[k] = []string{"REDACTED"}
+					changed = true
+				}
+			}
+			// OData string literals can carry secrets: a Teams join URL in
+			// $filter=JoinWebUrl eq '…' holds the meeting passcode. Keep
+			// the expression's shape, not its quoted values.
+			if strings.EqualFold(k, "$filter") || strings.EqualFold(k, "$search") {
+				for i, v := range vs {
+					if r := redactLiterals(v); r != v {
+						vs[i] = r
 						changed = true
 					}
 				}
 			}
-			if changed {
-				cp.RawQuery = q.Encode()
-			}
+		}
+		if changed {
+			cp.RawQuery = q.Encode()
 		}
 	}
 	return cp.String()
+}
+
+// redactLiterals replaces the content of every quoted OData string literal
+// in expr (with '' as an escaped quote inside one) by REDACTED; after an
+// unterminated quote the rest of expr is dropped.
+func redactLiterals(expr string) string {
+	if !strings.ContainsAny(expr, `'"`) {
+		return expr
+	}
+	var b strings.Builder
+	var quote byte // the quote of the literal being skipped; 0 outside one
+	for i := 0; i < len(expr); i++ {
+		c := expr[i]
+		switch {
+		case quote == 0 && (c == '\'' || c == '"'):
+			quote = c
+			b.WriteByte(c)
+			b.WriteString("REDACTED")
+		case quote != 0 && c == quote:
+			if i+1 < len(expr) && expr[i+1] == quote {
+				i++ // a doubled quote is part of the literal
+				continue
+			}
+			quote = 0
+			b.WriteByte(c)
+		case quote == 0:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // newGUID returns a random (version 4) GUID for client-request-id.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -453,5 +454,27 @@ func TestSanitizeURL(t *testing.T) {
 	got := sanitizeURL(req.URL)
 	if strings.Contains(got, "s1") || strings.Contains(got, "s2") || !strings.Contains(got, "keep") {
 		t.Errorf("sanitizeURL = %s", got)
+	}
+}
+
+func TestSanitizeURLHidesFilterLiterals(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ query, want, secret string }{
+		{"$filter=" + url.QueryEscape("JoinWebUrl eq 'https://teams.microsoft.com/meet/123?p=s3cret'"),
+			"%24filter=JoinWebUrl+eq+%27REDACTED%27", "s3cret"},
+		{"$filter=" + url.QueryEscape("subject eq 'it''s p=s3cret' and isRead eq false"),
+			"%24filter=subject+eq+%27REDACTED%27+and+isRead+eq+false", "s3cret"},
+		{"$filter=" + url.QueryEscape("receivedDateTime ge 2026-11-01T00:00:00Z"),
+			"$filter=receivedDateTime+ge+2026-11-01T00%3A00%3A00Z", ""},
+		{"$search=" + url.QueryEscape(`"s3cret"`), "%24search=%22REDACTED%22", "s3cret"},
+		{"$filter=" + url.QueryEscape("x eq 'unterminated s3cret"), "%24filter=x+eq+%27REDACTED", "s3cret"},
+		{"a=%zz&p=s3cret", "REDACTED", "s3cret"},
+	}
+	for _, tt := range tests {
+		u := &url.URL{Scheme: "https", Host: "graph.microsoft.com", Path: "/v1.0/me/onlineMeetings", RawQuery: tt.query}
+		got := sanitizeURL(u)
+		if !strings.HasSuffix(got, "?"+tt.want) || (tt.secret != "" && strings.Contains(got, tt.secret)) {
+			t.Errorf("sanitizeURL(?%s) = %s, want suffix ?%s", tt.query, got, tt.want)
+		}
 	}
 }
