@@ -39,6 +39,7 @@
 //	GET  /{tenant}/oauth2/v2.0/authorize                   (code flow, PKCE S256 required)
 //	GET  /{tenant}/v2.0/adminconsent
 //	POST /{tenant}/oauth2/v2.0/token                       (authorization_code, refresh_token)
+//	GET  /{tenant}/oauth2/v2.0/logout                      (back to post_logout_redirect_uri)
 //
 // Server.Browse plays the browser: given an authorize or admin-consent URL
 // it signs in the user login_hint names (else the tenant's first user),

@@ -79,6 +79,24 @@ func (s *Server) routesEntra() {
 	s.login.HandleFunc("GET /{tenant}/oauth2/v2.0/authorize", s.handleAuthorize)
 	s.login.HandleFunc("GET /{tenant}/v2.0/adminconsent", s.handleAdminConsent)
 	s.login.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.handleToken)
+	s.login.HandleFunc("GET /{tenant}/oauth2/v2.0/logout", s.handleLogout)
+}
+
+// handleLogout is the end-session endpoint: it redirects to
+// post_logout_redirect_uri (with state) when given, else shows a page.
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	target := q.Get("post_logout_redirect_uri")
+	if target == "" {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, "<!DOCTYPE html><html><head><title>Sign out</title></head><body>You signed out of your account.</body></html>\n")
+		return
+	}
+	p := url.Values{}
+	if st := q.Get("state"); st != "" {
+		p.Set("state", st)
+	}
+	redirectBack(w, target, "query", p)
 }
 
 // authority is a resolved {tenant} path segment.

@@ -253,3 +253,18 @@ func TestPromptNoneNeverConsents(t *testing.T) {
 		t.Error("prompt=none recorded a consent")
 	}
 }
+
+func TestLogout(t *testing.T) {
+	t.Parallel()
+	f := newEntraFixture(t)
+	req, err := f.srv.Browse(t.Context(), "https://"+LoginHost+"/organizations/oauth2/v2.0/logout?post_logout_redirect_uri="+url.QueryEscape("https://app.example.com/bye")+"&state=s9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.URL.String() != "https://app.example.com/bye?state=s9" {
+		t.Errorf("redirect to %s", req.URL)
+	}
+	if status, _ := getBearer(t, f.srv.HTTPClient(), "https://"+LoginHost+"/organizations/oauth2/v2.0/logout", ""); status != 200 {
+		t.Errorf("logout page: %d", status)
+	}
+}
