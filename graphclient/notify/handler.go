@@ -135,7 +135,9 @@ func WithOnReject(f func(r *http.Request, err error)) HandlerOption {
 //     the Lookup fails (not for an unknown ID) it is 503 too, so Graph
 //     retries.
 //
-// Run processes the queue. A Handler is safe for concurrent use.
+// Run processes the queue; until it runs, verified notifications wait
+// there (and the 503s start once it is full). A Handler is safe for
+// concurrent use.
 type Handler struct {
 	lookup  Lookup
 	process ProcessFunc
