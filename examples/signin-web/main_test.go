@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/m365kit/m365kit/auth"
+	"github.com/m365kit/m365kit/examples/internal/setup"
+)
+
+func noEnv(string) string { return "" }
+
+// browser is a TLS test server for the app and a client with a cookie jar
+// (the pending sign-in cookie is Secure, so the test speaks https).
+type browser struct {
+	s  *server
+	t  *testing.T
+	ts *httptest.Server
+	c  *http.Client
+}
+
+func newBrowser(t *testing.T, d *setup.Demo) *browser {
+	t.Helper()
+	s, err := newServer(setup.Env{Getenv: noEnv, Demo: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.close)
+	ts := httptest.NewTLSServer(s.handler)
+	t.Cleanup(ts.Close)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ts.Client()
+	c.Jar = jar
+	return &browser{s: s, t: t, ts: ts, c: c}
+}
+
+func (b *browser) do(req *http.Request) (int, string) {
+	b.t.Helper()
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return resp.StatusCode, string(body)
+}
+
+func (b *browser) get(path string) (int, string) {
+	req, _ := http.NewRequestWithContext(b.t.Context(), http.MethodGet, b.ts.URL+path, nil)
+	return b.do(req)
+}
+
+func (b *browser) post(path string, form url.Values) (int, string) {
+	req, _ := http.NewRequestWithContext(b.t.Context(), http.MethodPost, b.ts.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+var (
+	formAction = regexp.MustCompile(`<form method="post" action="([^"]*)"`)
+	formInput  = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)">`)
+)
+
+// signIn clicks "Sign in with Microsoft" and submits the authority's
+// self-posting form, as a browser would.
+func (b *browser) signIn(hint string) (int, string) {
+	b.t.Helper()
+	code, page := b.get("/signin?login_hint=" + url.QueryEscape(hint))
+	m := formAction.FindStringSubmatch(page)
+	if code != http.StatusOK || m == nil {
+		b.t.Fatalf("sign-in start: %d\n%s", code, page)
+	}
+	form := url.Values{}
+	for _, in := range formInput.FindAllStringSubmatch(page, -1) {
+		form.Set(html.UnescapeString(in[1]), html.UnescapeString(in[2]))
+	}
+	if form.Get("code") == "" || form.Get("state") == "" {
+		b.t.Fatalf("the authority's form carries no code or state: %v", form)
+	}
+	return b.post(html.UnescapeString(m[1]), form)
+}
+
+func TestSignInShowsUserAndSignsOut(t *testing.T) {
+	t.Parallel()
+	d := setup.StartDemo()
+	defer d.Close()
+	b := newBrowser(t, d)
+
+	code, page := b.get("/")
+	if code != http.StatusOK || !strings.Contains(page, `href="/signin">Sign in with Microsoft</a>`) {
+		t.Fatalf("home: %d\n%s", code, page)
+	}
+	code, page = b.signIn("alex@contoso.com")
+	if code != http.StatusOK {
+		t.Fatalf("after sign-in: %d\n%s", code, page)
+	}
+	for _, want := range []string{"Hello, Alex Wilber", "alex@contoso.com", d.Alex.AccountID(), "User.Read", "GET /me", "Sign out"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the user page lacks %q:\n%s", want, page)
+		}
+	}
+	if strings.Contains(page, "Microsoft Graph: ") {
+		t.Errorf("the Graph call failed:\n%s", page)
+	}
+
+	code, page = b.post("/signout", nil)
+	if code != http.StatusOK || !strings.Contains(page, "Sign in with Microsoft") || strings.Contains(page, "Hello, Alex") {
+		t.Fatalf("after sign-out: %d\n%s", code, page)
+	}
+	// Sign-out deleted the stored tokens, not just the session.
+	if _, err := b.s.app.TokenSource(d.Alex.AccountID(), features...).Token(t.Context()); !errors.Is(err, auth.ErrNotSignedIn) {
+		t.Errorf("token after sign-out: %v, want ErrNotSignedIn", err)
+	}
+}
+
+// A callback without the pending sign-in's cookie (another browser, a forged
+// post) is refused.
+func TestCallbackWithoutPendingCookie(t *testing.T) {
+	t.Parallel()
+	d := setup.StartDemo()
+	defer d.Close()
+	b := newBrowser(t, d)
+	code, page := b.post("/auth/callback", url.Values{"code": {"stolen"}, "state": {"forged"}})
+	if code != http.StatusBadRequest || !strings.Contains(page, "Sign-in failed") {
+		t.Fatalf("forged callback: %d\n%s", code, page)
+	}
+	if code, page := b.get("/"); code != http.StatusOK || strings.Contains(page, "Hello") {
+		t.Errorf("a forged callback signed someone in:\n%s", page)
+	}
+}
+
+// An ID token for another audience fails the checks, and the page says so.
+func TestBadIDTokenRefused(t *testing.T) {
+	t.Parallel()
+	d := setup.StartDemo()
+	defer d.Close()
+	b := newBrowser(t, d)
+	d.Server.NextIDToken(func(c map[string]any) { c["aud"] = "another-app" })
+	code, page := b.signIn("adele@contoso.com")
+	if code != http.StatusBadRequest || !strings.Contains(page, "ID-token checks") {
+		t.Fatalf("bad ID token: %d\n%s", code, page)
+	}
+}
+
+type notifyWriter struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	marker string
+	hit    chan struct{}
+}
+
+func (w *notifyWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if bytes.Contains(p, []byte(w.marker)) {
+		close(w.hit)
+	}
+	return len(p), nil
+}
+
+func TestRunServesUntilStopped(t *testing.T) {
+	t.Parallel()
+	d := setup.StartDemo()
+	defer d.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	out := &notifyWriter{marker: "sign-in server on", hit: make(chan struct{})}
+	errc := make(chan error, 1)
+	go func() {
+		errc <- runEnv(ctx, []string{"-addr", "127.0.0.1:0"}, out, new(bytes.Buffer), setup.Env{Getenv: noEnv, Demo: d})
+	}()
+	select {
+	case <-out.hit:
+	case err := <-errc:
+		t.Fatalf("run ended early: %v", err)
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+}
