@@ -18,6 +18,7 @@ import (
 	"github.com/m365kit/m365kit/graphclient/graphtest"
 	"github.com/m365kit/m365kit/graphclient/notify"
 	"github.com/m365kit/m365kit/mail"
+	"github.com/m365kit/m365kit/scopes"
 )
 
 // e2eNow is the fixed clock of graphtest and the Manager.
@@ -95,7 +96,9 @@ func newWorld(t *testing.T) *world {
 		syncs:     map[notify.Key]int{},
 	}
 	w.adele = w.srv.AddTenant("contoso.com").AddUser("adele@contoso.com", "Adele Vance")
-	tok := w.srv.IssueToken(w.adele, "notetaker-app", "Calendars.Read", "Mail.Read")
+	// The scopes the SDK asks for: Calendars.ReadWrite covers the event
+	// subscriptions, Mail.Read the mail ones.
+	tok := w.srv.IssueToken(w.adele, "notetaker-app", scopes.For(scopes.Calendar, scopes.Mail)...)
 	gc, err := graphclient.New(graphclient.StaticToken(tok), graphclient.WithHTTPClient(w.srv.HTTPClient()))
 	if err != nil {
 		t.Fatal(err)
