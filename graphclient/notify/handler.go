@@ -237,8 +237,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	verified := make([]Notification, 0, len(items))
 	var rejected []error
+	type found struct {
+		reg Registration
+		err error
+	}
+	seen := map[string]found{} // one lookup per subscription per request
 	for _, n := range items {
-		reg, err := h.lookup.Lookup(r.Context(), n.SubscriptionID)
+		f, ok := seen[n.SubscriptionID]
+		if !ok {
+			f.reg, f.err = h.lookup.Lookup(r.Context(), n.SubscriptionID)
+			seen[n.SubscriptionID] = f
+		}
+		reg, err := f.reg, f.err
 		switch {
 		case errors.Is(err, ErrUnknownSubscription):
 			rejected = append(rejected, &Error{Op: "Handler", SubscriptionID: n.SubscriptionID, Err: ErrUnknownSubscription})

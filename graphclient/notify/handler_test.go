@@ -276,3 +276,26 @@ func TestNewHandlerRejectsBadOptions(t *testing.T) {
 		}
 	}
 }
+
+func TestHandlerLooksUpEachSubscriptionOnce(t *testing.T) {
+	t.Parallel()
+	store := testStore(t)
+	var mu sync.Mutex
+	calls := map[string]int{}
+	counting := notify.LookupFunc(func(ctx context.Context, id string) (notify.Registration, error) {
+		mu.Lock()
+		calls[id]++
+		mu.Unlock()
+		return store.Lookup(ctx, id)
+	})
+	h, err := notify.NewHandler(counting, noop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec := post(t, h, "/notify", batchBody(50)); rec.Code != http.StatusAccepted || h.Pending() != 50 {
+		t.Fatalf("status %d, pending %d", rec.Code, h.Pending())
+	}
+	if diff := cmp.Diff(map[string]int{subID: 1}, calls); diff != "" {
+		t.Errorf("lookups (-want +got):\n%s", diff)
+	}
+}
