@@ -86,6 +86,47 @@
 // Latency. They apply inside POST /$batch too, per item, for the kinds a
 // batch item can show.
 //
+// # Graph data
+//
+// Each user has a calendar, a mailbox and Teams membership, changed through
+// Go (User.AddEvent, UpdateEvent, DeleteEvent, ShareCalendarWith;
+// User.AddMessage, UpdateMessage, MoveMessage, DeleteMessage;
+// Tenant.AddTeam, Team.AddChannel, Tenant.AddChat) or through Graph, and
+// read back the same two ways (User.Events, User.Messages,
+// Channel.Messages, Chat.Messages). The routes, under /v1.0/ and /beta/:
+//
+//	GET   /me, /me/calendars, /me/calendar, /me/events, /me/events/{id}
+//	PATCH /me/events/{id}                                   (merge: absent fields are kept)
+//	GET   /me/calendarView, /me/calendars/{id}/calendarView (series expanded)
+//	GET   /me/calendarView/delta
+//	GET   /me/onlineMeetings?$filter=JoinWebUrl eq '…'
+//	GET   /me/mailFolders, /me/mailFolders/{id|wellKnownName}, …/messages, …/messages/delta
+//	GET   /me/messages, /me/messages/{id}
+//	GET   /me/joinedTeams, /teams/{id}/channels, /me/chats   ($expand=members)
+//	POST  /teams/{id}/channels/{id}/messages, …/messages/{id}/replies, /chats/{id}/messages
+//	POST  /$batch; GET, POST, PATCH, DELETE /subscriptions
+//
+// Every route checks the bearer token (issued by the fake, unexpired) and
+// the permissions Graph requires, answering Graph's 401 or 403 body. A
+// user without a mailbox gets MailboxNotEnabledForRESTAPI.
+//
+// Delta is tracked for real: the first round pages by
+// Prefer: odata.maxpagesize and ends with a deltaLink; a later round
+// returns what was created or changed since, deleted items and items that
+// left the window or folder as @removed entries. User.ExpireDeltaTokens
+// makes every stored token answer 410 SyncStateNotFound, as Outlook does
+// when its delta cache drops a token.
+//
+// AddDemoTenant builds the tenant the quickstart and the examples run on:
+// contoso.com with an app registration, an administrator, four users (one
+// without a mailbox), a week of Teams, Zoom and Google Meet meetings with
+// a recurring series, an exception and a cancellation, external attendees
+// from fabrikam.com, internal and external mail threads, two teams with
+// channels and chats.
+//
+// Subscriptions validate the notification URL and push change and
+// lifecycle notifications to it (SetNotificationClient, SendLifecycle).
+//
 // # Request log
 //
 // Requests lists every request on both hosts with its headers (the
