@@ -407,3 +407,31 @@ func sameSet(a, b []string) bool {
 	slices.Sort(b)
 	return slices.Equal(a, b)
 }
+
+// Bad configuration stops the quickstart before anything starts, with an
+// error naming the variable.
+func TestBadConfigNamesVariable(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{setup.EnvClientID: "11112222-3333-4444-5555-666677778888"}, setup.EnvClientSecret},
+		{map[string]string{setup.EnvClientSecret: "x"}, setup.EnvClientID},
+		{map[string]string{setup.EnvClientID: "11112222-3333-4444-5555-666677778888", setup.EnvClientSecret: "x"}, setup.EnvRedirectURL},
+		{map[string]string{setup.EnvClientID: "11112222-3333-4444-5555-666677778888", setup.EnvClientSecret: "x",
+			setup.EnvRedirectURL: "https://app.example.com/callback", setup.EnvConfigDir: t.TempDir()}, setup.EnvRedirectURL},
+		{map[string]string{setup.EnvClientID: "11112222-3333-4444-5555-666677778888", setup.EnvClientSecret: "x",
+			setup.EnvRedirectURL: "http://localhost:8400/callback", setup.EnvStoreKey: "too short", setup.EnvConfigDir: t.TempDir()}, setup.EnvStoreKey},
+	}
+	for _, tt := range tests {
+		var stdout, stderr bytes.Buffer
+		err := runEnv(t.Context(), nil, &stdout, &stderr, setup.Env{Getenv: func(k string) string { return tt.env[k] }})
+		if err == nil || !strings.HasPrefix(err.Error(), tt.want+": ") {
+			t.Errorf("env %v: err = %v, want one starting with %s", tt.env, err, tt.want)
+		}
+		if strings.Contains(stdout.String(), "[1/") {
+			t.Errorf("env %v: steps ran:\n%s", tt.env, stdout.String())
+		}
+	}
+}
