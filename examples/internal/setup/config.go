@@ -1,11 +1,3 @@
-// Package setup is the plumbing the example programs share: reading the
-// M365KIT_* environment, the encrypted token store under the user's config
-// directory, and the in-process demo tenant (graphtest) every example runs
-// against when nothing is configured.
-//
-// It is internal to the examples: programs built on m365kit make their own
-// choices about configuration and storage. Everything here uses the public API
-// of the m365kit packages only.
 package setup
 
 import (
@@ -39,6 +31,7 @@ const (
 
 // ConfigError is a configuration problem: the variable at fault and what is
 // wrong with it. It never holds the variable's value, which may be a secret.
+// It is a plain value, safe for concurrent reads.
 type ConfigError struct {
 	Variable string
 	Problem  string
@@ -57,7 +50,8 @@ func (e *ConfigError) Error() string {
 func (e *ConfigError) Unwrap() error { return e.Err }
 
 // Config is the configuration of a real Microsoft 365 tenant. A nil *Config
-// means "run against the demo tenant".
+// means "run against the demo tenant". It is not changed after Load, so it is
+// safe for concurrent use.
 type Config struct {
 	// ClientID is the app registration's Application (client) ID.
 	ClientID string

@@ -77,6 +77,7 @@ func (d *Demo) Graph(app *auth.App, user *auth.User, features ...scopes.Feature)
 
 // Env is what an example reads from its surroundings. The zero value reads
 // the process environment and starts its own demo when nothing is configured.
+// It is a plain value.
 type Env struct {
 	// Getenv reads a variable; nil means os.Getenv.
 	Getenv func(string) string
@@ -85,7 +86,8 @@ type Env struct {
 	Demo *Demo
 }
 
-// Conn is a Graph client acting for one user, demo or real.
+// Conn is a Graph client acting for one user, demo or real. It is safe for
+// concurrent use; Close it once when done.
 type Conn struct {
 	Graph *graphclient.Client
 	// User names the user, for display.
