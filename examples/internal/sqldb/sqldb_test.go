@@ -1,0 +1,46 @@
+package sqldb
+
+import (
+	"path/filepath"
+	"testing"
+)
+
+func TestIsPostgresAndQ(t *testing.T) {
+	t.Parallel()
+	for dsn, want := range map[string]bool{
+		"postgres://u:p@localhost:5432/app":     true,
+		"postgresql://localhost/app":            true,
+		"host=/tmp/sock port=5432 dbname=app":   true,
+		"/var/lib/app/calendar.db":              false,
+		"calendar.db":                           false,
+		"file:calendar.db?_pragma=foreign_keys": false,
+	} {
+		if got := IsPostgres(dsn); got != want {
+			t.Errorf("IsPostgres(%q) = %v, want %v", dsn, got, want)
+		}
+	}
+	pg, lite := &DB{Postgres: true}, &DB{}
+	const q = "INSERT INTO t (a, b) VALUES (?, ?) ON CONFLICT (a) DO UPDATE SET b = ?"
+	if got, want := pg.Q(q), "INSERT INTO t (a, b) VALUES ($1, $2) ON CONFLICT (a) DO UPDATE SET b = $3"; got != want {
+		t.Errorf("Postgres Q = %q, want %q", got, want)
+	}
+	if got := lite.Q(q); got != q {
+		t.Errorf("SQLite Q = %q, want it unchanged", got)
+	}
+}
+
+func TestOpenSQLite(t *testing.T) {
+	t.Parallel()
+	db, err := Open(filepath.Join(t.TempDir(), "x.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var mode string
+	if err := db.QueryRowContext(t.Context(), "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+	}
+	if _, err := Open("  "); err == nil {
+		t.Error("an empty DSN was accepted")
+	}
+}
