@@ -83,6 +83,7 @@ func WithSyncLogger(l *slog.Logger) DebounceOption {
 // keyState is the Debouncer's state for one key.
 type keyState struct {
 	scheduled bool // a timer is pending
+	queued    bool // in the due list, waiting for Run
 	running   bool // a sync is running
 	again     bool // the timer fired during the sync: run once more after it
 }
@@ -147,12 +148,17 @@ func (d *Debouncer) fire(k Key) {
 	defer d.mu.Unlock()
 	st := d.keys[k]
 	st.scheduled = false
-	if st.running {
+	switch {
+	case st.running:
 		st.again = true
-		return
+	case st.queued:
+		// Already due and not started: the sync to come covers this
+		// trigger too. Queuing k twice would run two syncs of one key.
+	default:
+		st.queued = true
+		d.due = append(d.due, k)
+		d.signal()
 	}
-	d.due = append(d.due, k)
-	d.signal()
 }
 
 func (d *Debouncer) signal() {
@@ -179,7 +185,8 @@ func (d *Debouncer) Run(ctx context.Context) error {
 		due := d.due
 		d.due = nil
 		for _, k := range due {
-			d.keys[k].running = true
+			st := d.keys[k]
+			st.queued, st.running = false, true
 		}
 		d.mu.Unlock()
 		for _, k := range due {
@@ -227,6 +234,7 @@ func (d *Debouncer) finish(k Key, requeue bool) {
 	st.running = false
 	if st.again || requeue {
 		st.again = false
+		st.queued = true
 		d.due = append(d.due, k)
 		d.signal()
 		return

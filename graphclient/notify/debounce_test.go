@@ -184,3 +184,32 @@ func TestNewDebouncerRejectsBadInput(t *testing.T) {
 		}
 	}
 }
+
+// firingClock fires every timer at once, on the caller's goroutine.
+type firingClock struct{}
+
+func (firingClock) AfterFunc(_ time.Duration, f func()) { f() }
+
+func TestDebouncerKeyDueTwiceSyncsOnce(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		log := &syncLog{start: time.Now()}
+		d, err := notify.NewDebouncer(0, log.sync, notify.WithClock(firingClock{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := notify.Key{Owner: "adele", Resource: "me/events"}
+		// With no Run yet, each Trigger's timer fires at once and k falls
+		// due again while it is still waiting: that is one sync, not three
+		// syncs of one key at the same time.
+		for range 3 {
+			d.Trigger(k)
+		}
+		stop := runDebouncer(t, d)
+		synctest.Wait()
+		stop()
+		if diff := cmp.Diff([]string{"adele@0s"}, log.got()); diff != "" {
+			t.Errorf("syncs (-want +got):\n%s", diff)
+		}
+	})
+}
