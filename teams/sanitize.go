@@ -39,6 +39,7 @@ func SanitizeHTML(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	var open []string
+	var depth map[string]int // open elements by name, so a stray close costs O(1)
 	for i := 0; i < len(s); {
 		j := strings.IndexByte(s[i:], '<')
 		if j < 0 {
@@ -49,6 +50,13 @@ func SanitizeHTML(s string) string {
 		i += j
 		t, n, ok := parseTag(s[i:])
 		if !ok {
+			if n < 0 {
+				// The tag, comment or quoted value runs to the end of
+				// the input: the rest is text. Stopping here keeps the
+				// work linear (retrying at every later '<' would not).
+				writeText(&b, s[i:])
+				break
+			}
 			b.WriteString("&lt;")
 			i++
 			continue
@@ -70,16 +78,17 @@ func SanitizeHTML(s string) string {
 				b.WriteString("<br>")
 			}
 		case t.closing:
-			k := len(open) - 1
-			for k >= 0 && open[k] != t.name {
-				k--
-			}
-			if k < 0 {
+			if depth[t.name] == 0 {
 				continue // nothing to close: drop
 			}
-			for len(open) > k {
-				b.WriteString("</" + open[len(open)-1] + ">")
+			for {
+				top := open[len(open)-1]
 				open = open[:len(open)-1]
+				depth[top]--
+				b.WriteString("</" + top + ">")
+				if top == t.name {
+					break
+				}
 			}
 		case t.name == "a":
 			href, ok := safeHref(t.href)
@@ -87,16 +96,25 @@ func SanitizeHTML(s string) string {
 				continue // a link without a safe target is just its text
 			}
 			b.WriteString(`<a href="` + html.EscapeString(href) + `">`)
-			open = append(open, "a")
+			open, depth = push(open, depth, "a")
 		default:
 			b.WriteString("<" + t.name + ">")
-			open = append(open, t.name)
+			open, depth = push(open, depth, t.name)
 		}
 	}
 	for k := len(open) - 1; k >= 0; k-- {
 		b.WriteString("</" + open[k] + ">")
 	}
 	return b.String()
+}
+
+// push records an open element.
+func push(open []string, depth map[string]int, name string) ([]string, map[string]int) {
+	if depth == nil {
+		depth = make(map[string]int, len(allowedTags))
+	}
+	depth[name]++
+	return append(open, name), depth
 }
 
 // writeText writes text content normalized: entities decoded, then
@@ -129,12 +147,13 @@ func isNameByte(c byte) bool {
 
 // parseTag parses the tag at the start of s (s[0] == '<') and returns it
 // with its length. ok is false when s does not start with a complete tag,
-// comment or declaration: the "<" is then text.
+// comment or declaration: the "<" is then text. When ok is false because
+// the tag runs to the end of s (no closing '>', quote or "-->"), n is -1.
 func parseTag(s string) (t tag, n int, ok bool) {
 	if strings.HasPrefix(s, "<!--") {
 		end := strings.Index(s[4:], "-->")
 		if end < 0 {
-			return tag{}, 0, false
+			return tag{}, -1, false
 		}
 		return tag{}, 4 + end + 3, true
 	}
@@ -146,7 +165,7 @@ func parseTag(s string) (t tag, n int, ok bool) {
 	case s[1] == '!' || s[1] == '?':
 		end := strings.IndexByte(s, '>')
 		if end < 0 {
-			return tag{}, 0, false
+			return tag{}, -1, false
 		}
 		return tag{}, end + 1, true
 	case s[1] == '/':
@@ -170,7 +189,7 @@ func parseTag(s string) (t tag, n int, ok bool) {
 			i++
 		}
 		if i >= len(s) {
-			return tag{}, 0, false
+			return tag{}, -1, false
 		}
 		if s[i] == '>' {
 			return t, i + 1, true
@@ -191,12 +210,12 @@ func parseTag(s string) (t tag, n int, ok bool) {
 				i++
 			}
 			if i >= len(s) {
-				return tag{}, 0, false
+				return tag{}, -1, false
 			}
 			if q := s[i]; q == '"' || q == '\'' {
 				end := strings.IndexByte(s[i+1:], q)
 				if end < 0 {
-					return tag{}, 0, false
+					return tag{}, -1, false
 				}
 				value = s[i+1 : i+1+end]
 				i += end + 2

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSanitizeHTML(t *testing.T) {
@@ -56,6 +57,8 @@ func TestSanitizeHTML(t *testing.T) {
 		{"weird names", "<a<b>x", "&lt;a<b>x</b>"},
 		{"namespace", "<b:x>t</b:x>", "&lt;b:x&gt;t&lt;/b:x&gt;"},
 		{"lt slash space", "a </ b", "a &lt;/ b"},
+		{"unterminated tag makes the rest text", "<b>x</b> <a x='1 <b>y</b>", "<b>x</b> &lt;a x=&#39;1 &lt;b&gt;y&lt;/b&gt;"},
+		{"unterminated comment makes the rest text", "a<!-- <b>y</b>", "a&lt;!-- &lt;b&gt;y&lt;/b&gt;"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,6 +67,30 @@ func TestSanitizeHTML(t *testing.T) {
 				t.Errorf("SanitizeHTML(%q)\n got %q\nwant %q", tt.in, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestSanitizeHTMLLinear feeds inputs that made an earlier version
+// quadratic (every '<' re-scanned to the end of the input; every stray
+// close tag scanned the whole stack of open elements): 300 KB of each must
+// take milliseconds, not minutes.
+func TestSanitizeHTMLLinear(t *testing.T) {
+	t.Parallel()
+	const n = 100_000
+	for name, in := range map[string]string{
+		"unterminated tags":     strings.Repeat("<a ", n),
+		"unterminated quotes":   strings.Repeat("<a x='", n/2),
+		"unterminated comments": strings.Repeat("<!--", n),
+		"stray closes":          strings.Repeat("<b>", n/2) + strings.Repeat("</i>", n/2),
+	} {
+		start := time.Now()
+		out := SanitizeHTML(in)
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("%s: SanitizeHTML of %d bytes took %v", name, len(in), d)
+		}
+		if strings.Count(out, "<") > len(in)/3+1 {
+			t.Errorf("%s: output has more tags than the input", name)
+		}
 	}
 }
 
