@@ -623,7 +623,7 @@ func (c *Client) send(ctx context.Context, req *http.Request, path string, buffe
 		return nil, fmt.Errorf("graphclient: %s %s: reading request body: %w", method, path, err)
 	}
 	st := &attemptState{}
-	defer c.release(st)
+	defer func() { c.release(st) }()
 	if err := c.acquire(ctx, st); err != nil {
 		return nil, fmt.Errorf("graphclient: %s %s: waiting for a request slot: %w", method, path, err)
 	}
@@ -729,7 +729,27 @@ func (c *Client) send(ctx context.Context, req *http.Request, path string, buffe
 	if bodyErr != nil {
 		return nil, c.readErr(ctx, method, path, bodyErr)
 	}
+	if !buffer && st.held {
+		// The body is still to be read: the request keeps its slot until
+		// the caller closes it.
+		resp.Body = &slotBody{ReadCloser: resp.Body, release: func() { <-c.sem }}
+		st.held = false
+	}
 	return resp, nil
+}
+
+// slotBody is a streamed response body that gives its request's slot back
+// when closed.
+type slotBody struct {
+	io.ReadCloser
+	once    sync.Once
+	release func()
+}
+
+func (b *slotBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.release)
+	return err
 }
 
 func (c *Client) authorize(ctx context.Context, r *http.Request, method, path string) error {
@@ -839,7 +859,7 @@ func sanitizeURL(u *url.URL) string {
 }
 
 // redactLiterals replaces the content of every quoted OData string literal
-// in expr (with '' as an escaped quote inside one) by REDACTED; after an
+// in expr (a doubled quote inside one stands for the quote) by REDACTED; after an
 // unterminated quote the rest of expr is dropped.
 func redactLiterals(expr string) string {
 	if !strings.ContainsAny(expr, `'"`) {

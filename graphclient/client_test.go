@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -476,5 +477,48 @@ func TestSanitizeURLHidesFilterLiterals(t *testing.T) {
 		if !strings.HasSuffix(got, "?"+tt.want) || (tt.secret != "" && strings.Contains(got, tt.secret)) {
 			t.Errorf("sanitizeURL(?%s) = %s, want suffix ?%s", tt.query, got, tt.want)
 		}
+	}
+}
+
+// blockingWriter signals its first Write and then waits for release.
+type blockingWriter struct {
+	writing chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (w *blockingWriter) Write(p []byte) (int, error) {
+	w.once.Do(func() { close(w.writing) })
+	<-w.release
+	return len(p), nil
+}
+
+// TestConcurrencyLimitHoldsWhileStreaming: a response streamed into an
+// io.Writer keeps its request slot until the body is read, so a slow
+// reader cannot push the client past its requests in flight.
+func TestConcurrencyLimitHoldsWhileStreaming(t *testing.T) {
+	t.Parallel()
+	c, mux, _, _ := setup(t, WithMaxConcurrency(1))
+	mux.HandleFunc("GET /v1.0/me/photo/$value", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/jpeg")
+		_, _ = w.Write(bytes.Repeat([]byte{0xff}, 64<<10))
+	})
+	w := &blockingWriter{writing: make(chan struct{}), release: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() {
+		req, _ := c.NewRequest(t.Context(), "GET", "me/photo/$value", nil)
+		_, err := c.Do(req, w)
+		done <- err
+	}()
+	<-w.writing
+	if n := len(c.sem); n != 1 {
+		t.Errorf("while the body streams, %d slots are taken, want 1", n)
+	}
+	close(w.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := len(c.sem); n != 0 {
+		t.Errorf("after Do, %d slots are taken, want 0", n)
 	}
 }
