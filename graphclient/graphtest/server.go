@@ -104,10 +104,13 @@ func New(t testing.TB, opts ...Option) *Server {
 	return s
 }
 
-// Close shuts the server down and waits for its connections to finish.
+// Close shuts the server down, waits for the requests in flight to finish
+// and closes the idle connections of HTTPClient's transport and of the
+// default notification client.
 func (s *Server) Close() {
 	s.ts.Close()
 	s.transport().CloseIdleConnections()
+	s.closeNotificationClient()
 }
 
 // URL returns the base URL of the listener, https://127.0.0.1:PORT. Code

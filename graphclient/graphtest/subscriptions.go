@@ -69,7 +69,8 @@ func WithSubscriptionLifetime(kind string, max time.Duration) Option {
 // subscriptionState is the fake's change-notification state.
 type subscriptionState struct {
 	mu         sync.Mutex
-	client     *http.Client
+	client     *http.Client    // set by SetNotificationClient
+	own        *http.Transport // the default client's transport, closed by Close
 	lifetimes  map[string]time.Duration
 	subs       map[string]*subscription // by ID
 	snaps      map[*User]*snapshot      // item versions last notified, per watched user
@@ -141,7 +142,8 @@ type Delivery struct {
 // SetNotificationClient sets the client the fake uses to reach notification
 // endpoints (validation, change and lifecycle notifications): typically
 // the Client of an httptest TLS server running the webhook under test.
-// Without it the fake uses a plain client with a 10-second timeout.
+// Without it the fake uses a client of its own with a 10-second timeout,
+// whose connections Close closes.
 //
 // Change notifications are delivered synchronously: the call that changed
 // an event or message (User.UpdateEvent, a PATCH through Graph, ...)
@@ -548,7 +550,20 @@ func (s *Server) notificationClient() *http.Client {
 	if s.subs.client != nil {
 		return s.subs.client
 	}
-	return &http.Client{Timeout: validationTimeout}
+	if s.subs.own == nil {
+		s.subs.own = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	return &http.Client{Transport: s.subs.own, Timeout: validationTimeout}
+}
+
+// closeNotificationClient closes the idle connections of the default
+// notification client, so a closed server leaves no connection behind.
+func (s *Server) closeNotificationClient() {
+	s.subs.mu.Lock()
+	defer s.subs.mu.Unlock()
+	if s.subs.own != nil {
+		s.subs.own.CloseIdleConnections()
+	}
 }
 
 func (s *Server) record(d Delivery) {
