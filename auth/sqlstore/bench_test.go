@@ -9,6 +9,7 @@ import (
 	"github.com/m365kit/m365kit/auth"
 	"github.com/m365kit/m365kit/auth/sqlstore"
 	"github.com/m365kit/m365kit/graphclient/graphtest"
+	"github.com/m365kit/m365kit/internal/pgtest"
 	"github.com/m365kit/m365kit/scopes"
 )
 
@@ -21,7 +22,7 @@ func BenchmarkToken(b *testing.B) {
 		driver, dsn string
 		dialect     sqlstore.Dialect
 	}{
-		"postgres": {"pgx", postgresDSN, sqlstore.Postgres},
+		"postgres": {"pgx", pgtest.DSN(b), sqlstore.Postgres},
 		"sqlite":   {"sqlite", "file:" + filepath.Join(b.TempDir(), "bench.db") + "?_pragma=journal_mode(WAL)", sqlstore.SQLite},
 	}
 	for name, d := range dbs {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/m365kit/m365kit/auth"
 	"github.com/m365kit/m365kit/auth/sqlstore"
+	"github.com/m365kit/m365kit/internal/pgtest"
 )
 
 var tableSeq atomic.Int64
@@ -36,7 +37,7 @@ func backends(t *testing.T) []backend {
 	return []backend{
 		{"postgres", sqlstore.Postgres, func(t *testing.T) *sql.DB {
 			t.Helper()
-			db, err := sql.Open("pgx", postgresDSN)
+			db, err := sql.Open("pgx", pgtest.DSN(t))
 			if err != nil {
 				t.Fatal(err)
 			}

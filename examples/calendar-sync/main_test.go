@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,26 +10,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/m365kit/m365kit/examples/internal/pgtest"
-	"github.com/m365kit/m365kit/examples/internal/setup"
+		"github.com/m365kit/m365kit/examples/internal/setup"
 	"github.com/m365kit/m365kit/examples/internal/sqldb"
 	"github.com/m365kit/m365kit/graphclient/graphtest"
+	"github.com/m365kit/m365kit/internal/pgtest"
 )
 
-// postgresDSN is the throw-away PostgreSQL server TestMain starts.
-var postgresDSN string
-
-func TestMain(m *testing.M) {
-	dsn, stop, err := pgtest.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "calendar-sync tests need PostgreSQL:", err)
-		os.Exit(1)
-	}
-	postgresDSN = dsn
-	code := m.Run()
-	stop()
-	os.Exit(code)
-}
+// TestMain stops the PostgreSQL server the tests started, if any.
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 func noEnv(string) string { return "" }
 
@@ -86,7 +73,7 @@ func TestSyncAndResumeSQLite(t *testing.T) {
 
 func TestSyncAndResumePostgres(t *testing.T) {
 	t.Parallel()
-	testSyncAndResume(t, postgresDSN)
+	testSyncAndResume(t, pgtest.DSN(t))
 }
 
 // testSyncAndResume runs one round, changes the calendar, and runs again: the

@@ -2,32 +2,20 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/m365kit/m365kit/examples/internal/pgtest"
-	"github.com/m365kit/m365kit/examples/internal/setup"
+		"github.com/m365kit/m365kit/examples/internal/setup"
 	"github.com/m365kit/m365kit/examples/internal/sqldb"
 	"github.com/m365kit/m365kit/graphclient/graphtest"
+	"github.com/m365kit/m365kit/internal/pgtest"
 )
 
-var postgresDSN string
-
-func TestMain(m *testing.M) {
-	dsn, stop, err := pgtest.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "mail-sync tests need PostgreSQL:", err)
-		os.Exit(1)
-	}
-	postgresDSN = dsn
-	code := m.Run()
-	stop()
-	os.Exit(code)
-}
+// TestMain stops the PostgreSQL server the tests started, if any.
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 func noEnv(string) string { return "" }
 
@@ -73,7 +61,7 @@ func TestCRMSyncAndResumeSQLite(t *testing.T) {
 
 func TestCRMSyncAndResumePostgres(t *testing.T) {
 	t.Parallel()
-	testCRMSyncAndResume(t, postgresDSN)
+	testCRMSyncAndResume(t, pgtest.DSN(t))
 }
 
 func testCRMSyncAndResume(t *testing.T, dsn string) {
