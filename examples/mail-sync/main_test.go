@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-		"github.com/m365kit/m365kit/examples/internal/setup"
+	"github.com/m365kit/m365kit/examples/internal/setup"
 	"github.com/m365kit/m365kit/examples/internal/sqldb"
 	"github.com/m365kit/m365kit/graphclient/graphtest"
 	"github.com/m365kit/m365kit/internal/pgtest"
