@@ -437,7 +437,6 @@ func (w *walker) calendar(ctx context.Context, gc *graphclient.Client) error {
 		// one transaction here (see examples/calendar-sync).
 		w.printf("… page %d: %d events so far", res.Pages, len(events))
 	}
-	res.Events = len(events)
 	list := make([]calendar.Event, 0, len(events))
 	for _, ev := range events {
 		if ev.Type != calendar.SeriesMaster {
@@ -462,6 +461,7 @@ func (w *walker) calendar(ctx context.Context, gc *graphclient.Client) error {
 		fmt.Fprintf(tw, "      %s\t%s\t%s\t%s\n", ev.Start.Time.Format("Mon 02 Jan 15:04"), clip(ev.Subject, 40), link.Provider, clip(link.URL, 70))
 	}
 	tw.Flush()
+	res.Events = len(list)
 	w.printf("%d events in the window; the notetaker joins %d; skipped: %s", len(list), len(res.Meetings), counts(res.Skipped))
 	return nil
 }
@@ -481,7 +481,11 @@ func (w *walker) mail(ctx context.Context, gc *graphclient.Client, domain string
 		stats.Add(page)
 		for _, m := range page.Messages {
 			res.Subjects = append(res.Subjects, m.Subject)
-			w.printf("kept  %-9s %s (from %s)", page.Folder, clip(m.Subject, 50), m.From.EmailAddress.Address)
+			who := "from " + m.From.EmailAddress.Address
+			if page.Folder == mail.SentItems && len(m.ToRecipients) > 0 {
+				who = "to " + m.ToRecipients[0].EmailAddress.Address
+			}
+			w.printf("kept  %-9s %s (%s)", page.Folder, clip(m.Subject, 50), who)
 		}
 		// A real program stores the page and its cursor together here (see
 		// examples/mail-sync), then advances.
@@ -569,7 +573,11 @@ func (w *walker) teams(ctx context.Context, gc *graphclient.Client, user *auth.U
 func (w *walker) summary() {
 	s := w.sum
 	fmt.Fprintf(w.out, "\nSummary\n")
-	w.printf("tenant    %s: consent granted (%d permissions), confirmed by a sign-in: %v", s.Tenant.ID, len(s.Tenant.Granted), s.Tenant.Verified)
+	confirmed := "not yet confirmed by a sign-in"
+	if s.Tenant.Verified {
+		confirmed = "confirmed by " + s.User.Name + "'s sign-in"
+	}
+	w.printf("tenant    %s: %d permissions granted, %s", s.Tenant.ID, len(s.Tenant.Granted), confirmed)
 	w.printf("user      %s <%s>", s.User.Name, s.User.Username)
 	ready := 0
 	for _, c := range s.Verify {
