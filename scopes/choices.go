@@ -24,8 +24,8 @@ func MailboxAccess() Choice {
 }
 
 // AllRecommended is "Grant access to all recommended resources": every
-// feature, shared calendars excepted (an organisation opts into those on
-// their own).
+// feature, shared calendars and chat messages excepted (an organisation
+// opts into those on their own).
 func AllRecommended() Choice {
 	return Choice{Name: "Grant access to all recommended resources", Features: []Feature{SignIn, Calendar, Teams, Mail}}
 }
@@ -47,6 +47,8 @@ func required(f Feature) string {
 		return "Only if syncing calendars shared with users"
 	case Teams:
 		return "Only if using Teams sharing"
+	case ChatMessages:
+		return "Only if notified of new Teams chat messages"
 	case Mail:
 		return "Only if using Email Sync"
 	}
@@ -64,6 +66,8 @@ func summary(f Feature) string {
 		return "Read events in calendars shared with or delegated to the user"
 	case Teams:
 		return "Read team and channel info; send messages to channels and chats on behalf of users"
+	case ChatMessages:
+		return "Read the messages of the user's chats, to be notified of new ones"
 	case Mail:
 		return "Read email messages (read-only: cannot send, modify, or delete)"
 	}

@@ -12,6 +12,11 @@
 //	//  OnlineMeetings.Read Team.ReadBasic.All Channel.ReadBasic.All
 //	//  ChannelMessage.Send Chat.ReadBasic ChatMessage.Send]
 //
+// Some features are opt-in and left out of [AllRecommended]: SharedCalendars
+// (Calendars.Read.Shared) and ChatMessages (Chat.Read, which Graph requires
+// for change notifications on chat messages; Teams alone reads chat names,
+// not messages).
+//
 // Every permission is delegated: the app acts only on behalf of a signed-in
 // user and can never see more than that user can. The mail feature is
 // read-only; no feature requests a scope that can send, modify or delete

@@ -24,15 +24,21 @@ const (
 	// or delegated to them. It implies Calendar.
 	SharedCalendars Feature = "calendar.shared"
 	// Teams reads the user's teams, channels and chats and posts messages
-	// to them on the user's behalf (clip shares, notifications).
+	// to them on the user's behalf (clip shares, notifications). It reads
+	// chat names and members, not the messages in chats.
 	Teams Feature = "teams"
+	// ChatMessages adds reading the messages of the user's chats, which
+	// Graph requires before it sends change notifications for chat
+	// messages (subscriptions to chats/{id}/messages or
+	// me/chats/getAllMessages need Chat.Read). It implies Teams.
+	ChatMessages Feature = "teams.chatmessages"
 	// Mail reads the user's mail, read-only.
 	Mail Feature = "mail"
 )
 
 // Features returns every feature in the order the admin guide presents them.
 func Features() []Feature {
-	return []Feature{SignIn, Calendar, SharedCalendars, Teams, Mail}
+	return []Feature{SignIn, Calendar, SharedCalendars, Teams, ChatMessages, Mail}
 }
 
 // String returns the feature's identifier, such as "calendar".
@@ -50,6 +56,8 @@ func (f Feature) Title() string {
 		return "Shared calendars"
 	case Teams:
 		return "Teams"
+	case ChatMessages:
+		return "Teams chat messages"
 	case Mail:
 		return "Email"
 	}
@@ -64,18 +72,23 @@ func (f Feature) Valid() bool {
 // ParseFeature returns the feature named s, case-insensitively. It accepts
 // the identifiers Features returns ("calendar", "calendar.shared", ...).
 func ParseFeature(s string) (Feature, error) {
+	var names []string
 	for _, f := range Features() {
 		if strings.EqualFold(string(f), strings.TrimSpace(s)) {
 			return f, nil
 		}
+		names = append(names, string(f))
 	}
-	return "", fmt.Errorf("scopes: unknown feature %q (want one of signin, calendar, calendar.shared, teams, mail)", s)
+	return "", fmt.Errorf("scopes: unknown feature %q (want one of %s)", s, strings.Join(names, ", "))
 }
 
 // implies lists the features a feature cannot work without, beyond SignIn.
 func (f Feature) implies() []Feature {
-	if f == SharedCalendars {
+	switch f {
+	case SharedCalendars:
 		return []Feature{Calendar}
+	case ChatMessages:
+		return []Feature{Teams}
 	}
 	return nil
 }
@@ -130,6 +143,8 @@ var catalog = [...]Permission{
 		Description: "Read the names and members of the user's chats, not their messages."},
 	{Name: "ChatMessage.Send", ID: "116b7235-7cc6-461e-b163-8e55691d839e", Feature: Teams,
 		Description: "Send one-on-one and group chat messages as the user."},
+	{Name: "Chat.Read", ID: "f501c180-9344-439a-bca0-6cbf209fd270", Feature: ChatMessages,
+		Description: "Read the messages of the user's one-on-one and group chats, and be notified of new ones."},
 	{Name: "Mail.Read", ID: "570282fd-fa5c-430d-a7fd-fc8dc98a9dca", Feature: Mail,
 		Description: "Read the user's mail; it cannot send, modify or delete mail."},
 }

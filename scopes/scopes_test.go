@@ -27,6 +27,8 @@ func TestFor(t *testing.T) {
 		{"order and duplicates do not matter",
 			[]scopes.Feature{scopes.Mail, scopes.Teams, scopes.Mail, scopes.SignIn},
 			append(signIn[:5:5], "Team.ReadBasic.All", "Channel.ReadBasic.All", "ChannelMessage.Send", "Chat.ReadBasic", "ChatMessage.Send", "Mail.Read")},
+		{"chat messages imply teams", []scopes.Feature{scopes.ChatMessages},
+			append(signIn[:5:5], "Team.ReadBasic.All", "Channel.ReadBasic.All", "ChannelMessage.Send", "Chat.ReadBasic", "ChatMessage.Send", "Chat.Read")},
 		{"unknown feature adds nothing", []scopes.Feature{"bogus"}, signIn},
 	}
 	for _, tt := range tests {
@@ -108,6 +110,10 @@ func TestMissing(t *testing.T) {
 		{"teams send missing", []string{"User.Read", "Team.ReadBasic.All", "Channel.ReadBasic.All", "Chat.ReadBasic", "ChatMessage.Send"},
 			[]scopes.Feature{scopes.Teams}, []string{"ChannelMessage.Send"}},
 		{"nothing granted", nil, []scopes.Feature{scopes.Calendar}, []string{"User.Read", "Calendars.ReadWrite", "OnlineMeetings.Read"}},
+		{"chat messages need Chat.Read", []string{"User.Read", "Team.ReadBasic.All", "Channel.ReadBasic.All", "ChannelMessage.Send", "Chat.ReadBasic", "ChatMessage.Send"},
+			[]scopes.Feature{scopes.ChatMessages}, []string{"Chat.Read"}},
+		{"Chat.ReadWrite covers Chat.Read", []string{"User.Read", "Team.ReadBasic.All", "Channel.ReadBasic.All", "ChannelMessage.Send", "Chat.ReadWrite"},
+			[]scopes.Feature{scopes.ChatMessages}, nil},
 		{"narrower grant does not cover", []string{"User.Read", "Calendars.Read", "OnlineMeetings.Read"}, []scopes.Feature{scopes.Calendar}, []string{"Calendars.ReadWrite"}},
 	}
 	for _, tt := range tests {
@@ -162,6 +168,11 @@ func TestChoices(t *testing.T) {
 			}
 		}
 	}
+	for _, s := range []string{"Calendars.Read.Shared", "Chat.Read"} {
+		if slices.Contains(all, s) {
+			t.Errorf("AllRecommended asks for %s, which organisations opt into on their own", s)
+		}
+	}
 }
 
 func TestMarkdown(t *testing.T) {
@@ -171,10 +182,14 @@ func TestMarkdown(t *testing.T) {
 		"| Authentication | Sign in users via Microsoft Entra ID, read basic profile (name, email) | Always required |",
 		"| Email | Read email messages (read-only: cannot send, modify, or delete) | Only if using Email Sync |",
 		"| Teams | `ChannelMessage.Send` | ebf0f66e-9fb1-49e4-a278-222f76911cf4 |",
+		"| Teams chat messages | `Chat.Read` | f501c180-9344-439a-bca0-6cbf209fd270 |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("Markdown() lacks %q\n%s", want, md)
 		}
+	}
+	if strings.Contains(md, "|  |") {
+		t.Errorf("Markdown() has an empty cell: a feature lacks its summary or requirement\n%s", md)
 	}
 	if md := scopes.Markdown(scopes.Mail); strings.Contains(md, "Calendars.ReadWrite") {
 		t.Errorf("Markdown(Mail) lists calendar scopes:\n%s", md)
