@@ -311,6 +311,9 @@ func (h *Handler) validate(w http.ResponseWriter, token string) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	// The token is attacker-chosen text echoed verbatim (Graph wants it
+	// unchanged): a browser must neither sniff it as HTML nor run anything.
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.WriteString(w, token)

@@ -64,7 +64,8 @@ func TestHandlerValidationHandshake(t *testing.T) {
 		if rec.Code != http.StatusOK || rec.Body.String() != token {
 			t.Errorf("%s: %d %q, want 200 with the decoded token", path, rec.Code, rec.Body)
 		}
-		if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") || rec.Header().Get("X-Content-Type-Options") != "nosniff" {
+		if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") || rec.Header().Get("X-Content-Type-Options") != "nosniff" ||
+			!strings.Contains(rec.Header().Get("Content-Security-Policy"), "sandbox") {
 			t.Errorf("%s: headers %v", path, rec.Header())
 		}
 	}

@@ -175,13 +175,16 @@ type Kind string
 
 // The kinds of resources m365kit subscribes to.
 const (
-	// KindEvents: Outlook events (me/events). Graph checks Calendars.Read.
+	// KindEvents: Outlook events (me/events). Graph checks Calendars.Read,
+	// which the Calendars.ReadWrite of scopes.Calendar covers.
 	KindEvents Kind = "events"
 	// KindMessages: Outlook messages (me/messages, a mail folder's
 	// messages). Graph checks Mail.ReadBasic or Mail.Read.
 	KindMessages Kind = "messages"
 	// KindChatMessages: Teams chat messages (chats/{id}/messages,
-	// me/chats/getAllMessages). Graph checks Chat.Read.
+	// me/chats/getAllMessages). Graph checks Chat.Read (or
+	// Chat.ReadWrite): request scopes.ChatMessages, since the Chat.ReadBasic
+	// of scopes.Teams is not enough.
 	KindChatMessages Kind = "chatMessages"
 )
 
@@ -246,13 +249,16 @@ func MailFolder(folder string) Target {
 }
 
 // ChatMessages watches the messages of one chat the signed-in user is a
-// member of (chats/{id}/messages).
+// member of (chats/{id}/messages). The user's token needs Chat.Read
+// (scopes.ChatMessages).
 func ChatMessages(chatID string) Target {
 	return Target{Resource: "chats/" + url.PathEscape(chatID) + "/messages", ChangeType: allChanges}
 }
 
 // AllChatMessages watches the messages of every chat the signed-in user is
-// a member of (me/chats/getAllMessages).
+// a member of (me/chats/getAllMessages). The user's token needs Chat.Read
+// (scopes.ChatMessages), and Microsoft licenses and bills this resource
+// separately (payment model B).
 func AllChatMessages() Target {
 	return Target{Resource: "me/chats/getAllMessages", ChangeType: allChanges}
 }
