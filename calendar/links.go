@@ -243,37 +243,51 @@ func parseCandidate(raw string) (*url.URL, bool) {
 
 // trimURL removes what text around a URL leaves on it: trailing
 // punctuation, quotes, encoded or literal angle brackets, a closing
-// parenthesis without an opening one.
+// parenthesis without an opening one. It is linear in len(s), however much
+// punctuation trails.
 func trimURL(s string) string {
 	s = strings.TrimLeft(s, "([{<'\"*")
+	opens, closes := -1, 0 // counted at the first trailing ')'
 	for len(s) > 0 {
-		lower := strings.ToLower(s)
+		n := len(s)
 		switch {
-		case strings.HasSuffix(lower, "%3e"), strings.HasSuffix(lower, "%3c"), strings.HasSuffix(lower, "%20"),
-			strings.HasSuffix(lower, "%22"), strings.HasSuffix(lower, "%27"):
-			s = s[:len(s)-3]
+		case n >= 3 && s[n-3] == '%' && encodedStop(s[n-2:]):
+			s = s[:n-3]
 			continue
-		case strings.HasSuffix(lower, "&gt;"), strings.HasSuffix(lower, "&lt;"):
-			s = s[:len(s)-4]
+		case n >= 4 && (strings.EqualFold(s[n-4:], "&gt;") || strings.EqualFold(s[n-4:], "&lt;")):
+			s = s[:n-4]
 			continue
-		case strings.HasSuffix(lower, "&quot;"), strings.HasSuffix(lower, "&nbsp;"):
-			s = s[:len(s)-6]
+		case n >= 6 && (strings.EqualFold(s[n-6:], "&quot;") || strings.EqualFold(s[n-6:], "&nbsp;")):
+			s = s[:n-6]
 			continue
 		}
-		c := s[len(s)-1]
-		switch c {
+		switch s[n-1] {
 		case '.', ',', ';', ':', '!', '?', '\'', '"', '*', '>', '<', ']', '}', '|', '\\':
-			s = s[:len(s)-1]
+			s = s[:n-1]
 			continue
 		case ')':
-			if strings.Count(s, "(") < strings.Count(s, ")") {
-				s = s[:len(s)-1]
+			if opens < 0 {
+				opens, closes = strings.Count(s, "("), strings.Count(s, ")")
+			}
+			if opens < closes {
+				s = s[:n-1]
+				closes--
 				continue
 			}
 		}
 		break
 	}
 	return s
+}
+
+// encodedStop reports the hex of a percent-encoded character that cannot
+// end a URL in text: > < space " '.
+func encodedStop(hex string) bool {
+	switch strings.ToLower(hex) {
+	case "3e", "3c", "20", "22", "27":
+		return true
+	}
+	return false
 }
 
 // candidates yields URL-like tokens of text in order: tokens with a scheme
@@ -315,40 +329,48 @@ func isSeparator(c byte) bool {
 // splitSchemes splits "Join:https://a…https://b" into the parts that start
 // at each scheme, so text glued to a URL or two glued URLs are separated.
 // Schemes inside a query (a wrapped url=https%3A… or url=https://…) stay.
+// It makes one pass over tok and returns at most maxCandidates parts.
 func splitSchemes(tok string) []string {
-	lower := strings.ToLower(tok)
-	first := schemeIndex(lower, 0)
-	if first < 0 {
-		return []string{tok}
-	}
 	var out []string
-	start := first
-	for {
-		next := schemeIndex(lower, start+1)
-		// A scheme after = ? & / % # or _ (Proofpoint v3) is a wrapped URL, not a new one.
-		for next > 0 && strings.ContainsRune("=?&/%#_", rune(lower[next-1])) {
-			next = schemeIndex(lower, next+1)
+	start := -1
+	for i := 0; i < len(tok); i++ {
+		switch tok[i] | 0x20 {
+		case 'h', 'm', 'z':
+		default:
+			continue
 		}
-		if next < 0 {
-			out = append(out, tok[start:])
+		if !schemeAt(tok[i:]) {
+			continue
+		}
+		if start < 0 {
+			start = i
+			continue
+		}
+		// A scheme after = ? & / % # or _ (Proofpoint v3) is a wrapped URL, not a new one.
+		if strings.IndexByte("=?&/%#_", tok[i-1]) >= 0 {
+			continue
+		}
+		out = append(out, tok[start:i])
+		if len(out) == maxCandidates {
 			return out
 		}
-		out = append(out, tok[start:next])
-		start = next
+		start = i
 	}
+	if start < 0 {
+		return []string{tok}
+	}
+	return append(out, tok[start:])
 }
 
-func schemeIndex(lower string, from int) int {
-	best := -1
-	for _, s := range [...]string{"https://", "http://", "msteams:", "zoommtg://", "zoomus://"} {
-		if from >= len(lower) {
-			break
-		}
-		if k := strings.Index(lower[from:], s); k >= 0 && (best < 0 || from+k < best) {
-			best = from + k
+// schemeAt reports whether s starts with a scheme a join link may have,
+// in any case.
+func schemeAt(s string) bool {
+	for _, p := range [...]string{"https://", "http://", "msteams:", "zoommtg://", "zoomus://"} {
+		if len(s) >= len(p) && strings.EqualFold(s[:len(p)], p) {
+			return true
 		}
 	}
-	return best
+	return false
 }
 
 // looksLikeLink is a cheap filter before url.Parse.
@@ -412,7 +434,7 @@ func htmlToText(s string) string {
 		tag := s[i+1 : i+gt]
 		i += gt + 1
 		b.WriteByte(' ')
-		lowerTag := strings.ToLower(tag)
+		lowerTag := asciiLower(tag) // same byte offsets as tag
 		if name, ok := rawTextTag(lowerTag); ok {
 			end := indexCloseTag(s[i:], name)
 			if end < 0 {
@@ -469,6 +491,26 @@ func attr(tag, lowerTag, name string) (string, bool) {
 		}
 		return tag[j:end], true
 	}
+}
+
+// asciiLower lower-cases the ASCII letters of s only, so that byte offsets
+// into the result are offsets into s (strings.ToLower may change the
+// length: "Ⱥ" is two bytes, its lower case three).
+func asciiLower(s string) string {
+	i := 0
+	for i < len(s) && !(s[i] >= 'A' && s[i] <= 'Z') {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	b := []byte(s)
+	for ; i < len(b); i++ {
+		if c := b[i]; c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 func isSpaceByte(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' }

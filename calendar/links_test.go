@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -225,6 +226,9 @@ func TestTrimURL(t *testing.T) {
 		{"https://a.example/x&gt;", "https://a.example/x"},
 		{"'https://a.example/x',", "https://a.example/x"},
 		{"...", ""},
+		{"https://a.example/x))).", "https://a.example/x"},
+		{"https://a.example/(x))", "https://a.example/(x)"},
+		{"https://a.example/x&QUOT;&nbsp;", "https://a.example/x"},
 	}
 	for _, tc := range tests {
 		if got := trimURL(tc.in); got != tc.want {
@@ -247,6 +251,42 @@ func TestUnwrapIsBounded(t *testing.T) {
 	self := "https://nam12.safelinks.protection.outlook.com/?url=https%3A%2F%2Fnam12.safelinks.protection.outlook.com%2F"
 	if _, ok := FindMeetingLink(&Event{Body: &ItemBody{ContentType: "text", Content: self}}); ok {
 		t.Error("a self-referencing wrapper produced a link")
+	}
+}
+
+// TestFindMeetingLinkHostileBodies feeds bodies anyone can put in a meeting
+// invite. An earlier version was quadratic on each (minutes for 300 KB) and
+// panicked on letters whose lower case is longer than they are ("Ⱥ").
+func TestFindMeetingLinkHostileBodies(t *testing.T) {
+	t.Parallel()
+	const zoomLink = "https://zoom.us/j/98765432101"
+	tests := []struct {
+		name, body string
+		want       bool
+	}{
+		{"trailing dots", zoomLink + strings.Repeat(".", 300_000), true},
+		{"trailing parens", zoomLink + strings.Repeat(")", 300_000), true},
+		{"trailing encoded brackets", zoomLink + strings.Repeat("%3E", 100_000), true},
+		{"glued wrapped schemes", strings.Repeat("=https://", 100_000), false},
+		{"glued links", strings.Repeat("xhttps://a.example/", 50_000), false},
+		{"many tokens", strings.Repeat("https://a.example/ ", 50_000) + zoomLink, false}, // past maxCandidates
+		{"longer lower case", strings.Repeat("Ⱥ", 40) + "http://a " + zoomLink, true},
+		{"longer lower case glued", strings.Repeat("Ⱥ", 40) + zoomLink, true},
+	}
+	for _, tc := range tests {
+		start := time.Now()
+		l, ok := FindMeetingLinkInText(tc.body, SourceBody)
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("%s: %d bytes took %v", tc.name, len(tc.body), d)
+		}
+		if ok != tc.want || ok && l.URL != zoomLink {
+			t.Errorf("%s: got %v %q, want %v %q", tc.name, ok, l.URL, tc.want, zoomLink)
+		}
+		start = time.Now()
+		FindMeetingLink(&Event{Body: &ItemBody{ContentType: "html", Content: "<p " + tc.body + ">"}})
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("%s as a tag: %d bytes took %v", tc.name, len(tc.body), d)
+		}
 	}
 }
 
