@@ -29,12 +29,18 @@ type cachedToken struct {
 	expires time.Time
 }
 
-// flight is one in-progress acquisition that concurrent callers share.
+// flight is one in-progress acquisition that concurrent callers share. It
+// runs on its own goroutine under a context detached from every caller's
+// cancellation, so one caller giving up never fails the others; it is
+// cancelled only when every caller waiting for it has given up.
 type flight struct {
 	done    chan struct{}
 	token   string
 	expires time.Time
 	err     error
+
+	waiters int                // callers waiting; guarded by App.mu
+	cancel  context.CancelFunc // ends the flight's context
 }
 
 // acctLock serialises the token operations of one account in the process.
@@ -92,7 +98,10 @@ func (s *Source) AccountID() string { return s.accountID }
 // Token returns an access token for Microsoft Graph: from the in-process
 // cache, else from the store, refreshed with the stored refresh token when
 // it is about to expire (the rotated refresh token is saved). Concurrent
-// callers for one account share one acquisition. Errors are *Error:
+// callers for one account share one acquisition; a caller whose ctx ends
+// returns ctx's error at once without failing the others, and the shared
+// acquisition is cancelled only when no caller waits for it any more.
+// Errors are *Error:
 // ErrNotSignedIn, ErrReauthRequired, ErrConsentRequired or ErrTransient.
 func (s *Source) Token(ctx context.Context) (string, error) {
 	tok, _, err := s.token(ctx)
@@ -205,38 +214,57 @@ func (a *App) lock(ctx context.Context, accountID string) (func(), error) {
 }
 
 // acquire gets a token through MSAL, sharing the work with concurrent
-// callers for the same account and scopes.
+// callers for the same account and scopes. The work runs detached from
+// ctx: a caller whose ctx ends gets ctx's error at once, while the
+// acquisition goes on for the callers still waiting (and, if it refreshes,
+// saves the rotated refresh token). When the last waiting caller gives up,
+// the acquisition is cancelled and forgotten, so a later caller starts
+// afresh instead of joining a cancelled one.
 func (a *App) acquire(ctx context.Context, accountID, key string, sc []string) (string, time.Time, error) {
+	if err := ctx.Err(); err != nil {
+		return "", time.Time{}, err
+	}
 	fkey := accountID + "\x00" + key
-	for {
+	a.mu.Lock()
+	f := a.flights[fkey]
+	if f == nil {
+		// WithoutCancel keeps ctx's values (tracing) but not its
+		// cancellation or deadline; MSAL bounds each request it sends
+		// with a timeout of its own when the context has no deadline.
+		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		f = &flight{done: make(chan struct{}), cancel: cancel}
+		a.flights[fkey] = f
+		go a.fly(fctx, f, fkey, accountID, key, sc)
+	}
+	f.waiters++
+	a.mu.Unlock()
+	select {
+	case <-f.done:
+		return f.token, f.expires, f.err
+	case <-ctx.Done():
 		a.mu.Lock()
-		f := a.flights[fkey]
-		leader := f == nil
-		if leader {
-			f = &flight{done: make(chan struct{})}
-			a.flights[fkey] = f
+		if f.waiters--; f.waiters == 0 {
+			f.cancel()
+			if a.flights[fkey] == f {
+				delete(a.flights, fkey)
+			}
 		}
 		a.mu.Unlock()
-		if leader {
-			f.token, f.expires, f.err = a.acquireLocked(ctx, accountID, key, sc)
-			a.mu.Lock()
-			delete(a.flights, fkey)
-			a.mu.Unlock()
-			close(f.done)
-			return f.token, f.expires, f.err
-		}
-		select {
-		case <-f.done:
-		case <-ctx.Done():
-			return "", time.Time{}, ctx.Err()
-		}
-		// The leader's context ending is no reason for this caller to
-		// fail: try again, maybe as the leader.
-		if f.err != nil && (errors.Is(f.err, context.Canceled) || errors.Is(f.err, context.DeadlineExceeded)) && ctx.Err() == nil {
-			continue
-		}
-		return f.token, f.expires, f.err
+		return "", time.Time{}, ctx.Err()
 	}
+}
+
+// fly runs one shared acquisition and hands its result to the waiters.
+func (a *App) fly(ctx context.Context, f *flight, fkey, accountID, key string, sc []string) {
+	defer f.cancel()
+	tok, exp, err := a.acquireLocked(ctx, accountID, key, sc)
+	a.mu.Lock()
+	if a.flights[fkey] == f {
+		delete(a.flights, fkey)
+	}
+	f.token, f.expires, f.err = tok, exp, err
+	a.mu.Unlock()
+	close(f.done)
 }
 
 // acquireLocked runs one silent acquisition with the account locked.

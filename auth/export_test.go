@@ -1,0 +1,13 @@
+package auth
+
+// FlightWaiters returns how many callers wait for the in-progress token
+// acquisition of accountID and the features' scopes (0 if none), so that
+// tests can order a cancellation after a caller joined.
+func FlightWaiters(a *App, s *Source) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if f := a.flights[s.accountID+"\x00"+s.key]; f != nil {
+		return f.waiters
+	}
+	return 0
+}
