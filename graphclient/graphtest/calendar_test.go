@@ -269,8 +269,8 @@ func TestCalendarScopesAndMailbox(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"read without scope", f.adele, []string{"User.Read"}, graphCall{url: "me/calendarView?" + calendarWindow}, 403, "Forbidden"},
-		{"patch with read scope", f.adele, []string{"Calendars.Read"}, graphCall{method: "PATCH", url: "me/events/x", body: "{}"}, 403, "Forbidden"},
+		{"read without scope", f.adele, []string{"User.Read"}, graphCall{url: "me/calendarView?" + calendarWindow}, 403, "ErrorAccessDenied"},
+		{"patch with read scope", f.adele, []string{"Calendars.Read"}, graphCall{method: "PATCH", url: "me/events/x", body: "{}"}, 403, "ErrorAccessDenied"},
 		{"no mailbox", nobox, []string{"Calendars.Read"}, graphCall{url: "me/calendarView?" + calendarWindow}, 404, "MailboxNotEnabledForRESTAPI"},
 		{"meetings without scope", f.adele, []string{"Calendars.Read"}, graphCall{url: "me/onlineMeetings?$filter=JoinWebUrl eq 'x'"}, 403, "Forbidden"},
 	}

@@ -97,6 +97,7 @@
 //
 //	GET   /me, /me/calendars, /me/calendar, /me/events, /me/events/{id}
 //	PATCH /me/events/{id}                                   (merge: absent fields are kept)
+//	DELETE /me/events/{id}
 //	GET   /me/calendarView, /me/calendars/{id}/calendarView (series expanded)
 //	GET   /me/calendarView/delta
 //	GET   /me/onlineMeetings?$filter=JoinWebUrl eq '…'
@@ -107,8 +108,11 @@
 //	POST  /$batch; GET, POST, PATCH, DELETE /subscriptions
 //
 // Every route checks the bearer token (issued by the fake, unexpired) and
-// the permissions Graph requires, answering Graph's 401 or 403 body. A
-// user without a mailbox gets MailboxNotEnabledForRESTAPI.
+// the permissions Graph requires, answering Graph's 401 or 403 body; a 403
+// carries the code of the workload behind the route, as Graph's do:
+// Authorization_RequestDenied for /me, ErrorAccessDenied for calendars and
+// mail, Forbidden for Teams. A user without a mailbox gets
+// MailboxNotEnabledForRESTAPI.
 //
 // Delta is tracked for real: the first round pages by
 // Prefer: odata.maxpagesize and ends with a deltaLink; a later round

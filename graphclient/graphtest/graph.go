@@ -86,11 +86,32 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, anyOf []strin
 			}
 		}
 		if !found {
-			writeGraphError(w, http.StatusForbidden, "Forbidden", "Missing scope permissions on the request. API requires one of '"+strings.Join(anyOf, ", ")+"'.")
+			code, msg := forbidden(r.URL.Path, anyOf)
+			writeGraphError(w, http.StatusForbidden, code, msg)
 			return nil, false
 		}
 	}
 	return tok.user, true
+}
+
+// forbidden returns the code and message of the 403 Graph answers a token
+// that lacks the permission a route needs. Each workload words it its own
+// way: the directory (/me) says Authorization_RequestDenied, Outlook
+// (calendars, events, mail) ErrorAccessDenied, Teams and the rest Forbidden
+// with the permissions the API requires.
+func forbidden(path string, anyOf []string) (code, message string) {
+	p := strings.TrimPrefix(path, "/")
+	if _, rest, ok := strings.Cut(p, "/"); ok {
+		p = rest // without the version segment
+	}
+	switch {
+	case p == "me":
+		return "Authorization_RequestDenied", "Insufficient privileges to complete the operation."
+	case strings.HasPrefix(p, "me/calendar"), strings.HasPrefix(p, "me/events"),
+		strings.HasPrefix(p, "me/mailFolders"), strings.HasPrefix(p, "me/messages"):
+		return "ErrorAccessDenied", "Access is denied. Check credentials and try again."
+	}
+	return "Forbidden", "Missing scope permissions on the request. API requires one of '" + strings.Join(anyOf, ", ") + "'. Roles on the request ''."
 }
 
 // graphError is Graph's error envelope.

@@ -186,6 +186,9 @@ func TestMailNoMailboxAndScopes(t *testing.T) {
 	}
 	r = do(t, f.srv, graphCall{url: "me/mailFolders", token: f.srv.IssueToken(f.adele, "app", "Calendars.Read")})
 	wantStatus(t, r, http.StatusForbidden)
+	if diff := cmp.Diff("ErrorAccessDenied", r.errorCode(t)); diff != "" {
+		t.Errorf("403 code from Outlook (-want +got):\n%s", diff)
+	}
 }
 
 func TestMessageGoAPI(t *testing.T) {

@@ -44,7 +44,7 @@ func TestMeAuthorization(t *testing.T) {
 		{"no token", "", 401, "InvalidAuthenticationToken"},
 		{"unknown token", "eyJ0eXAiOiJKV1QifQ.bogus", 401, "InvalidAuthenticationToken"},
 		{"expired", expired, 401, "InvalidAuthenticationToken"},
-		{"no scope", f.srv.IssueToken(f.adele, appClientID, "Mail.Read"), 403, "Forbidden"},
+		{"no scope", f.srv.IssueToken(f.adele, appClientID, "Mail.Read"), 403, "Authorization_RequestDenied"},
 		{"broader scope", f.srv.IssueToken(f.adele, appClientID, "User.Read.All"), 200, ""},
 	}
 	for _, tt := range tests {

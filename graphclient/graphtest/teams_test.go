@@ -41,7 +41,11 @@ func TestJoinedTeamsAndChannels(t *testing.T) {
 	sales := f.tenant.Teams()[1]
 	wantStatus(t, do(t, f.srv, graphCall{url: "teams/" + sales.ID + "/channels", token: tok}), http.StatusForbidden)
 	wantStatus(t, do(t, f.srv, graphCall{url: "teams/" + newID() + "/channels", token: tok}), http.StatusNotFound)
-	wantStatus(t, do(t, f.srv, graphCall{url: "me/joinedTeams", token: f.srv.IssueToken(f.adele, "app", "Chat.Read")}), http.StatusForbidden)
+	noScope := do(t, f.srv, graphCall{url: "me/joinedTeams", token: f.srv.IssueToken(f.adele, "app", "Chat.Read")})
+	wantStatus(t, noScope, http.StatusForbidden)
+	if diff := cmp.Diff("Forbidden", noScope.errorCode(t)); diff != "" {
+		t.Errorf("403 code from Teams (-want +got):\n%s", diff)
+	}
 }
 
 func TestChatsExpandMembers(t *testing.T) {
