@@ -46,6 +46,8 @@ type Rules struct {
 	ExternalOnly bool
 	// TenantDomains are the tenant's domains ("contoso.com",
 	// "contoso.onmicrosoft.com"); their subdomains count as internal too.
+	// "@contoso.com" and "*.contoso.com" are read as "contoso.com", as
+	// mail.ExternalOnly reads them.
 	TenantDomains []string
 	// MinAttendees and MaxAttendees bound the number of people in the
 	// meeting: the organiser plus the attendees that are not rooms or
@@ -156,6 +158,7 @@ func (r Rules) external(addr string) bool {
 	domain := strings.TrimSuffix(strings.ToLower(addr[at+1:]), ".")
 	for _, d := range r.TenantDomains {
 		d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
+		d = strings.TrimPrefix(strings.TrimPrefix(d, "@"), "*.")
 		if d != "" && (domain == d || strings.HasSuffix(domain, "."+d)) {
 			return false
 		}

@@ -65,6 +65,7 @@ func TestRulesMatch(t *testing.T) {
 				e.Attendees = e.Attendees[:1]
 			}), true, ReasonNone},
 		{"external-only without domains", Rules{ExternalOnly: true}, meeting(), false, ReasonNoTenantDomains},
+		{"domains written as @domain and *.domain", Rules{ExternalOnly: true, TenantDomains: []string{"@contoso.com", "*.fabrikam.com"}}, meeting(), false, ReasonInternal},
 		{"domain match ignores case and trailing dot", Rules{ExternalOnly: true, TenantDomains: []string{" CONTOSO.com. ", "fabrikam.com"}}, meeting(), false, ReasonInternal},
 		{"min attendees met (organiser + 2, room excluded)", Rules{MinAttendees: 3}, meeting(), true, ReasonNone},
 		{"too few", Rules{MinAttendees: 4}, meeting(), false, ReasonTooFewAttendees},
