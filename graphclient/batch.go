@@ -350,8 +350,12 @@ func (c *Client) batchItemRetryable(ctx context.Context, w batchWireReq, r *batc
 	if r.Status < 400 {
 		return false
 	}
-	hr := &http.Request{Method: w.Method, Header: http.Header{}}
-	return c.retry.CheckRetry(ctx, hr, &http.Response{StatusCode: r.Status, Header: headerOf(r.Headers)}, nil)
+	// The item as a request: a CheckRetry may look at its method and URL.
+	hr, err := http.NewRequestWithContext(ctx, w.Method, c.base.String()+strings.TrimPrefix(w.URL, "/"), nil)
+	if err != nil {
+		return false
+	}
+	return c.retry.CheckRetry(ctx, hr, &http.Response{StatusCode: r.Status, Header: headerOf(r.Headers), Request: hr}, nil)
 }
 
 func headerOf(m map[string]string) http.Header {

@@ -1,6 +1,7 @@
 package graphclient
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -316,5 +317,44 @@ func TestBatchCallFails(t *testing.T) {
 	var ge *Error
 	if !errors.As(err, &ge) || ge.StatusCode != 400 || len(got) != 1 || !errors.Is(got[0].Err, err) {
 		t.Errorf("got %+v, err %v", got, err)
+	}
+}
+
+// TestBatchItemCheckRetrySeesTheItem: a custom CheckRetry is asked about a
+// throttled item with that item's method and URL, and decides alone.
+func TestBatchItemCheckRetrySeesTheItem(t *testing.T) {
+	t.Parallel()
+	c, calls, _ := batchServer(t, func(n int, b batchCall) any {
+		if n > 1 {
+			return okResponses(b)
+		}
+		throttled := func(id string) map[string]any {
+			return map[string]any{"id": id, "status": 429, "headers": map[string]string{"Retry-After": "1"}, "body": json.RawMessage(readTestdata(t, "error-throttled-429.json"))}
+		}
+		return map[string]any{"responses": []map[string]any{throttled("1"), throttled("2")}}
+	})
+	var mu sync.Mutex
+	var asked []string
+	c.retry.CheckRetry = func(ctx context.Context, req *http.Request, resp *http.Response, err error) bool {
+		if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
+			mu.Lock()
+			asked = append(asked, req.Method+" "+c.relPath(req.URL))
+			mu.Unlock()
+			return strings.HasSuffix(req.URL.Path, "/me/messages")
+		}
+		return DefaultCheckRetry(ctx, req, resp, err)
+	}
+	got, err := c.Batch(t.Context(), []BatchRequest{
+		{ID: "1", Method: "POST", URL: "me/events", Body: map[string]string{"subject": "x"}},
+		{ID: "2", URL: "/me/messages?$top=1"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"POST me/events", "GET me/messages"}, asked); diff != "" {
+		t.Errorf("CheckRetry asked about (-want +got):\n%s", diff)
+	}
+	if len(*calls) != 2 || got[0].Status != 429 || got[1].Status != 200 {
+		t.Errorf("calls = %d, results = %d %d; want the messages item alone retried", len(*calls), got[0].Status, got[1].Status)
 	}
 }
