@@ -181,6 +181,13 @@ func (h *Handler) Run(ctx context.Context) error {
 				case <-ctx.Done():
 					return
 				case n := <-h.queue:
+					if ctx.Err() != nil {
+						// select chose the queue over a done ctx: the
+						// callback would only fail, losing n. Keep it for
+						// the next Run.
+						h.requeue(ctx, n)
+						return
+					}
 					h.run(ctx, n)
 				}
 			}
@@ -188,6 +195,17 @@ func (h *Handler) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	return ctx.Err()
+}
+
+// requeue puts back a notification taken from the queue after ctx ended.
+func (h *Handler) requeue(ctx context.Context, n Notification) {
+	h.enqueue.Lock()
+	defer h.enqueue.Unlock()
+	select {
+	case h.queue <- n:
+	default: // a request filled the slot meanwhile
+		h.log(ctx, slog.LevelWarn, "notify: queue full at shutdown; notification dropped", "subscription", n.SubscriptionID)
+	}
 }
 
 func (h *Handler) run(ctx context.Context, n Notification) {

@@ -300,3 +300,36 @@ func TestHandlerLooksUpEachSubscriptionOnce(t *testing.T) {
 		t.Errorf("lookups (-want +got):\n%s", diff)
 	}
 }
+
+// TestHandlerRunAfterCancelKeepsTheQueue: a Run whose context is already
+// done processes nothing and loses nothing; the notifications wait for the
+// next Run.
+func TestHandlerRunAfterCancelKeepsTheQueue(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var got []string
+	h, err := notify.NewHandler(testStore(t), func(_ context.Context, n notify.Notification) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, n.SubscriptionID)
+		return nil
+	}, notify.WithWorkers(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec := post(t, h, "/notify", changeBody(subID, secret)); rec.Code != http.StatusAccepted {
+		t.Fatalf("POST: %d", rec.Code)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	for range 20 { // each worker's select may pick the queue over ctx
+		if err := h.Run(ctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Run = %v", err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 0 || h.Pending() != 1 {
+		t.Errorf("after cancelled Runs: processed %v, %d pending; want none processed and 1 pending", got, h.Pending())
+	}
+}
