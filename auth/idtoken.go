@@ -232,19 +232,28 @@ func clip(s string) string {
 }
 
 // jwksCache fetches and caches each tenant's signing keys from
-// https://{host}/{tid}/discovery/v2.0/keys. It is safe for concurrent use.
+// https://{host}/{tid}/discovery/v2.0/keys. Concurrent lookups for one
+// tenant share one fetch; a fetch for one tenant never holds up another's
+// lookups. It is safe for concurrent use.
 type jwksCache struct {
 	hc   *http.Client
 	host string
 	now  func() time.Time
 
-	mu   sync.Mutex // held while fetching: sign-ins are rare, keep it simple
-	sets map[string]*keySet
+	mu       sync.Mutex
+	sets     map[string]*keySet
+	fetching map[string]*jwksFetch // in-progress fetches by tenant
 }
 
 type keySet struct {
 	keys    map[string]*signingKey
 	fetched time.Time
+}
+
+// jwksFetch is one in-progress fetch of a tenant's keys.
+type jwksFetch struct {
+	done chan struct{}
+	err  error // set before done is closed
 }
 
 const (
@@ -256,40 +265,73 @@ const (
 )
 
 func newJWKSCache(hc *http.Client, host string, now func() time.Time) *jwksCache {
-	return &jwksCache{hc: hc, host: host, now: now, sets: map[string]*keySet{}}
+	return &jwksCache{hc: hc, host: host, now: now, sets: map[string]*keySet{}, fetching: map[string]*jwksFetch{}}
 }
 
 // key returns key kid of tenant tid, fetching the tenant's key set when it
-// is not cached, stale, or lacks kid (keys rotate).
+// is not cached, stale, or lacks kid (keys rotate; an unknown kid triggers
+// a fetch at most every jwksMinRefetch).
 func (j *jwksCache) key(ctx context.Context, tid, kid string) (*signingKey, error) {
 	tid = strings.ToLower(tid)
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	now := j.now()
-	ks := j.sets[tid]
-	if ks != nil && now.Sub(ks.fetched) < jwksTTL {
-		if k := ks.keys[kid]; k != nil {
+	for {
+		j.mu.Lock()
+		now := j.now()
+		if ks := j.sets[tid]; ks != nil && now.Sub(ks.fetched) < jwksTTL {
+			if k := ks.keys[kid]; k != nil {
+				j.mu.Unlock()
+				return k, nil
+			}
+			if now.Sub(ks.fetched) < jwksMinRefetch {
+				j.mu.Unlock()
+				return nil, invalid("signing key %q is not among the tenant's keys", clip(kid))
+			}
+		}
+		if f := j.fetching[tid]; f != nil {
+			// Another sign-in is fetching this tenant's keys: wait for
+			// it, then look again.
+			j.mu.Unlock()
+			select {
+			case <-f.done:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			if f.err != nil && !(isContextErr(f.err) && ctx.Err() == nil) {
+				return nil, f.err
+			}
+			continue
+		}
+		f := &jwksFetch{done: make(chan struct{})}
+		j.fetching[tid] = f
+		j.mu.Unlock()
+
+		keys, err := j.fetch(ctx, tid)
+		j.mu.Lock()
+		delete(j.fetching, tid)
+		if err == nil {
+			if _, ok := j.sets[tid]; !ok && len(j.sets) >= jwksMaxTenants {
+				for t := range j.sets { // drop one arbitrary tenant
+					delete(j.sets, t)
+					break
+				}
+			}
+			j.sets[tid] = &keySet{keys: keys, fetched: j.now()}
+		}
+		f.err = err
+		j.mu.Unlock()
+		close(f.done)
+		if err != nil {
+			return nil, err
+		}
+		if k := keys[kid]; k != nil {
 			return k, nil
 		}
-		if now.Sub(ks.fetched) < jwksMinRefetch {
-			return nil, invalid("signing key %q is not among the tenant's keys", clip(kid))
-		}
+		return nil, invalid("signing key %q is not among the tenant's keys", clip(kid))
 	}
-	keys, err := j.fetch(ctx, tid)
-	if err != nil {
-		return nil, err
-	}
-	if len(j.sets) >= jwksMaxTenants {
-		for t := range j.sets { // drop one arbitrary tenant
-			delete(j.sets, t)
-			break
-		}
-	}
-	j.sets[tid] = &keySet{keys: keys, fetched: now}
-	if k := keys[kid]; k != nil {
-		return k, nil
-	}
-	return nil, invalid("signing key %q is not among the tenant's keys", clip(kid))
+}
+
+// isContextErr reports whether err comes from a context ending.
+func isContextErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // fetch downloads and parses the tenant's JWKS.

@@ -326,3 +326,69 @@ func TestJWKSCache(t *testing.T) {
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// TestJWKSCacheConcurrent: lookups for one tenant share one fetch, and a
+// tenant whose keys endpoint hangs holds up neither other tenants' sign-ins
+// nor a waiter whose context ends.
+func TestJWKSCacheConcurrent(t *testing.T) {
+	t.Parallel()
+	const slowTenant = "9f7e6c1a-1111-4b7a-8c5d-2e3f4a5b6c7d"
+	pub := &testKey().PublicKey
+	var fetches atomic.Int32
+	slowEntered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("tenant") == slowTenant {
+			once.Do(func() { close(slowEntered) })
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+		} else {
+			fetches.Add(1)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]string{
+			{"kty": "RSA", "use": "sig", "kid": "k1", "n": b64(pub.N.Bytes()), "e": b64(big.NewInt(int64(pub.E)).Bytes())},
+		}})
+	})
+	srv := httptest.NewTLSServer(mux)
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) })
+	j := newJWKSCache(srv.Client(), strings.TrimPrefix(srv.URL, "https://"), func() time.Time { return testNow })
+	ctx := t.Context()
+
+	slowDone := make(chan error, 1)
+	go func() { _, err := j.key(ctx, slowTenant, "k1"); slowDone <- err }()
+	<-slowEntered
+
+	var wg sync.WaitGroup
+	errs := make([]error, 20)
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = j.key(ctx, testTenant, "k1") })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("lookup %d while another tenant's fetch hangs: %v", i, err)
+		}
+	}
+	if n := fetches.Load(); n != 1 {
+		t.Errorf("20 concurrent lookups made %d fetches, want 1", n)
+	}
+
+	waitCtx, cancel := context.WithCancel(ctx)
+	waited := make(chan error, 1)
+	go func() { _, err := j.key(waitCtx, slowTenant, "k1"); waited <- err }()
+	cancel()
+	if err := <-waited; !errors.Is(err, context.Canceled) {
+		t.Errorf("waiter with a cancelled context: err = %v, want context.Canceled", err)
+	}
+	select {
+	case err := <-slowDone:
+		t.Fatalf("the hanging fetch returned early: %v", err)
+	default:
+	}
+}
