@@ -25,6 +25,14 @@ func New(gc *graphclient.Client) *Service {
 	return &Service{gc: gc}
 }
 
+// check refuses to work without a Graph client, instead of panicking.
+func (s *Service) check() error {
+	if s == nil || s.gc == nil {
+		return &Error{Input: "mail.New", Problem: "was given a nil *graphclient.Client"}
+	}
+	return nil
+}
+
 // BodyType says whether and how a message body is returned.
 type BodyType string
 
@@ -90,6 +98,9 @@ type MessageOptions struct {
 // Graph API: GET /me/messages/{id}
 // https://learn.microsoft.com/graph/api/message-get
 func (s *Service) Message(ctx context.Context, id string, opts *MessageOptions) (*Message, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
 	if strings.TrimSpace(id) == "" {
 		return nil, &Error{Input: "message id", Problem: "is empty"}
 	}
@@ -122,6 +133,9 @@ func (s *Service) Message(ctx context.Context, id string, opts *MessageOptions) 
 // Graph API: GET /me/mailFolders/{id}
 // https://learn.microsoft.com/graph/api/mailfolder-get
 func (s *Service) Folder(ctx context.Context, idOrName string) (*Folder, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
 	if strings.TrimSpace(idOrName) == "" {
 		return nil, &Error{Input: "folder", Problem: "is empty"}
 	}
@@ -151,6 +165,9 @@ func (s *Service) Folder(ctx context.Context, idOrName string) (*Folder, error) 
 // for each well-known name
 // https://learn.microsoft.com/graph/api/user-list-mailfolders
 func (s *Service) Folders(ctx context.Context) ([]Folder, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
 	var folders []Folder
 	for f, err := range graphclient.All[Folder](ctx, s.gc, "me/mailFolders") {
 		if err != nil {

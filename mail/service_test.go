@@ -208,3 +208,26 @@ func TestFolder(t *testing.T) {
 		t.Errorf("Folder(blank) err = %v, want ErrInvalidInput", err)
 	}
 }
+
+// TestNilClient proves a Service built on a nil client returns an error
+// naming the mistake from every method instead of panicking.
+func TestNilClient(t *testing.T) {
+	t.Parallel()
+	svc := mail.New(nil)
+	ctx := t.Context()
+	errs := map[string]error{}
+	_, errs["Message"] = svc.Message(ctx, "x", nil)
+	_, errs["Folder"] = svc.Folder(ctx, mail.Inbox)
+	_, errs["Folders"] = svc.Folders(ctx)
+	for _, err := range svc.Sync(ctx, mail.SyncRequest{Folder: mail.Inbox}) {
+		errs["Sync"] = err
+	}
+	for _, err := range svc.SyncMailbox(ctx, mail.MailboxRequest{}) {
+		errs["SyncMailbox"] = err
+	}
+	for name, err := range errs {
+		if !errors.Is(err, mail.ErrInvalidInput) || !strings.Contains(err.Error(), "nil *graphclient.Client") {
+			t.Errorf("%s on a nil client: err = %v, want ErrInvalidInput naming the nil client", name, err)
+		}
+	}
+}

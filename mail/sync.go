@@ -90,6 +90,10 @@ func (p *Page) Filtered() int { return len(p.Skipped) }
 // https://learn.microsoft.com/graph/api/message-delta
 func (s *Service) Sync(ctx context.Context, req SyncRequest) iter.Seq2[*Page, error] {
 	return func(yield func(*Page, error) bool) {
+		if err := s.check(); err != nil {
+			yield(nil, err)
+			return
+		}
 		initial, opts, err := req.plan()
 		if err != nil {
 			yield(nil, err)
