@@ -73,7 +73,7 @@ func (s *FileStore) Load(ctx context.Context, key string) ([]byte, error) {
 }
 
 // Save writes value under key: to a temporary file in the same directory,
-// synced, then renamed over the old file.
+// synced, then renamed over the old file, and the directory synced.
 func (s *FileStore) Save(ctx context.Context, key string, value []byte) (err error) {
 	p, err := s.path(key)
 	if err != nil {
@@ -109,7 +109,18 @@ func (s *FileStore) Save(ctx context.Context, key string, value []byte) (err err
 	if err := os.Rename(f.Name(), p); err != nil {
 		return fmt.Errorf("auth: file store: %w", err)
 	}
+	s.syncDir()
 	return nil
+}
+
+// syncDir flushes the directory, so that a rename (a rotated refresh
+// token) survives a crash of the machine. Best effort: some systems
+// cannot sync a directory, and the value is already in place.
+func (s *FileStore) syncDir() {
+	if d, err := os.Open(s.dir); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
 }
 
 // Delete removes the file for key.
