@@ -195,7 +195,8 @@ func WithUserAgent(ua string) Option {
 // WithMaxConcurrency sets how many requests a Client has in flight at once
 // (default 4: Outlook's limit per app and mailbox). Requests over the limit
 // wait for a slot or their context; a request waiting out a Retry-After
-// gives its slot up meanwhile. A $batch call counts as one request
+// gives its slot up meanwhile, and a response streamed into an io.Writer
+// keeps its slot until its body is read. A $batch call counts as one request
 // although Graph may run up to 4 of its items in parallel.
 func WithMaxConcurrency(n int) Option {
 	return func(o *options) error {

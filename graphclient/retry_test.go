@@ -367,3 +367,31 @@ func TestDoRetryAfterHTTPDate(t *testing.T) {
 		t.Errorf("sleeps (-want +got):\n%s", diff)
 	}
 }
+
+// TestRetryWaitGivesTheSlotUp: while a throttled request waits out its
+// Retry-After it holds no request slot, and takes one again to retry.
+func TestRetryWaitGivesTheSlotUp(t *testing.T) {
+	t.Parallel()
+	c, mux, _, _ := setup(t, WithMaxConcurrency(1))
+	var calls atomic.Int32
+	mux.HandleFunc("GET /v1.0/me", func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("Retry-After", "1")
+			serve(w, 429, readTestdata(t, "error-throttled-429.json"))
+			return
+		}
+		serve(w, 200, []byte(`{}`))
+	})
+	var heldWhileWaiting []int
+	c.sleep = func(ctx context.Context, d time.Duration) error {
+		heldWhileWaiting = append(heldWhileWaiting, len(c.sem))
+		return ctx.Err()
+	}
+	req, _ := c.NewRequest(t.Context(), "GET", "me", nil)
+	if _, err := c.Do(req, nil); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]int{0}, heldWhileWaiting); diff != "" || calls.Load() != 2 {
+		t.Errorf("slots held while waiting (-want +got):\n%s\ncalls = %d, want 2", diff, calls.Load())
+	}
+}
