@@ -278,7 +278,11 @@ func (w *walker) walk(ctx context.Context) error {
 	n := 0
 	next := func(title string) { n++; w.step(n, total, title) }
 
-	next("Admin consent (guide step 1): an administrator grants the app's permissions for the tenant")
+	if w.has(scopes.Mail) {
+		next("Admin consent (guide steps 1 and 2): an administrator grants the app's permissions for the tenant, Mail.Read included")
+	} else {
+		next("Admin consent (guide step 1): an administrator grants the app's permissions for the tenant")
+	}
 	grant, err := w.consent(ctx, feats)
 	if err != nil {
 		return err
@@ -289,7 +293,7 @@ func (w *walker) walk(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	gc, err := graphclient.New(w.app.TokenSource(user.AccountID, feats...), graphclient.WithHTTPClient(w.hc))
+	gc, err := newGraph(w.app.TokenSource(user.AccountID, feats...), w.hc)
 	if err != nil {
 		return err
 	}
@@ -318,7 +322,7 @@ func (w *walker) walk(ctx context.Context) error {
 		}
 	}
 	if w.has(scopes.Mail) {
-		next("Email sync (guide step 2): read-only, keeping mail with people outside " + domain)
+		next("Email sync: read-only, keeping mail with people outside " + domain)
 		if err := w.mail(ctx, gc, domain); err != nil {
 			return err
 		}
@@ -331,6 +335,16 @@ func (w *walker) walk(ctx context.Context) error {
 	}
 	w.summary()
 	return nil
+}
+
+// newGraph returns a Graph client for ts over hc, or over graphclient's
+// default client when hc is nil (the live path).
+func newGraph(ts graphclient.TokenSource, hc *http.Client) (*graphclient.Client, error) {
+	var opts []graphclient.Option
+	if hc != nil {
+		opts = append(opts, graphclient.WithHTTPClient(hc))
+	}
+	return graphclient.New(ts, opts...)
 }
 
 // consent is step 1: the admin-consent URL, the administrator's browser, the

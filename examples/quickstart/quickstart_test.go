@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/m365kit/m365kit/examples/internal/setup"
+	"github.com/m365kit/m365kit/graphclient"
 	"github.com/m365kit/m365kit/graphclient/graphtest"
 	"github.com/m365kit/m365kit/scopes"
 )
@@ -433,5 +434,14 @@ func TestBadConfigNamesVariable(t *testing.T) {
 		if strings.Contains(stdout.String(), "[1/") {
 			t.Errorf("env %v: steps ran:\n%s", tt.env, stdout.String())
 		}
+	}
+}
+
+// Against Microsoft the walker has no HTTP client of its own (hc nil): the
+// Graph client must then use graphclient's default, not fail.
+func TestNewGraphWithoutHTTPClient(t *testing.T) {
+	t.Parallel()
+	if _, err := newGraph(graphclient.StaticToken("token"), nil); err != nil {
+		t.Errorf("newGraph(ts, nil): %v", err)
 	}
 }

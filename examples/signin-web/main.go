@@ -267,7 +267,7 @@ func (s *server) home(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := map[string]any{"User": sess.user}
-	gc, err := graphclient.New(s.app.TokenSource(sess.user.AccountID, features...), graphclient.WithHTTPClient(s.hc))
+	gc, err := s.graph(sess.user.AccountID)
 	if err == nil {
 		var me profile
 		var req *http.Request
@@ -280,6 +280,16 @@ func (s *server) home(w http.ResponseWriter, r *http.Request) {
 		data["GraphError"] = err.Error()
 	}
 	render(w, http.StatusOK, "user", data)
+}
+
+// graph returns a Graph client acting for the account: over the demo's
+// HTTP client, or graphclient's default against Microsoft (s.hc nil).
+func (s *server) graph(accountID string) (*graphclient.Client, error) {
+	var opts []graphclient.Option
+	if s.hc != nil {
+		opts = append(opts, graphclient.WithHTTPClient(s.hc))
+	}
+	return graphclient.New(s.app.TokenSource(accountID, features...), opts...)
 }
 
 func (s *server) signOut(w http.ResponseWriter, r *http.Request) {

@@ -196,3 +196,27 @@ func TestRunServesUntilStopped(t *testing.T) {
 		t.Fatalf("run: %v", err)
 	}
 }
+
+// Against Microsoft there is no demo HTTP client: the Graph client for the
+// signed-in user must then use graphclient's default, not fail.
+func TestGraphClientAgainstMicrosoft(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		setup.EnvClientID:     "00001111-aaaa-2222-bbbb-3333cccc4444",
+		setup.EnvClientSecret: "not-a-real-secret-value",
+		setup.EnvRedirectURL:  "http://localhost:8400/callback",
+		setup.EnvConfigDir:    t.TempDir(),
+		setup.EnvStoreKey:     strings.Repeat("ab", 32),
+	}
+	s, err := newServer(setup.Env{Getenv: func(k string) string { return env[k] }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.close)
+	if s.demo != nil || s.hc != nil {
+		t.Fatalf("configured server runs the demo (demo %v, hc %v)", s.demo != nil, s.hc != nil)
+	}
+	if _, err := s.graph("oid.tid"); err != nil {
+		t.Errorf("Graph client against Microsoft: %v", err)
+	}
+}
