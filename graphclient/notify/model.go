@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Subscription is Graph's subscription resource: what to watch, where to
@@ -104,6 +105,9 @@ func (k Key) String() string { return k.Owner + " " + k.Resource }
 // maxNotifications bounds the items of one notification collection.
 const maxNotifications = 1000
 
+// maxSubscriptionID bounds a subscriptionId (Graph's are 36-character GUIDs).
+const maxSubscriptionID = 128
+
 // Parse decodes a Graph change-notification collection
 // ({"value":[...]}), change and lifecycle notifications alike. Every item
 // needs a subscriptionId and either a changeType (created, updated,
@@ -136,6 +140,10 @@ func Parse(body []byte) ([]Notification, error) {
 		switch {
 		case n.SubscriptionID == "":
 			return nil, malformed(fmt.Sprintf("notification %d has no subscriptionId", i))
+		case len(n.SubscriptionID) > maxSubscriptionID || strings.ContainsFunc(n.SubscriptionID, unicode.IsControl):
+			// Graph's IDs are GUIDs; anything else is forged, and must not
+			// reach the Lookup or the logs.
+			return nil, malformed(fmt.Sprintf("notification %d has a subscriptionId that is not an ID", i))
 		case n.LifecycleEvent == "" && !validChangeType(n.ChangeType):
 			return nil, malformed(fmt.Sprintf("notification %d has neither a lifecycleEvent nor a changeType of created, updated or deleted", i))
 		}

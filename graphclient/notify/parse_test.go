@@ -75,6 +75,8 @@ func TestParseRejectsMalformed(t *testing.T) {
 		{"empty value", `{"value":[]}`, "empty"},
 		{"trailing", `{"value":[{"subscriptionId":"a","changeType":"created"}]} {}`, "trailing"},
 		{"no subscription", `{"value":[{"changeType":"created"}]}`, "no subscriptionId"},
+		{"huge subscription", `{"value":[{"subscriptionId":"` + strings.Repeat("a", 129) + `","changeType":"created"}]}`, "not an ID"},
+		{"control characters", `{"value":[{"subscriptionId":"a\nlevel=ERROR","changeType":"created"}]}`, "not an ID"},
 		{"bad change type", `{"value":[{"subscriptionId":"a","changeType":"moved"}]}`, "neither"},
 		{"combined change type", `{"value":[{"subscriptionId":"a","changeType":"created,updated"}]}`, "neither"},
 		{"bad time", `{"value":[{"subscriptionId":"a","changeType":"created","subscriptionExpirationDateTime":"soon"}]}`, "not JSON"},
