@@ -223,7 +223,7 @@ The app uses delegated permissions only: it acts for signed-in users and sees no
 {{with .One}}<h2>AADSTS{{.Code}} {{.Name}}</h2><p>{{.Meaning}}</p><p><b>Who fixes it:</b> {{.Fixer}}. <b>How:</b> {{.Fix}}</p>
 <p><a href="{{.Link}}">Microsoft's page about this error</a></p>{{end}}
 <h2>Common errors</h2><table><tr><th>Code</th><th>What it means</th><th>Who fixes it</th></tr>
-{{range .All}}<tr><td><a href="/troubleshooting?code={{.Code}}">AADSTS{{.Code}}</a></td><td>{{.Name}}: {{.Meaning}}</td><td>{{.Fixer}}</td></tr>{{end}}</table>
+{{range .All}}<tr><td><a href="/troubleshooting?code={{.Code}}">AADSTS{{.Code}}</a></td><td>{{with .Name}}{{.}}: {{end}}{{.Meaning}}</td><td>{{.Fixer}}</td></tr>{{end}}</table>
 <p><a href="/">Back</a></p></body></html>{{end}}
 `))
 
