@@ -46,9 +46,10 @@
 // window, then runs one last round of the old cursor for what changed in the
 // overlap since (deletions the new listing cannot show), leaving out
 // removals of events the new listing has (they moved within the new window
-// or changed later; the new cursor reports them). Apply its pages like
-// Sync's; on its Done page persist the new cursor and delete stored events
-// outside the new window. Nothing is missed, nothing is duplicated.
+// or changed later; the new cursor reports them). Apply and store its
+// pages like Sync's (every page before the last carries the old cursor, so
+// an interrupted slide is simply run again); with its Done page, which
+// carries the new cursor, delete stored events outside the new window. Nothing is missed, nothing is duplicated.
 // ExampleService_Slide shows it.
 //
 // # Meeting links and notetaker rules

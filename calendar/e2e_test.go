@@ -288,14 +288,11 @@ func (s *store) slide(t *testing.T, svc *calendar.Service, next calendar.Window)
 		if err != nil {
 			t.Fatalf("slide: %v", err)
 		}
-		cursor := s.cursor
-		s.apply(p)
-		s.cursor = cursor
+		s.apply(p) // stores p.Cursor, as for Sync
 		if p.Done {
 			maps.DeleteFunc(s.events, func(_ string, e calendar.Event) bool {
 				return !e.End.Time.After(next.Start) || !e.Start.Time.Before(next.End)
 			})
-			s.cursor = p.Cursor
 		}
 	}
 }
@@ -348,6 +345,42 @@ func TestEndToEndSlideWindow(t *testing.T) {
 				t.Errorf("old window with the new cursor: err = %v", err)
 			}
 		}
+	}
+}
+
+// TestEndToEndSlideInterrupted stores every page's cursor, as for Sync,
+// and crashes in the middle of a slide: the stored cursor is still the old
+// window's, and sliding again from it ends in the right state.
+func TestEndToEndSlideInterrupted(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	old := calendar.Window{Start: w.day, End: w.day.AddDate(0, 0, 7)}
+	next := calendar.Window{Start: w.day.AddDate(0, 0, 2), End: w.day.AddDate(0, 0, 9)}
+	for i := range 9 {
+		w.add("Day "+string(rune('0'+i)), i, 9)
+	}
+	s := newStore()
+	s.sync(t, w.svc, calendar.SyncRequest{Start: old.Start, End: old.End})
+	oldCursor := s.cursor
+	pages := 0
+	for p, err := range w.svc.Slide(t.Context(), calendar.SlideRequest{Cursor: s.cursor, Start: next.Start, End: next.End, PageSize: 2}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.apply(p)
+		if pages++; pages == 2 {
+			break // crash after committing two pages
+		}
+	}
+	if s.cursor != oldCursor {
+		t.Fatalf("after an interrupted slide the stored cursor is %q, want the old cursor", s.cursor)
+	}
+	s.slide(t, w.svc, next)
+	if diff := cmp.Diff(w.truth(t, next), s.subjects()); diff != "" {
+		t.Errorf("after sliding again (-view +store):\n%s", diff)
+	}
+	if s.cursor == oldCursor || s.cursor == "" {
+		t.Errorf("the Done page did not store the new cursor")
 	}
 }
 

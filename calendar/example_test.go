@@ -192,14 +192,11 @@ func ExampleService_Slide() {
 		if err != nil {
 			log.Fatal(err) // the old cursor is still stored: slide again later
 		}
-		cursor := store.cursor
-		store.commit(page)
-		store.cursor = cursor // keep the old cursor until the slide is done
+		store.commit(page) // the old cursor until the Done page, then the new one
 		if page.Done {
 			maps.DeleteFunc(store.events, func(_ string, e calendar.Event) bool {
 				return !e.End.Time.After(next.Start) || !e.Start.Time.Before(next.End)
 			})
-			store.cursor = page.Cursor
 		}
 	}
 	fmt.Println("tomorrow:", store.subjects())

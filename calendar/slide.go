@@ -35,15 +35,17 @@ type SlideRequest struct {
 //     window the old one did not cover) or changed after the listing, and
 //     the new cursor reports them in its next round.
 //
-// Only the last page has a Cursor (the new window's) and Done set. Persist
-// that cursor and, in the same transaction, delete stored events that end
-// before Start or start at or after End. Do not persist the empty cursor of
-// the pages before it: if the slide is interrupted, run Slide again from
-// the old cursor (re-applying pages is harmless).
+// Store each page's Cursor with its changes, as for Sync. Every page but
+// the last carries the old cursor (req.Cursor) unchanged, so if the slide
+// is interrupted, the stored cursor is still the old one: run Slide again
+// from it (re-applying pages is harmless). The last page has Done set and
+// the new window's cursor; in the same transaction, delete stored events
+// that end before Start or start at or after End.
 //
 // If the old cursor's state is gone (410), the slide instead restarts the
 // new window from its initial query with Reset set on the first page, as
-// Sync does: delete what you stored for the window, then apply.
+// Sync does: delete what you stored for the window, then apply. Its pages
+// then carry the new window's cursors, exactly as Sync's would.
 //
 // Slide keeps the IDs of the new window's events in memory for the
 // duration of the call.
@@ -93,7 +95,7 @@ func (s *Service) Slide(ctx context.Context, req SlideRequest) iter.Seq2[*Page, 
 			if p.Done {
 				newLink = p.Cursor
 			}
-			if !yield(&Page{Events: p.Items, Removed: removedIDs(p.Items, p.Removed), Reset: p.Reset}, nil) {
+			if !yield(&Page{Events: p.Items, Removed: removedIDs(p.Items, p.Removed), Cursor: req.Cursor, Reset: p.Reset}, nil) {
 				return
 			}
 		}
@@ -116,7 +118,7 @@ func (s *Service) Slide(ctx context.Context, req SlideRequest) iter.Seq2[*Page, 
 					kept = append(kept, id)
 				}
 			}
-			page := &Page{Events: p.Items, Removed: kept}
+			page := &Page{Events: p.Items, Removed: kept, Cursor: req.Cursor}
 			if p.Done {
 				page.Cursor, page.Done = encodeCursor(next, newLink), true
 			}
@@ -128,7 +130,7 @@ func (s *Service) Slide(ctx context.Context, req SlideRequest) iter.Seq2[*Page, 
 }
 
 // restart lists the new window again from its initial query, the first
-// page marked Reset, its Done page carrying the new cursor.
+// page marked Reset, each page carrying its cursor as Sync's do.
 func (s *Service) restart(ctx context.Context, op string, w Window, initial string, ro []graphclient.RequestOption, yield func(*Page, error) bool) {
 	first := true
 	for p, err := range graphclient.Delta[Event](ctx, s.gc, initial, "", ro...) {
@@ -136,11 +138,14 @@ func (s *Service) restart(ctx context.Context, op string, w Window, initial stri
 			yield(nil, &Error{Op: op, Err: err})
 			return
 		}
-		page := &Page{Events: p.Items, Removed: removedIDs(p.Items, p.Removed), Reset: first || p.Reset, Done: p.Done}
-		first = false
-		if p.Done {
-			page.Cursor = encodeCursor(w, p.Cursor)
+		page := &Page{
+			Events:  p.Items,
+			Removed: removedIDs(p.Items, p.Removed),
+			Cursor:  encodeCursor(w, p.Cursor),
+			Reset:   first || p.Reset,
+			Done:    p.Done,
 		}
+		first = false
 		if !yield(page, nil) {
 			return
 		}
