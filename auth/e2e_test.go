@@ -942,3 +942,45 @@ func TestAllCallersGone(t *testing.T) {
 		t.Errorf("token is for %q, want %q", got, e.adele.ID)
 	}
 }
+
+// signOutDuringRefresh is a transport that, once the token endpoint has
+// answered a refresh, signs the account out through another App, as
+// another process would while this one's refresh is under way.
+type signOutDuringRefresh struct {
+	next    http.RoundTripper
+	signOut func()
+	once    sync.Once
+}
+
+func (s *signOutDuringRefresh) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := s.next.RoundTrip(req)
+	if err == nil && req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/oauth2/v2.0/token") {
+		s.once.Do(s.signOut)
+	}
+	return resp, err
+}
+
+// TestSignOutDuringRefreshSticks: a sign-out that lands while another
+// App's refresh is under way is not undone by that refresh saving the
+// rotated tokens, and the refreshing caller is told the user signed out.
+func TestSignOutDuringRefreshSticks(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	e := newEnv(t)
+	u := e.mustSignIn(ctx, t, "adele@contoso.com")
+	e.expireStored(ctx, t, u.AccountID)
+	other := e.newApp(t, nil)
+	hc := e.srv.HTTPClient()
+	rt := &signOutDuringRefresh{next: hc.Transport, signOut: func() {
+		if err := other.SignOut(ctx, u.AccountID); err != nil {
+			t.Error(err)
+		}
+	}}
+	app := e.newApp(t, func(c *auth.Config) { c.HTTPClient = &http.Client{Transport: rt, Timeout: hc.Timeout} })
+	if _, err := app.TokenSource(u.AccountID, scopes.Calendar).Token(ctx); !errors.Is(err, auth.ErrNotSignedIn) {
+		t.Errorf("refresh across a sign-out: err = %v, want ErrNotSignedIn", err)
+	}
+	if keys := e.raw.Keys(); len(keys) != 0 {
+		t.Errorf("the refresh stored tokens again after the sign-out: %q", keys)
+	}
+}

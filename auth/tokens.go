@@ -314,6 +314,9 @@ func (a *App) silent(ctx context.Context, accountID, key string, sc []string) (s
 		e.loaded = ad.loaded
 		return "", time.Time{}, e
 	}
+	if ad.gone {
+		return "", time.Time{}, &Error{Op: "token", AccountID: accountID, Kind: ErrNotSignedIn, Reason: "signed out during the refresh"}
+	}
 	a.remember(accountID, key, res.AccessToken, res.ExpiresOn)
 	return res.AccessToken, res.ExpiresOn, nil
 }
@@ -321,7 +324,11 @@ func (a *App) silent(ctx context.Context, accountID, key string, sc []string) (s
 // SignOut deletes the account's stored tokens and forgets its cached
 // access tokens in this process. Other App instances (other processes)
 // keep access tokens they already hold in memory until those expire (at
-// most about an hour) but can no longer refresh them.
+// most about an hour) but can no longer refresh them. A refresh already
+// under way elsewhere does not store its tokens again: it re-reads the
+// store just before saving, finds the account gone and reports
+// ErrNotSignedIn. (Only a sign-out landing between that read and the save,
+// a window of no network round trip, can still lose to the save.)
 func (a *App) SignOut(ctx context.Context, accountID string) error {
 	if accountID == "" {
 		return errors.New("auth: sign out: account ID is empty")

@@ -142,6 +142,9 @@ type cacheAdapter struct {
 	// captured is the last exported blob and its key (capture mode).
 	captured    []byte
 	capturedKey string
+	// gone reports that an Export was dropped because the partition
+	// vanished during the operation (signed out by another process).
+	gone bool
 }
 
 // emptyCache resets MSAL's in-memory cache. Replace must always overwrite
@@ -171,7 +174,8 @@ func (c *cacheAdapter) Replace(ctx context.Context, u cache.Unmarshaler, h cache
 }
 
 // Export saves the partition. An empty key is MSAL's RemoveAccount or an
-// app-level write; it is never stored.
+// app-level write; it is never stored. Outside capture mode a partition
+// the preceding Replace did not find is not stored either (see gone).
 func (c *cacheAdapter) Export(ctx context.Context, m cache.Marshaler, h cache.ExportHints) error {
 	if h.PartitionKey == "" {
 		return nil
@@ -182,6 +186,14 @@ func (c *cacheAdapter) Export(ctx context.Context, m cache.Marshaler, h cache.Ex
 	}
 	if c.capture {
 		c.captured, c.capturedKey = b, h.PartitionKey
+		return nil
+	}
+	if !c.found {
+		// MSAL reloads the partition just before it writes refreshed
+		// tokens. Finding nothing there means the user signed out (in
+		// another process) while the refresh was under way: saving now
+		// would sign them back in.
+		c.gone = true
 		return nil
 	}
 	return c.store.Save(ctx, h.PartitionKey, b)
