@@ -845,6 +845,13 @@ func (s *gateStore) Load(ctx context.Context, key string) ([]byte, error) {
 	return s.TokenStore.Load(ctx, key)
 }
 
+// gatedApp returns a new App whose store Loads wait for gate.open.
+func (e *env) gatedApp(t *testing.T) (*auth.App, *gateStore) {
+	t.Helper()
+	gate := &gateStore{TokenStore: e.store, entered: make(chan struct{}), open: make(chan struct{})}
+	return e.newApp(t, func(c *auth.Config) { c.Store, c.AllowPlaintextStore = gate, true }), gate
+}
+
 // TestCancelledCallerDoesNotFailOthers: the caller that started a refresh
 // gives up while another caller waits for the same refresh. The giver-up
 // gets its context's error at once; the refresh goes on for the other
@@ -855,8 +862,7 @@ func TestCancelledCallerDoesNotFailOthers(t *testing.T) {
 	e := newEnv(t)
 	u := e.mustSignIn(ctx, t, "adele@contoso.com")
 	e.expireStored(ctx, t, u.AccountID)
-	gate := &gateStore{TokenStore: e.store, entered: make(chan struct{}), open: make(chan struct{})}
-	app := e.newApp(t, func(c *auth.Config) { c.Store, c.AllowPlaintextStore = gate, true })
+	app, gate := e.gatedApp(t)
 	src := app.TokenSource(u.AccountID, scopes.Calendar)
 	before := e.srv.TokenCalls()
 
@@ -899,10 +905,9 @@ func TestCancelledCallerDoesNotFailOthers(t *testing.T) {
 	// One refresh, uncontested, for comparison: MSAL reads the store
 	// more than once per refresh.
 	e.expireStored(ctx, t, u.AccountID)
-	open := &gateStore{TokenStore: e.store, entered: make(chan struct{}), open: make(chan struct{})}
+	plain, open := e.gatedApp(t)
 	close(open.open)
-	if _, err := e.newApp(t, func(c *auth.Config) { c.Store, c.AllowPlaintextStore = open, true }).
-		TokenSource(u.AccountID, scopes.Calendar).Token(ctx); err != nil {
+	if _, err := plain.TokenSource(u.AccountID, scopes.Calendar).Token(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := gate.loads.Load(), open.loads.Load(); got != want {
@@ -918,8 +923,7 @@ func TestAllCallersGone(t *testing.T) {
 	e := newEnv(t)
 	u := e.mustSignIn(ctx, t, "adele@contoso.com")
 	e.expireStored(ctx, t, u.AccountID)
-	gate := &gateStore{TokenStore: e.store, entered: make(chan struct{}), open: make(chan struct{})}
-	app := e.newApp(t, func(c *auth.Config) { c.Store, c.AllowPlaintextStore = gate, true })
+	app, gate := e.gatedApp(t)
 	src := app.TokenSource(u.AccountID, scopes.Calendar)
 
 	ctx1, cancel1 := context.WithCancel(ctx)
