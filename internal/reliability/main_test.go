@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,36 +20,58 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 )
 
-// postgresDSN is the DSN of the PostgreSQL server the tests use: the one
-// M365KIT_TEST_POSTGRES_DSN names, or one TestMain starts.
-var postgresDSN string
+// pg is the PostgreSQL server of the tests that need one: the one
+// M365KIT_TEST_POSTGRES_DSN names, or one started on first use and
+// stopped by TestMain. Tests that need none (the chaos suite, the fuzz
+// targets and their workers) start none.
+var pg struct {
+	once sync.Once
+	dsn  string
+	stop func() error
+	err  error
+}
+
+// postgresDSN returns the DSN of the test server, starting it on first
+// use. The tests never skip: if no server can be had, the test fails and
+// says why.
+func postgresDSN(t *testing.T) string {
+	t.Helper()
+	pg.once.Do(func() {
+		if dsn := os.Getenv("M365KIT_TEST_POSTGRES_DSN"); dsn != "" {
+			pg.dsn = dsn
+			return
+		}
+		started := make(chan struct{})
+		go func() {
+			// The server is our child and gets a signal when the thread
+			// that started it dies (Pdeathsig): this goroutine keeps
+			// that thread for the whole run.
+			runtime.LockOSThread()
+			pg.dsn, pg.stop, pg.err = startPostgres()
+			close(started)
+			select {}
+		}()
+		<-started
+	})
+	if pg.err != nil {
+		t.Fatalf("these tests need PostgreSQL: %v\n"+
+			"Install PostgreSQL 15 (initdb and postgres in %s, or set PG_BIN), or set M365KIT_TEST_POSTGRES_DSN.", pg.err, pgBin)
+	}
+	return pg.dsn
+}
 
 // pgBin is where Debian and Ubuntu install PostgreSQL 15. PG_BIN overrides it.
 const pgBin = "/usr/lib/postgresql/15/bin"
 
-// TestMain starts a throw-away PostgreSQL server for the PostgreSQL token
-// store tests, unless M365KIT_TEST_POSTGRES_DSN names one. The tests never
-// skip: if no server can be had, the run fails and says why. The harness is
-// auth/sqlstore's (main_test.go there), copied: test helpers cannot be
-// shared across packages.
+// TestMain stops the PostgreSQL server a test started, if any. The
+// harness is auth/sqlstore's (main_test.go there), copied, since test
+// helpers cannot be shared across packages, and started lazily.
 func TestMain(m *testing.M) {
-	if dsn := os.Getenv("M365KIT_TEST_POSTGRES_DSN"); dsn != "" {
-		postgresDSN = dsn
-		os.Exit(m.Run())
-	}
-	// The server is our child and gets a signal when the thread that
-	// started it dies (Pdeathsig): keep that thread for the whole run.
-	runtime.LockOSThread()
-	dsn, stop, err := startPostgres()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: reliability tests need PostgreSQL: %v\n"+
-			"Install PostgreSQL 15 (initdb and postgres in %s, or set PG_BIN), or set M365KIT_TEST_POSTGRES_DSN.\n", err, pgBin)
-		os.Exit(1)
-	}
-	postgresDSN = dsn
 	code := m.Run()
-	if err := stop(); err != nil {
-		fmt.Fprintf(os.Stderr, "stopping PostgreSQL: %v\n", err)
+	if pg.stop != nil {
+		if err := pg.stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "stopping PostgreSQL: %v\n", err)
+		}
 	}
 	os.Exit(code)
 }

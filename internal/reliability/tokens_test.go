@@ -350,7 +350,7 @@ func TestTokenRefreshUnderLoadFileStore(t *testing.T) {
 
 func TestTokenRefreshUnderLoadPostgres(t *testing.T) {
 	t.Parallel()
-	db, err := sql.Open("pgx", postgresDSN)
+	db, err := sql.Open("pgx", postgresDSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}
