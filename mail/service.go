@@ -3,7 +3,6 @@ package mail
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
 	"strings"
 
@@ -113,14 +112,14 @@ func (s *Service) Message(ctx context.Context, id string, opts *MessageOptions) 
 	}
 	req, err := s.gc.NewRequest(ctx, "GET", "me/messages/"+url.PathEscape(id)+"?"+query(o.Body, o.Headers, o.Classification), nil)
 	if err != nil {
-		return nil, fmt.Errorf("mail: message: %w", err)
+		return nil, failed("message", err)
 	}
 	if o.Body != BodyNone {
 		req.Header.Add("Prefer", o.Body.prefer())
 	}
 	var m Message
 	if _, err := s.gc.Do(req, &m); err != nil {
-		return nil, fmt.Errorf("mail: message: %w", err)
+		return nil, failed("message", err)
 	}
 	m.utc()
 	return &m, nil
@@ -141,11 +140,11 @@ func (s *Service) Folder(ctx context.Context, idOrName string) (*Folder, error) 
 	}
 	req, err := s.gc.NewRequest(ctx, "GET", "me/mailFolders/"+url.PathEscape(idOrName), nil)
 	if err != nil {
-		return nil, fmt.Errorf("mail: folder %s: %w", idOrName, err)
+		return nil, failed("folder "+idOrName, err)
 	}
 	var f Folder
 	if _, err := s.gc.Do(req, &f); err != nil {
-		return nil, fmt.Errorf("mail: folder %s: %w", idOrName, err)
+		return nil, failed("folder "+idOrName, err)
 	}
 	for _, n := range WellKnownFolders() {
 		if strings.EqualFold(idOrName, n) {
@@ -171,21 +170,21 @@ func (s *Service) Folders(ctx context.Context) ([]Folder, error) {
 	var folders []Folder
 	for f, err := range graphclient.All[Folder](ctx, s.gc, "me/mailFolders") {
 		if err != nil {
-			return nil, fmt.Errorf("mail: folders: %w", err)
+			return nil, failed("folders", err)
 		}
 		folders = append(folders, f)
 	}
 	for _, name := range WellKnownFolders() {
 		req, err := s.gc.NewRequest(ctx, "GET", "me/mailFolders/"+name+"?$select=id", nil)
 		if err != nil {
-			return nil, fmt.Errorf("mail: folders: %w", err)
+			return nil, failed("folders", err)
 		}
 		var f Folder
 		if _, err := s.gc.Do(req, &f); err != nil {
 			if errors.Is(err, graphclient.ErrNotFound) {
 				continue
 			}
-			return nil, fmt.Errorf("mail: folder %s: %w", name, err)
+			return nil, failed("folder "+name, err)
 		}
 		for i := range folders {
 			if folders[i].ID == f.ID {

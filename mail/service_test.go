@@ -114,8 +114,10 @@ func TestMessageErrors(t *testing.T) {
 		_, _ = w.Write([]byte(`{"error":{"code":"ErrorItemNotFound","message":"The specified object was not found in the store."}}`))
 	})
 	ctx := t.Context()
-	if _, err := svc.Message(ctx, "gone", nil); !errors.Is(err, graphclient.ErrNotFound) {
-		t.Errorf("Message(gone) err = %v, want ErrNotFound", err)
+	_, err := svc.Message(ctx, "gone", nil)
+	var ge *mail.Error
+	if !errors.Is(err, graphclient.ErrNotFound) || errors.Is(err, mail.ErrInvalidInput) || !errors.As(err, &ge) || ge.Op != "message" {
+		t.Errorf("Message(gone) err = %#v, want a *mail.Error for op message matching graphclient.ErrNotFound, not ErrInvalidInput", err)
 	}
 	for _, tt := range []struct {
 		id    string

@@ -101,7 +101,7 @@ func (s *Service) Sync(ctx context.Context, req SyncRequest) iter.Seq2[*Page, er
 		}
 		for dp, err := range graphclient.Delta[Message](ctx, s.gc, initial, req.Cursor, opts...) {
 			if err != nil {
-				yield(nil, fmt.Errorf("mail: sync %s: %w", req.Folder, err))
+				yield(nil, failed("sync "+req.Folder, err))
 				return
 			}
 			if !yield(req.page(dp), nil) {
