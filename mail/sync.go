@@ -24,7 +24,10 @@ type SyncRequest struct {
 	// (receivedDateTime ge Since). Graph then returns at most 5,000
 	// messages. It is part of the sync state: with a Cursor it is ignored.
 	Since time.Time
-	// Filter decides which messages pages carry; nil keeps all.
+	// Filter decides which messages pages carry; nil keeps all. It sees
+	// only what a round returns: a message skipped once is not offered
+	// again until it changes. To apply a changed filter to mail already
+	// seen, drop the folder's stored mail and sync again without Cursor.
 	Filter Filter
 	// Body asks for message bodies as text or HTML; BodyNone (the
 	// default) syncs previews only, which keeps pages small.
