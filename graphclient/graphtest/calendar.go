@@ -397,7 +397,8 @@ func (d *userData) deleteEvent(id string) error {
 }
 
 // Events returns every event of u's primary calendar, series masters and
-// their instances included, ordered by start.
+// their instances included, ordered by start (a series master before its
+// first occurrence), then subject.
 func (u *User) Events() []Event {
 	defer u.lock()()
 	return u.data.sortedEvents(func(*Event) bool { return true })
@@ -417,8 +418,17 @@ func (d *userData) sortedEvents(keep func(*Event) bool) []Event {
 			out = append(out, e.clone())
 		}
 	}
+	// By start; a series master before the occurrence that starts with it;
+	// then by subject, so equal data lists alike whatever the fresh IDs.
+	master := func(e Event) int {
+		if e.Type == "seriesMaster" {
+			return 0
+		}
+		return 1
+	}
 	slices.SortFunc(out, func(a, b Event) int {
-		return cmp.Or(a.Start.Compare(b.Start), strings.Compare(a.ID, b.ID))
+		return cmp.Or(a.Start.Compare(b.Start), cmp.Compare(master(a), master(b)),
+			strings.Compare(a.Subject, b.Subject), strings.Compare(a.ID, b.ID))
 	})
 	return out
 }

@@ -18,9 +18,12 @@ const (
 )
 
 // Demo is the ready-made tenant AddDemoTenant builds: what the quickstart,
-// the examples and a local development server show. Everything in it is
-// deterministic except IDs; times are relative to the server clock. It is
-// plain data (the values it points to are safe for concurrent use).
+// the examples and a local development server show. Its content is the same
+// on every run: the tenant's and the users' IDs are fixed, so account IDs
+// (oid.tid) are too; times are relative to the server clock (the week of
+// meetings starts on the Monday of the current week). Only the IDs of
+// items (events, messages, teams, channels, chats) are fresh each time.
+// It is plain data (the values it points to are safe for concurrent use).
 type Demo struct {
 	// Tenant is contoso.com. The demo app has admin consent for every
 	// feature (scopes.For(scopes.Features()...)).
@@ -84,25 +87,28 @@ type Demo struct {
 	Chat, OneOnOneChat *Chat
 }
 
+// demoTenantID is the fixed ID of the demo tenant.
+const demoTenantID = "c8b11654-dcf4-404c-b50d-314401e3d345"
+
 // AddDemoTenant builds the demo tenant contoso.com (see Demo) and returns
-// it. Call it once per server: a second call would add a second tenant
-// with the same domain.
+// it. Call it once per server: a second call would add the users and their
+// data to the same tenant again.
 func (s *Server) AddDemoTenant() *Demo {
 	d := &Demo{
 		ClientID: DemoClientID, ClientSecret: DemoClientSecret, RedirectURL: DemoRedirectURL,
 		App: App{ClientID: DemoClientID, ClientSecret: DemoClientSecret, RedirectURIs: []string{DemoRedirectURL}},
 	}
 	s.AddApp(d.App)
-	t := s.AddTenant("contoso.com")
+	t := s.addTenant(demoTenantID, "contoso.com")
 	t.DisplayName = "Contoso"
 	d.Tenant = t
 	t.Grant(DemoClientID, scopes.For(scopes.Features()...)...)
 
-	d.Admin = t.AddUser("admin@contoso.com", "MOD Administrator", Admin())
-	d.Adele = t.AddUser("adele@contoso.com", "Adele Vance")
-	d.Alex = t.AddUser("alex@contoso.com", "Alex Wilber")
-	d.Diego = t.AddUser("diego@contoso.com", "Diego Siciliani")
-	d.Lynne = t.AddUser("lynne@contoso.com", "Lynne Robbins", NoMailbox())
+	d.Admin = t.AddUser("admin@contoso.com", "MOD Administrator", Admin(), withID("e7809f15-bc14-4448-bc34-c60469654825"))
+	d.Adele = t.AddUser("adele@contoso.com", "Adele Vance", withID("0dea461a-0285-4f4c-a78d-517740ebe156"))
+	d.Alex = t.AddUser("alex@contoso.com", "Alex Wilber", withID("ce3415a6-5309-4865-9a91-330551ebadef"))
+	d.Diego = t.AddUser("diego@contoso.com", "Diego Siciliani", withID("d450dc5f-2c36-42c0-b77e-14959b85922a"))
+	d.Lynne = t.AddUser("lynne@contoso.com", "Lynne Robbins", NoMailbox(), withID("eeffc983-bb13-4f4a-aef7-aa1d3f1eccc8"))
 	d.Users = []*User{d.Adele, d.Alex, d.Diego, d.Lynne}
 	katie := Address{Name: "Katie Jordan", Address: "katie.jordan@fabrikam.com"}
 	ben := Address{Name: "Ben Walters", Address: "ben.walters@fabrikam.com"}

@@ -80,3 +80,46 @@ func TestDemoTenant(t *testing.T) {
 		t.Errorf("Adele's calendars = %v", cals)
 	}
 }
+
+// Two demo tenants, on two servers with the same clock, hold the same
+// content under the same tenant and user IDs: output built from them (the
+// quickstart's, a golden file) does not change from run to run.
+func TestDemoTenantIsDeterministic(t *testing.T) {
+	t.Parallel()
+	type content struct {
+		Tenant   string
+		Accounts []string
+		Events   []string
+		Messages []string
+		Teams    []string
+	}
+	build := func() content {
+		srv := New(t, WithClock(func() time.Time { return testNow }))
+		d := srv.AddDemoTenant()
+		c := content{Tenant: d.Tenant.ID}
+		for _, u := range append([]*User{d.Admin}, d.Users...) {
+			c.Accounts = append(c.Accounts, u.UserPrincipalName+" "+u.AccountID())
+		}
+		for _, e := range d.Adele.Events() {
+			c.Events = append(c.Events, e.Start.Format(time.RFC3339)+" "+e.Type+" "+e.Subject)
+		}
+		for _, f := range []string{"inbox", "sentitems", "drafts", "junkemail"} {
+			for _, m := range d.Adele.Messages(f) {
+				c.Messages = append(c.Messages, f+" "+m.Subject)
+			}
+		}
+		for _, tm := range d.Tenant.Teams() {
+			for _, ch := range tm.Channels() {
+				c.Teams = append(c.Teams, tm.DisplayName+"/"+ch.DisplayName)
+			}
+		}
+		return c
+	}
+	first, second := build(), build()
+	if diff := cmp.Diff(first, second); diff != "" {
+		t.Errorf("two demo tenants differ (-first +second):\n%s", diff)
+	}
+	if len(first.Events) == 0 || len(first.Messages) == 0 || len(first.Teams) == 0 {
+		t.Errorf("demo content is empty: %+v", first)
+	}
+}

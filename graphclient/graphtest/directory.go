@@ -198,6 +198,10 @@ func AsGuest(idp string) UserOption { return func(u *User) { u.Guest = true; u.I
 // tenant-wide admin consent.
 func Admin() UserOption { return func(u *User) { u.Admin = true } }
 
+// withID gives the user a chosen object ID instead of a fresh one (the
+// demo tenant's fixed IDs).
+func withID(id string) UserOption { return func(u *User) { u.ID = id } }
+
 // AddUser adds a user with a mailbox at upn and returns it.
 func (t *Tenant) AddUser(upn, displayName string, opts ...UserOption) *User {
 	u := &User{
