@@ -94,10 +94,20 @@ func TestSignInURLRejectsBadRequests(t *testing.T) {
 		{"unknown feature", auth.SignInRequest{Features: []scopes.Feature{"files"}}, "unknown feature"},
 		{"bad prompt", auth.SignInRequest{Prompt: "always"}, "Prompt"},
 		{"select_account with hint", auth.SignInRequest{Prompt: "select_account", LoginHint: "a@b.c"}, "cannot be combined"},
+		{"absolute ReturnTo", auth.SignInRequest{ReturnTo: "https://evil.example/"}, "ReturnTo"},
+		{"protocol-relative ReturnTo", auth.SignInRequest{ReturnTo: "//evil.example/"}, "ReturnTo"},
+		{"backslash ReturnTo", auth.SignInRequest{ReturnTo: "/\\evil.example/"}, "ReturnTo"},
+		{"relative ReturnTo", auth.SignInRequest{ReturnTo: "meetings"}, "ReturnTo"},
+		{"control character in ReturnTo", auth.SignInRequest{ReturnTo: "/\t/evil.example"}, "ReturnTo"},
+		{"long ReturnTo", auth.SignInRequest{ReturnTo: "/" + strings.Repeat("a", 1024)}, "ReturnTo"},
 	}
 	for _, tt := range tests {
 		if _, _, err := e.app.SignInURL(t.Context(), tt.req); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: err = %v, want %q", tt.name, err, tt.want)
 		}
+	}
+	_, p, err := e.app.SignInURL(t.Context(), auth.SignInRequest{ReturnTo: "/meetings?week=2"})
+	if err != nil || p.ReturnTo != "/meetings?week=2" {
+		t.Errorf("a path ReturnTo: Pending.ReturnTo %q, err %v", p.ReturnTo, err)
 	}
 }

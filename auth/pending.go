@@ -29,8 +29,8 @@ type Pending struct {
 	Features []scopes.Feature `json:"f,omitempty"`
 	// Expires is when the sign-in stops being accepted.
 	Expires time.Time `json:"e"`
-	// ReturnTo is an application path to go to after sign-in, if the
-	// caller set one. The SDK does not interpret it.
+	// ReturnTo is SignInRequest.ReturnTo: empty or a path on the
+	// application's own site (SignInURL checked it), safe to redirect to.
 	ReturnTo string `json:"r,omitempty"`
 }
 

@@ -34,7 +34,11 @@ type SignInRequest struct {
 	// Claims is the claims challenge of an ErrReauthRequired error, to
 	// satisfy Conditional Access on this sign-in.
 	Claims string
-	// ReturnTo is kept in the Pending for the application's use.
+	// ReturnTo is a path on the application's own site to go to after
+	// sign-in ("/meetings?week=2"), kept in the Pending for the
+	// application's use. SignInURL refuses anything else (a URL with a
+	// scheme or host, "//host", backslashes, control characters), so a
+	// value taken from a request cannot become an open redirect.
 	ReturnTo string
 }
 
@@ -80,6 +84,9 @@ func (a *App) SignInURL(ctx context.Context, req SignInRequest) (string, Pending
 	case "login", "none", "consent", "select_account":
 	default:
 		return "", Pending{}, fmt.Errorf("auth: SignInRequest.Prompt %q is not login, none, consent or select_account", req.Prompt)
+	}
+	if err := checkReturnTo(req.ReturnTo); err != nil {
+		return "", Pending{}, err
 	}
 	if prompt == "select_account" && req.LoginHint != "" {
 		return "", Pending{}, errors.New("auth: SignInRequest.Prompt select_account cannot be combined with LoginHint")
@@ -219,6 +226,27 @@ func (a *App) CompleteSignIn(ctx context.Context, r *http.Request, p Pending) (*
 		AccountID: accountID, TenantID: strings.ToLower(cl.Tid), ObjectID: strings.ToLower(cl.Oid),
 		Name: cl.Name, Username: username, Email: cl.Email, GrantedScopes: granted,
 	}, nil
+}
+
+// maxReturnTo bounds SignInRequest.ReturnTo, which travels in a cookie.
+const maxReturnTo = 1024
+
+// checkReturnTo accepts an empty ReturnTo or a path on the same site.
+func checkReturnTo(p string) error {
+	if p == "" {
+		return nil
+	}
+	if len(p) > maxReturnTo {
+		return fmt.Errorf("auth: SignInRequest.ReturnTo is %d bytes, want at most %d", len(p), maxReturnTo)
+	}
+	// Browsers read "\" as "/", so "/\host" is "//host": another site.
+	if p[0] != '/' || strings.HasPrefix(p, "//") || strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
+		return fmt.Errorf("auth: SignInRequest.ReturnTo %q is not a path on this site (want \"/path\", no scheme, host, backslash or control character)", p)
+	}
+	if u, err := url.Parse(p); err != nil || u.Scheme != "" || u.Host != "" {
+		return fmt.Errorf("auth: SignInRequest.ReturnTo %q is not a path on this site", p)
+	}
+	return nil
 }
 
 func firstLine(s string) string {
