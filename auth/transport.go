@@ -114,7 +114,9 @@ func retryable(req *http.Request) (bool, error) {
 	if req.Body == nil || req.Body == http.NoBody {
 		return false, nil
 	}
-	b, err := io.ReadAll(io.LimitReader(req.Body, 1<<20))
+	// The body is our own (MSAL's token request, a few KB): read it whole;
+	// a limit here would send a truncated request.
+	b, err := io.ReadAll(req.Body)
 	_ = req.Body.Close()
 	if err != nil {
 		return false, err
