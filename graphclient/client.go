@@ -331,6 +331,16 @@ func (c *Client) wrapHTTPClient(hc *http.Client) *http.Client {
 	} else if t, ok := http.DefaultTransport.(*http.Transport); ok {
 		cp.Transport = t.Clone()
 	}
+	// go-retryablehttp closes the client's idle connections whenever it
+	// gives up on a transport error or a cancelled wait. The transport is
+	// usually shared by the Clients of every user (and by the rest of the
+	// program), so one user's dropped connection would empty everyone's
+	// pool: hide CloseIdleConnections from it.
+	rt := cp.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	cp.Transport = keepIdle{rt}
 	inner := cp.CheckRedirect
 	cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if !c.sameOrigin(req.URL) {
@@ -346,6 +356,12 @@ func (c *Client) wrapHTTPClient(hc *http.Client) *http.Client {
 	}
 	return &cp
 }
+
+// keepIdle is a RoundTripper without CloseIdleConnections, so closing the
+// idle connections of the http.Client around it does nothing.
+type keepIdle struct{ rt http.RoundTripper }
+
+func (k keepIdle) RoundTrip(r *http.Request) (*http.Response, error) { return k.rt.RoundTrip(r) }
 
 // BaseURL returns the base URL requests are resolved against.
 func (c *Client) BaseURL() string { return c.base.String() }

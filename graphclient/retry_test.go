@@ -395,3 +395,30 @@ func TestRetryWaitGivesTheSlotUp(t *testing.T) {
 		t.Errorf("slots held while waiting (-want +got):\n%s\ncalls = %d, want 2", diff, calls.Load())
 	}
 }
+
+// countingTransport fails every request and counts CloseIdleConnections.
+type countingTransport struct{ closes atomic.Int32 }
+
+func (t *countingTransport) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, errors.New("connection reset by peer")
+}
+
+func (t *countingTransport) CloseIdleConnections() { t.closes.Add(1) }
+
+// TestTransportErrorsKeepTheSharedPool: giving up after transport errors
+// leaves the idle connections of the (shared) transport alone.
+func TestTransportErrorsKeepTheSharedPool(t *testing.T) {
+	t.Parallel()
+	tr := &countingTransport{}
+	c, err := New(StaticToken(testToken), WithHTTPClient(&http.Client{Transport: tr}), withClock(newFakeClock()), WithRetry(RetryPolicy{MaxAttempts: 2}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := c.NewRequest(t.Context(), "GET", "me", nil)
+	if _, err := c.Do(req, nil); err == nil || !strings.Contains(err.Error(), "connection reset") {
+		t.Fatalf("err = %v, want the transport error", err)
+	}
+	if n := tr.closes.Load(); n != 0 {
+		t.Errorf("CloseIdleConnections called %d times on the shared transport", n)
+	}
+}
