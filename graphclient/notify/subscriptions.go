@@ -10,6 +10,7 @@ import (
 	"iter"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -183,7 +184,9 @@ func (m *Manager) Create(ctx context.Context, t Target) (*Subscription, error) {
 	if err != nil {
 		return nil, &Error{Op: op, Err: err}
 	}
-	req.Header.Add("Prefer", `IdType="ImmutableId"`)
+	if !slices.ContainsFunc(req.Header.Values("Prefer"), func(v string) bool { return strings.Contains(v, "IdType=") }) {
+		req.Header.Add("Prefer", `IdType="ImmutableId"`) // unless the client adds it already
+	}
 	var out Subscription
 	if _, err := m.gc.Do(req, &out); err != nil {
 		return nil, &Error{Op: op, Err: err}

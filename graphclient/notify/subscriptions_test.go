@@ -26,7 +26,7 @@ type recorded struct {
 }
 
 // fakeGraph serves mux under /prefix/v1.0/ and records every request.
-func fakeGraph(t *testing.T, mux *http.ServeMux) (*graphclient.Client, func() []recorded) {
+func fakeGraph(t *testing.T, mux *http.ServeMux, opts ...graphclient.Option) (*graphclient.Client, func() []recorded) {
 	t.Helper()
 	var mu sync.Mutex
 	var reqs []recorded
@@ -45,7 +45,8 @@ func fakeGraph(t *testing.T, mux *http.ServeMux) (*graphclient.Client, func() []
 		mux.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	gc, err := graphclient.New(graphclient.StaticToken("token"), graphclient.WithBaseURL(srv.URL+"/prefix/v1.0/"), graphclient.WithRetry(graphclient.NoRetry()))
+	opts = append([]graphclient.Option{graphclient.WithBaseURL(srv.URL + "/prefix/v1.0/"), graphclient.WithRetry(graphclient.NoRetry())}, opts...)
+	gc, err := graphclient.New(graphclient.StaticToken("token"), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -385,5 +386,20 @@ func TestKindOfAndFolderOf(t *testing.T) {
 	}
 	if got := notify.ChatMessages("19:abc@thread.v2").Resource; got != "chats/19:abc@thread.v2/messages" {
 		t.Errorf("ChatMessages resource = %q", got)
+	}
+}
+
+// TestManagerCreateAsksImmutableIDsOnce: over a client that already asks
+// for immutable IDs, Create does not repeat the preference.
+func TestManagerCreateAsksImmutableIDsOnce(t *testing.T) {
+	t.Parallel()
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /prefix/v1.0/subscriptions", serveFile(t, http.StatusCreated, "subscription-created.json"))
+	gc, reqs := fakeGraph(t, mux, graphclient.WithImmutableIDs())
+	if _, err := newManager(t, gc, notify.Config{}).Create(t.Context(), notify.MailFolder("Inbox")); err != nil {
+		t.Fatal(err)
+	}
+	if got := reqs(); len(got) != 1 || strings.Count(got[0].Prefer, "IdType") != 1 {
+		t.Errorf("requests %+v, want one with a single IdType preference", got)
 	}
 }
