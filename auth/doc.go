@@ -40,7 +40,9 @@
 // Source.Token returns an access token from an in-process cache, else
 // from the store (refreshing it when it is about to expire and saving the
 // rotated refresh token). Concurrent callers for one user share one
-// acquisition. Failures are *Error values matching ErrNotSignedIn,
+// acquisition, which runs detached from any one caller: a caller whose
+// context ends returns at once without failing or restarting it for the
+// others. Failures are *Error values matching ErrNotSignedIn,
 // ErrReauthRequired (send the user through sign-in again, passing
 // Error.Claims), ErrConsentRequired (Error.Missing names the permissions;
 // consent.Diagnose explains Error.AADSTS()) or ErrTransient.
