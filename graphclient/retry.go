@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -113,6 +114,13 @@ func idempotent(method string) bool {
 // everything except TLS certificate problems, bad URLs, redirect limits and
 // context errors.
 func transient(err error) bool {
+	// A timeout of the attempt itself (http.Client.Timeout) is worth
+	// another attempt, like a dropped connection: DefaultCheckRetry has
+	// already seen that the caller's context is alive.
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
