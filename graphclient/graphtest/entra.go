@@ -489,7 +489,9 @@ func needsAdmin(scope string) bool {
 }
 
 // DeclineNextConsent makes the administrator decline the next admin-consent
-// request: it redirects back with error=consent_required and AADSTS65004.
+// request: it redirects back as Entra does when the administrator cancels,
+// with error=access_denied, AADSTS65004 ("User declined to consent to access
+// the app.") and admin_consent=True.
 func (s *Server) DeclineNextConsent() {
 	s.entra.mu.Lock()
 	defer s.entra.mu.Unlock()
@@ -560,7 +562,7 @@ func (s *Server) handleAdminConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	s.entra.mu.Unlock()
 	if decline {
-		fail("consent_required", "AADSTS65004: The resource owner or authorization server denied the request.")
+		fail("access_denied", "AADSTS65004: User declined to consent to access the app.")
 		return
 	}
 	admin.tenant.Grant(clientID, graph...)

@@ -105,7 +105,7 @@ func ExampleServer_DeclineNextConsent() {
 	fmt.Println("admin_consent:", q.Get("admin_consent"), "for contoso:", q.Get("tenant") == contoso.ID)
 	fmt.Println("granted:", contoso.Granted("my-app"))
 	// Output:
-	// declined: consent_required AADSTS65004
+	// declined: access_denied AADSTS65004
 	// admin_consent: True for contoso: true
 	// granted: [Calendars.Read Mail.Read]
 }

@@ -516,7 +516,7 @@ func TestAdminConsentRefused(t *testing.T) {
 	f := newEntraFixture(t)
 	f.srv.DeclineNextConsent()
 	cb := browseCallback(t, f.srv, consentURL("organizations", nil))
-	if cb.Get("error") != "consent_required" || !strings.HasPrefix(cb.Get("error_description"), "AADSTS65004:") || cb.Get("state") != "c-1" || cb.Get("admin_consent") != "True" {
+	if cb.Get("error") != "access_denied" || !strings.HasPrefix(cb.Get("error_description"), "AADSTS65004: User declined to consent") || cb.Get("state") != "c-1" || cb.Get("admin_consent") != "True" {
 		t.Errorf("declined: callback = %v", cb)
 	}
 	if slices.Contains(f.tenant.Granted(appClientID), "Mail.Read") {
