@@ -16,6 +16,11 @@
 // header (graphclient asks for UTC by default); [DateTimeTimeZone] keeps that
 // zone and [Event.OriginalStartTimeZone] keeps the zone the organiser used.
 //
+// [Event] holds the properties a meeting-aware backend uses; Graph's other
+// properties are dropped while decoding, which keeps decoding fast. To store
+// events whole, set KeepRaw in [SyncRequest], [SlideRequest] or
+// [EventsOptions]: [Event.Raw] then holds each event's JSON as Graph sent it.
+//
 // # Sync
 //
 // [Service.Sync] walks calendarView/delta for one window of the primary

@@ -1,6 +1,7 @@
 package calendar
 
 import (
+	"encoding/json"
 	"time"
 )
 
@@ -116,6 +117,13 @@ type Event struct {
 	CreatedDateTime      time.Time `json:"createdDateTime,omitzero"`
 	LastModifiedDateTime time.Time `json:"lastModifiedDateTime,omitzero"`
 	Categories           []string  `json:"categories,omitempty"`
+
+	// Raw is the event's JSON exactly as Graph sent it, every property
+	// included (recurrence, extensions, ... that Event has no field for),
+	// for callers that store it whole. It is filled only when asked for
+	// (SyncRequest.KeepRaw, SlideRequest.KeepRaw, EventsOptions.KeepRaw)
+	// and nil otherwise, so decoding pays for it only then.
+	Raw json.RawMessage `json:"-"`
 }
 
 // ItemBody is an event body, Graph's itemBody.

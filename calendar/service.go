@@ -69,6 +69,9 @@ type EventsOptions struct {
 	// PageSize asks Graph for at most this many events per page
 	// (Prefer: odata.maxpagesize); 0 leaves Graph's default.
 	PageSize int
+	// KeepRaw keeps each event's JSON, as Graph sent it, in Event.Raw
+	// (with the body only when IncludeBody is set: $select applies).
+	KeepRaw bool
 }
 
 // eventSelect is $select for Events without the body.
@@ -134,7 +137,7 @@ func (s *Service) Events(ctx context.Context, w Window, opts EventsOptions) iter
 		if opts.PageSize > 0 {
 			ro = append(ro, graphclient.WithMaxPageSize(opts.PageSize))
 		}
-		for ev, err := range graphclient.All[Event](ctx, s.gc, path, ro...) {
+		for ev, err := range s.all(ctx, path, opts.KeepRaw, ro) {
 			if err != nil {
 				yield(nil, &Error{Op: op, Err: err})
 				return

@@ -201,6 +201,47 @@ func TestSyncDocumentedRounds(t *testing.T) {
 	}
 }
 
+// TestSyncKeepRaw proves KeepRaw keeps each event's JSON with the
+// properties Event has no field for, decodes the rest as without it, and
+// that without it Raw stays nil.
+func TestSyncKeepRaw(t *testing.T) {
+	t.Parallel()
+	svc, mux, base := setup(t)
+	mux.Handle("GET /me/calendarView/delta", &docsDelta{t: t, base: base})
+	ctx := t.Context()
+	plain, err := collect(t, svc.Sync(ctx, docsWindow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := docsWindow
+	req.KeepRaw = true
+	raw, err := collect(t, svc.Sync(ctx, req))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw) != len(plain) {
+		t.Fatalf("%d pages with KeepRaw, %d without", len(raw), len(plain))
+	}
+	for i := range raw {
+		for j, ev := range raw[i].Events {
+			if plain[i].Events[j].Raw != nil {
+				t.Errorf("page %d event %d: Raw set without KeepRaw", i, j)
+			}
+			var m map[string]any
+			if err := json.Unmarshal(ev.Raw, &m); err != nil {
+				t.Fatalf("page %d event %d: Raw is not JSON: %v", i, j, err)
+			}
+			if m["id"] != ev.ID || m["@odata.etag"] == nil {
+				t.Errorf("page %d event %d: Raw lacks id or @odata.etag: %s", i, j, ev.Raw)
+			}
+			ev.Raw = nil
+			if diff := cmp.Diff(plain[i].Events[j], ev); diff != "" {
+				t.Errorf("page %d event %d decodes differently with KeepRaw (-without +with):\n%s", i, j, diff)
+			}
+		}
+	}
+}
+
 func TestSyncResumeFromMidRoundCursor(t *testing.T) {
 	t.Parallel()
 	svc, mux, base := setup(t)

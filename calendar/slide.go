@@ -20,6 +20,8 @@ type SlideRequest struct {
 	// PageSize asks Graph for at most this many events per page; 0 leaves
 	// Graph's default.
 	PageSize int
+	// KeepRaw keeps each event's JSON, as Graph sent it, in Event.Raw.
+	KeepRaw bool
 }
 
 // Slide moves a synchronised window without missing or duplicating
@@ -81,7 +83,7 @@ func (s *Service) Slide(ctx context.Context, req SlideRequest) iter.Seq2[*Page, 
 		// 1. The new window's first round.
 		seen := map[string]struct{}{}
 		newLink := ""
-		for p, err := range graphclient.Delta[Event](ctx, s.gc, initial, "", ro...) {
+		for p, err := range s.delta(ctx, initial, "", req.KeepRaw, ro) {
 			if err != nil {
 				yield(nil, &Error{Op: op, Err: err})
 				return
@@ -102,9 +104,9 @@ func (s *Service) Slide(ctx context.Context, req SlideRequest) iter.Seq2[*Page, 
 
 		// 2. One last round of the old cursor. No initial query: a reset
 		// must not restart the old window.
-		for p, err := range graphclient.Delta[Event](ctx, s.gc, "", oldLink, ro...) {
+		for p, err := range s.delta(ctx, "", oldLink, req.KeepRaw, ro) {
 			if errors.Is(err, graphclient.ErrSyncReset) {
-				s.restart(ctx, op, next, initial, ro, yield)
+				s.restart(ctx, op, next, initial, req.KeepRaw, ro, yield)
 				return
 			}
 			if err != nil {
@@ -131,9 +133,9 @@ func (s *Service) Slide(ctx context.Context, req SlideRequest) iter.Seq2[*Page, 
 
 // restart lists the new window again from its initial query, the first
 // page marked Reset, each page carrying its cursor as Sync's do.
-func (s *Service) restart(ctx context.Context, op string, w Window, initial string, ro []graphclient.RequestOption, yield func(*Page, error) bool) {
+func (s *Service) restart(ctx context.Context, op string, w Window, initial string, raw bool, ro []graphclient.RequestOption, yield func(*Page, error) bool) {
 	first := true
-	for p, err := range graphclient.Delta[Event](ctx, s.gc, initial, "", ro...) {
+	for p, err := range s.delta(ctx, initial, "", raw, ro) {
 		if err != nil {
 			yield(nil, &Error{Op: op, Err: err})
 			return

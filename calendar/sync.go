@@ -19,6 +19,8 @@ type SyncRequest struct {
 	// PageSize asks Graph for at most this many events per page
 	// (Prefer: odata.maxpagesize); 0 leaves Graph's default.
 	PageSize int
+	// KeepRaw keeps each event's JSON, as Graph sent it, in Event.Raw.
+	KeepRaw bool
 }
 
 // Page is one page of a sync round, owned by the caller once yielded.
@@ -122,7 +124,7 @@ func (s *Service) Sync(ctx context.Context, req SyncRequest) iter.Seq2[*Page, er
 			ro = append(ro, graphclient.WithMaxPageSize(req.PageSize))
 		}
 		initial := "me/calendarView/delta?" + w.query()
-		for p, err := range graphclient.Delta[Event](ctx, s.gc, initial, link, ro...) {
+		for p, err := range s.delta(ctx, initial, link, req.KeepRaw, ro) {
 			if err != nil {
 				yield(nil, &Error{Op: op, Err: err})
 				return
