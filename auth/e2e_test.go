@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -251,6 +252,14 @@ func TestSignInRefused(t *testing.T) {
 	}{
 		{name: "tampered state", want: auth.ErrInvalidState,
 			edit: func(cb *http.Request, _ *auth.Pending) { setForm(cb, "state", "forged") }},
+		{name: "oversized callback form", want: auth.ErrInvalidState,
+			edit: func(cb *http.Request, p *auth.Pending) {
+				body := url.Values{"state": {p.State}, "code": {"code"}, "pad": {strings.Repeat("a", 100<<10)}}.Encode()
+				cb.Method = http.MethodPost
+				cb.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				cb.Body, cb.ContentLength = io.NopCloser(strings.NewReader(body)), int64(len(body))
+				cb.Form, cb.PostForm = nil, nil
+			}},
 		{name: "pending of another sign-in", want: auth.ErrInvalidState,
 			edit: func(_ *http.Request, p *auth.Pending) { p.State = "another" }},
 		{name: "expired pending sign-in", want: auth.ErrInvalidState,
@@ -293,6 +302,10 @@ func TestSignInRefused(t *testing.T) {
 				tt.setup(e)
 			}
 			cb, p := e.browse(ctx, t, e.app, auth.SignInRequest{Features: []scopes.Feature{scopes.Calendar}, LoginHint: "adele@contoso.com"})
+			code := cb.FormValue("code")
+			if code == "" {
+				t.Fatal("the callback carries no code")
+			}
 			if tt.edit != nil {
 				tt.edit(cb, &p)
 			}
@@ -307,7 +320,7 @@ func TestSignInRefused(t *testing.T) {
 			if errors.Is(err, auth.ErrInvalidState) && e.srv.TokenCalls() != calls {
 				t.Error("the code was redeemed although the state did not match")
 			}
-			if strings.Contains(err.Error(), p.Verifier) || strings.Contains(err.Error(), cb.FormValue("code")) {
+			if strings.Contains(err.Error(), p.Verifier) || strings.Contains(err.Error(), code) {
 				t.Errorf("error text leaks a secret: %v", err)
 			}
 		})

@@ -144,8 +144,12 @@ func (a *App) CompleteSignIn(ctx context.Context, r *http.Request, p Pending) (*
 	if !a.now().Before(p.Expires) {
 		return fail(ErrInvalidState, "the pending sign-in expired")
 	}
+	if r.Body != nil {
+		// A callback form holds a code, a state and a session ID.
+		r.Body = http.MaxBytesReader(nil, r.Body, maxCallbackBody)
+	}
 	if err := r.ParseForm(); err != nil {
-		return fail(ErrInvalidState, "the callback request is malformed")
+		return fail(ErrInvalidState, "the callback request is malformed or too large")
 	}
 	state := r.Form.Get("state")
 	if subtle.ConstantTimeCompare([]byte(state), []byte(p.State)) != 1 {
@@ -227,6 +231,9 @@ func (a *App) CompleteSignIn(ctx context.Context, r *http.Request, p Pending) (*
 		Name: cl.Name, Username: username, Email: cl.Email, GrantedScopes: granted,
 	}, nil
 }
+
+// maxCallbackBody bounds the sign-in callback's form body.
+const maxCallbackBody = 64 << 10
 
 // maxReturnTo bounds SignInRequest.ReturnTo, which travels in a cookie.
 const maxReturnTo = 1024
