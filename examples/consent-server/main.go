@@ -37,7 +37,6 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/m365kit/m365kit/consent"
 	"github.com/m365kit/m365kit/examples/internal/setup"
@@ -75,29 +74,9 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, env se
 		return err
 	}
 	defer closeFn()
-	if *addr == "" {
-		u, _ := url.Parse(redirect)
-		*addr = u.Host
-		if u.Port() == "" {
-			*addr = net.JoinHostPort(u.Hostname(), "443")
-		}
-	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("-addr: %w", err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(stdout, "consent server on http://%s (Microsoft redirects to %s)\n", ln.Addr(), redirect)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return srv.Shutdown(sctx)
-	}
+	return setup.Serve(ctx, *addr, redirect, h, func(a net.Addr) {
+		fmt.Fprintf(stdout, "consent server on http://%s (Microsoft redirects to %s)\n", a, redirect)
+	})
 }
 
 // newHandler returns the app's handler and its redirect URL: for the

@@ -35,7 +35,6 @@ import (
 	"os"
 	"os/signal"
 	"sync"
-	"time"
 
 	"github.com/m365kit/m365kit/auth"
 	"github.com/m365kit/m365kit/consent"
@@ -75,29 +74,9 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, env se
 		return err
 	}
 	defer s.close()
-	if *addr == "" {
-		u, _ := url.Parse(s.redirect)
-		*addr = u.Host
-		if u.Port() == "" {
-			*addr = net.JoinHostPort(u.Hostname(), "443")
-		}
-	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("-addr: %w", err)
-	}
-	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(stdout, "sign-in server on http://%s (Microsoft posts back to %s)\n", ln.Addr(), s.redirect)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return srv.Shutdown(sctx)
-	}
+	return setup.Serve(ctx, *addr, s.redirect, s.handler, func(a net.Addr) {
+		fmt.Fprintf(stdout, "sign-in server on http://%s (Microsoft posts back to %s)\n", a, s.redirect)
+	})
 }
 
 // session is a signed-in browser.
