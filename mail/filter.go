@@ -16,6 +16,7 @@ type Filter func(m *Message) (reason string)
 // The reasons the built-in filters give for skipping a message.
 const (
 	ReasonInternal    = "internal"     // ExternalOnly: no participant outside the organisation
+	ReasonNoDomains   = "no-domains"   // ExternalOnly: given no valid internal domain, it keeps nothing
 	ReasonNotInvolved = "not-involved" // Involving: no participant the matcher knows
 	ReasonDraft       = "draft"        // SkipDrafts
 	ReasonCategory    = "category"     // SkipCategories
@@ -125,13 +126,18 @@ func participants(m *Message, yield func(addr string) bool) {
 // addresses ("/O=EXCHANGELABS/...") count as internal; other addresses that
 // do not parse are ignored. Entries of internalDomains that are not domains
 // are ignored too; check them first with NewAddressSet if they come from
-// users.
+// users. With no valid internal domain at all (a missing setting, say),
+// it fails closed: it skips every message with ReasonNoDomains rather
+// than count everyone as external and keep internal mail.
 func ExternalOnly(internalDomains ...string) Filter {
 	internal := &AddressSet{domains: map[string]struct{}{}}
 	for _, d := range internalDomains {
 		if n, problem := parseDomain(d); problem == "" {
 			internal.domains[n] = struct{}{}
 		}
+	}
+	if len(internal.domains) == 0 {
+		return func(*Message) string { return ReasonNoDomains }
 	}
 	return func(m *Message) string {
 		external := false

@@ -51,6 +51,8 @@ func TestBuiltInFilters(t *testing.T) {
 		{"external: customer on cc", mail.ExternalOnly("contoso.com"),
 			with(msg("jane@contoso.com", "bob@contoso.com"), func(m *mail.Message) { m.CcRecipients = []mail.Recipient{rcpt("x@fabrikam.com")} }), ""},
 		{"external: all internal", mail.ExternalOnly("contoso.com"), msg("jane@contoso.com", "bob@contoso.com"), mail.ReasonInternal},
+		{"external: no internal domains fails closed", mail.ExternalOnly(), msg("jane@contoso.com", "kim@fabrikam.com"), mail.ReasonNoDomains},
+		{"external: only invalid internal domains fails closed", mail.ExternalOnly("contoso,com", ""), msg("jane@contoso.com", "kim@fabrikam.com"), mail.ReasonNoDomains},
 		{"external: subdomain is internal", mail.ExternalOnly("contoso.com"), msg("jane@eu.contoso.com", "Bob@CONTOSO.com"), mail.ReasonInternal},
 		{"external: look-alike domain is external", mail.ExternalOnly("contoso.com"), msg("jane@contoso.com", "bob@evilcontoso.com"), ""},
 		{"external: several internal domains", mail.ExternalOnly("contoso.com", "@contoso.onmicrosoft.com"), msg("jane@contoso.onmicrosoft.com", "bob@contoso.com"), mail.ReasonInternal},
