@@ -10,8 +10,12 @@ import (
 
 // App is a multi-tenant application registration the fake authority knows.
 type App struct {
-	ClientID     string
+	// ClientID is the application (client) ID.
+	ClientID string
+	// ClientSecret is the secret the token endpoint accepts; empty when
+	// the app authenticates with a certificate.
 	ClientSecret string
+	// RedirectURIs are the registered redirect URIs, matched exactly.
 	RedirectURIs []string
 	// Certificate, when set, is the certificate credential registered on
 	// the app: client assertions must be signed with its key. Without it
@@ -37,8 +41,11 @@ func (s *Server) AddApp(a App) {
 // Tenant is an Entra ID tenant (directory). Its methods are safe for
 // concurrent use.
 type Tenant struct {
-	ID          string
-	Domain      string
+	// ID is the tenant ID (the tid claim), a GUID.
+	ID string
+	// Domain is the tenant's verified domain, in lower case.
+	Domain string
+	// DisplayName is the organization's name (the domain unless set).
 	DisplayName string
 
 	srv         *Server
@@ -161,7 +168,8 @@ type User struct {
 	// UserPrincipalName is the sign-in name, such as adele@contoso.com.
 	UserPrincipalName string
 	// Mail is the primary SMTP address; empty when the user has no mailbox.
-	Mail        string
+	Mail string
+	// DisplayName is the user's name, such as Adele Vance.
 	DisplayName string
 	// Guest reports a B2B guest; IDP is its home identity provider
 	// ("live.com" for a personal Microsoft account invited as a guest).

@@ -101,6 +101,9 @@ type msgVersion struct {
 
 // Subscription is a change-notification subscription as the fake holds it.
 type Subscription struct {
+	// ID, Resource, ChangeType, NotificationURL,
+	// LifecycleNotificationURL, ClientState and Expiration
+	// (expirationDateTime) are the subscription's Graph properties.
 	ID                       string
 	Resource                 string
 	ChangeType               string
