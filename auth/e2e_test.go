@@ -1001,3 +1001,45 @@ func TestSignOutDuringRefreshSticks(t *testing.T) {
 		t.Errorf("the refresh stored tokens again after the sign-out: %q", keys)
 	}
 }
+
+// TestErrorHoldsNoTokens: a refresh that fails keeps no stored tokens in
+// its *Error, whichever way the error is printed.
+func TestErrorHoldsNoTokens(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	e := newEnv(t)
+	u := e.mustSignIn(ctx, t, "adele@contoso.com")
+	e.expireStored(ctx, t, u.AccountID)
+	blob, err := e.store.Load(ctx, u.AccountID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		RefreshToken map[string]struct {
+			Secret string `json:"secret"`
+		} `json:"RefreshToken"`
+	}
+	if err := json.Unmarshal(blob, &doc); err != nil || len(doc.RefreshToken) == 0 {
+		t.Fatalf("no refresh token stored (%v)", err)
+	}
+	e.srv.RevokeRefreshTokens(e.adele)
+	_, err = e.newApp(t, nil).TokenSource(u.AccountID, scopes.Calendar).Token(ctx)
+	if !errors.Is(err, auth.ErrReauthRequired) {
+		t.Fatalf("err = %v, want ErrReauthRequired", err)
+	}
+	for _, rt := range doc.RefreshToken {
+		for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
+			if out := fmt.Sprintf(format, err); strings.Contains(out, rt.Secret) {
+				t.Errorf("%s of the error holds the refresh token", format)
+			}
+		}
+		var ae *auth.Error
+		if errors.As(err, &ae) {
+			// %#v prints a []byte field as []byte{0x61, 0x62, ...}.
+			asBytes := strings.TrimSuffix(strings.TrimPrefix(fmt.Sprintf("%#v", []byte(rt.Secret)), "[]byte{"), "}")
+			if out := fmt.Sprintf("%#v", *ae); strings.Contains(out, rt.Secret) || strings.Contains(out, asBytes) {
+				t.Errorf("the Error struct printed with %s holds the refresh token", "%#v")
+			}
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -86,7 +87,10 @@ type Error struct {
 	// Err is the underlying error, if any.
 	Err error
 
-	loaded []byte // the stored blob the failed refresh started from
+	// loaded is the SHA-256 of the stored blob the failed refresh started
+	// from, to notice another process's rotation. Never the blob itself:
+	// it holds the refresh token, and %#v prints unexported fields.
+	loaded [sha256.Size]byte
 }
 
 // Error returns a one-line summary: the operation, the kind, the OAuth

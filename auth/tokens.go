@@ -1,8 +1,8 @@
 package auth
 
 import (
-	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -283,7 +283,7 @@ func (a *App) acquireLocked(ctx context.Context, accountID, key string, sc []str
 		// Another process may have rotated the refresh token between our
 		// load and our refresh. If the stored tokens changed, try once
 		// more with them before asking the user to sign in again.
-		if now, lerr := a.store.Load(ctx, accountID); lerr == nil && !bytes.Equal(now, e.loaded) {
+		if now, lerr := a.store.Load(ctx, accountID); lerr == nil && sha256.Sum256(now) != e.loaded {
 			return a.silent(ctx, accountID, key, sc)
 		}
 	}
@@ -311,7 +311,7 @@ func (a *App) silent(ctx context.Context, accountID, key string, sc []string) (s
 			return "", time.Time{}, &Error{Op: "token", AccountID: accountID, Kind: ErrNotSignedIn, Reason: "no tokens stored for the account", Err: err}
 		}
 		e := classify("token", accountID, err, sc, grantedInBlob(ad.loaded))
-		e.loaded = ad.loaded
+		e.loaded = sha256.Sum256(ad.loaded)
 		return "", time.Time{}, e
 	}
 	if ad.gone {
