@@ -22,7 +22,10 @@ type SyncRequest struct {
 	Cursor string
 	// Since limits a full sync to mail received at or after it
 	// (receivedDateTime ge Since). Graph then returns at most 5,000
-	// messages. It is part of the sync state: with a Cursor it is ignored.
+	// messages. A live Cursor carries it already, but pass the same Since
+	// with every request anyway: when Graph drops the sync state, the
+	// restart (Page.Reset) uses the request's Since, and without it syncs
+	// the whole folder.
 	Since time.Time
 	// Filter decides which messages pages carry; nil keeps all. It sees
 	// only what a round returns: a message skipped once is not offered
