@@ -11,7 +11,11 @@ import (
 	"github.com/m365kit/m365kit/graphclient"
 )
 
-// SyncRequest says what Sync reads.
+// SyncRequest says what Sync reads. Keep it the same from round to round,
+// changing only Cursor: a stored cursor carries the query it started with,
+// but a restart after Graph dropped the sync state (Page.Reset) builds the
+// query again from the request, and Body's Prefer header is sent with each
+// request.
 type SyncRequest struct {
 	// Folder is the folder to sync: an ID or a well-known name (Inbox,
 	// SentItems, ...). Required. Graph tracks each folder on its own.
@@ -22,10 +26,8 @@ type SyncRequest struct {
 	Cursor string
 	// Since limits a full sync to mail received at or after it
 	// (receivedDateTime ge Since). Graph then returns at most 5,000
-	// messages. A live Cursor carries it already, but pass the same Since
-	// with every request anyway: when Graph drops the sync state, the
-	// restart (Page.Reset) uses the request's Since, and without it syncs
-	// the whole folder.
+	// messages. Pass it with every Cursor too: a restart without it
+	// syncs the whole folder.
 	Since time.Time
 	// Filter decides which messages pages carry; nil keeps all. It sees
 	// only what a round returns: a message skipped once is not offered
