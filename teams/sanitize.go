@@ -29,7 +29,9 @@ var rawTextTags = map[string]bool{
 // http, https or mailto href only. Other elements are dropped while their
 // text is kept (script, style, iframe and similar are dropped with their
 // content); comments and declarations are dropped; every other attribute
-// is dropped; text is re-escaped so that a stray "<" or "&" stays text.
+// is dropped; text is re-escaped so that a stray "<" or "&" stays text,
+// and a tag, comment or quoted attribute left open at the end of s makes
+// the rest of s text. The work is linear in len(s).
 // Elements left open are closed, so the result is balanced. Teams' own
 // markup (<at>, <attachment>) is dropped too: mentions and cards are added
 // only through [MentionUser] and [Message].Cards.
