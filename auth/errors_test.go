@@ -101,14 +101,18 @@ func TestRetryable(t *testing.T) {
 		if tt.body == "" {
 			req.Body = http.NoBody
 		}
-		got, err := retryable(req)
+		orig := req.Body
+		out, got, err := retryable(req)
 		if err != nil || got != tt.want {
 			t.Errorf("retryable(%s %q) = %v, %v; want %v", tt.method, tt.body, got, err, tt.want)
 		}
+		if req.Body != orig {
+			t.Errorf("retryable(%s %q) changed the request it was given", tt.method, tt.body)
+		}
 		if tt.method == http.MethodPost {
-			b, _ := io.ReadAll(req.Body)
+			b, _ := io.ReadAll(out.Body)
 			if !bytes.Equal(b, []byte(tt.body)) {
-				t.Errorf("body after retryable = %q, want it restored", b)
+				t.Errorf("body of the request to send = %q, want %q", b, tt.body)
 			}
 		}
 	}

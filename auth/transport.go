@@ -87,7 +87,7 @@ func (t *splitTransport) metadata(req *http.Request) (*http.Response, error) {
 }
 
 func (t *splitTransport) send(req *http.Request) (*http.Response, error) {
-	ok, err := retryable(req)
+	req, ok, err := retryable(req)
 	if err != nil {
 		return nil, err
 	}
@@ -102,32 +102,35 @@ func (t *splitTransport) send(req *http.Request) (*http.Response, error) {
 }
 
 // retryable reports whether sending req twice is safe: a GET or HEAD, or a
-// token request whose grant is refresh_token. It restores the body it reads.
-func retryable(req *http.Request) (bool, error) {
+// token request whose grant is refresh_token. Having read a POST's body to
+// find out, it returns a copy of req to send in its place (a RoundTripper
+// must not change the request it was given).
+func retryable(req *http.Request) (*http.Request, bool, error) {
 	switch req.Method {
 	case http.MethodGet, http.MethodHead:
-		return true, nil
+		return req, true, nil
 	case http.MethodPost:
 	default:
-		return false, nil
+		return req, false, nil
 	}
 	if req.Body == nil || req.Body == http.NoBody {
-		return false, nil
+		return req, false, nil
 	}
 	// The body is our own (MSAL's token request, a few KB): read it whole;
 	// a limit here would send a truncated request.
 	b, err := io.ReadAll(req.Body)
 	_ = req.Body.Close()
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
-	req.Body = io.NopCloser(bytes.NewReader(b))
-	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	out := req.Clone(req.Context())
+	out.Body = io.NopCloser(bytes.NewReader(b))
+	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 	form, err := url.ParseQuery(string(b))
 	if err != nil {
-		return false, nil
+		return out, false, nil
 	}
-	return form.Get("grant_type") == "refresh_token", nil
+	return out, form.Get("grant_type") == "refresh_token", nil
 }
 
 // cacheAdapter connects one MSAL client to the TokenStore, one partition
