@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/m365kit/m365kit/calendar"
 	"github.com/m365kit/m365kit/graphclient"
 	"github.com/m365kit/m365kit/graphclient/graphtest"
+	"github.com/m365kit/m365kit/graphclient/notify"
 	"github.com/m365kit/m365kit/mail"
 )
 
@@ -216,6 +218,54 @@ func FuzzSealedStoreLoad(f *testing.F) {
 		// fuzzer cannot forge AES-GCM).
 		if key != "oid.tid" || string(v) != `{"RefreshToken":{}}` {
 			t.Fatalf("Load(%q) of %q opened as %q", key, blob, v)
+		}
+	})
+}
+
+// FuzzNotifyHandler: the webhook endpoint is on the open internet. Whatever
+// a request holds, the Handler does not panic, answers one of the statuses
+// it documents, never echoes a subscription's clientState, and queues only
+// notifications that carry it.
+func FuzzNotifyHandler(f *testing.F) {
+	const state = "client-state-secret-0b1e"
+	notification := func(sub, cs string) string {
+		return `{"value":[{"subscriptionId":"` + sub + `","clientState":"` + cs + `","changeType":"created","resource":"Users/x/Messages/y","subscriptionExpirationDateTime":"2026-01-01T00:00:00Z","tenantId":"t","resourceData":{"id":"y"}}]}`
+	}
+	f.Add("", notification("sub-1", state))
+	f.Add("", notification("sub-1", "wrong"))
+	f.Add("", notification("sub-2", state))
+	f.Add("validationToken=Validation%3A+Testing+client+application+reachability+for+subscription+Request-Id%3A+1", "")
+	f.Add("validationToken=%3Cscript%3E", "")
+	f.Add("", `{"value":[{"subscriptionId":"sub-1","lifecycleEvent":"missed","clientState":"`+state+`"}]}`)
+	f.Add("", `{"value":null}`)
+	f.Add("", `[`)
+	f.Fuzz(func(t *testing.T, query, body string) {
+		store := &notify.MemoryStore{}
+		if err := store.Save(t.Context(), notify.Registration{Owner: "oid.tid", Subscription: notify.Subscription{ID: "sub-1", ClientState: state}}); err != nil {
+			t.Fatal(err)
+		}
+		h, err := notify.NewHandler(store, func(context.Context, notify.Notification) error { return nil }, notify.WithQueueSize(64))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "https://app.example.com/webhook?"+query, strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		switch w.Code {
+		case http.StatusOK, http.StatusAccepted, http.StatusBadRequest, http.StatusForbidden, http.StatusUnauthorized,
+			http.StatusRequestEntityTooLarge, http.StatusServiceUnavailable, http.StatusMethodNotAllowed, http.StatusUnsupportedMediaType:
+		default:
+			t.Fatalf("status %d", w.Code)
+		}
+		if strings.Contains(w.Body.String(), state) && !strings.Contains(query, state) {
+			t.Fatalf("the response carries the clientState: %q", w.Body.String())
+		}
+		if w.Code == http.StatusOK && !strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain") {
+			t.Fatalf("a 200 answer of type %q", w.Header().Get("Content-Type"))
+		}
+		if h.Pending() > 0 && !strings.Contains(body, state) {
+			t.Fatalf("%d notifications queued from a body without the clientState", h.Pending())
 		}
 	})
 }

@@ -24,6 +24,7 @@ var fuzzTargets = []struct {
 	{"request paths and absolute links (network links, caller input)", "graphclient", "FuzzNewRequestPath"},
 	{"$batch responses (network)", "internal/reliability", "FuzzBatchResponse"},
 	{"change-notification payloads (network, unauthenticated)", "graphclient/notify", "FuzzParse"},
+	{"webhook requests: validation handshake, clientState (network, unauthenticated)", "internal/reliability", "FuzzNotifyHandler"},
 	{"admin-consent state (network callback)", "consent", "FuzzState"},
 	{"admin-consent callback query (network callback)", "consent", "FuzzCallback"},
 	{"AADSTS error texts (network)", "consent", "FuzzDiagnose"},
