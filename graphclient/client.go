@@ -391,7 +391,7 @@ func (c *Client) resolve(path string) (*url.URL, error) {
 		return nil, errors.New("graphclient: empty path")
 	}
 	if strings.ContainsAny(path, "\r\n\x00") {
-		return nil, fmt.Errorf("graphclient: path %q contains control characters", path)
+		return nil, fmt.Errorf("graphclient: path %q contains control characters", errPath(path))
 	}
 	lower := strings.ToLower(path)
 	if strings.HasPrefix(lower, "https://") || strings.HasPrefix(lower, "http://") || strings.HasPrefix(path, "//") {
@@ -405,12 +405,12 @@ func (c *Client) resolve(path string) (*url.URL, error) {
 		return u, nil
 	}
 	if strings.HasPrefix(path, "/") {
-		return nil, fmt.Errorf("graphclient: path %q must be relative to the base URL (no leading slash)", path)
+		return nil, fmt.Errorf("graphclient: path %q must be relative to the base URL (no leading slash)", errPath(path))
 	}
 	p, q, _ := strings.Cut(path, "?")
 	for seg := range strings.SplitSeq(p, "/") {
 		if seg == "." || seg == ".." {
-			return nil, fmt.Errorf("graphclient: path %q contains a %q segment", path, seg)
+			return nil, fmt.Errorf("graphclient: path %q contains a %q segment", errPath(path), seg)
 		}
 	}
 	s := c.base.String() + p
@@ -419,12 +419,21 @@ func (c *Client) resolve(path string) (*url.URL, error) {
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return nil, fmt.Errorf("graphclient: path %q: %w", path, errors.Unwrap(err))
+		return nil, fmt.Errorf("graphclient: path %q: %w", errPath(path), errors.Unwrap(err))
 	}
 	if !c.sameOrigin(u) {
-		return nil, fmt.Errorf("graphclient: path %q leaves the base URL", path)
+		return nil, fmt.Errorf("graphclient: path %q leaves the base URL", errPath(path))
 	}
 	return u, nil
+}
+
+// errPath is path for an error message: without its query, whose values
+// (a token, a $filter literal) may be secret.
+func errPath(path string) string {
+	if p, _, ok := strings.Cut(path, "?"); ok {
+		return p + "?..."
+	}
+	return path
 }
 
 // NewRequest builds a request for path, relative to the base URL with no

@@ -522,3 +522,23 @@ func TestConcurrencyLimitHoldsWhileStreaming(t *testing.T) {
 		t.Errorf("after Do, %d slots are taken, want 0", n)
 	}
 }
+
+// TestNewRequestErrorsHideTheQuery: a refused path is named in the error
+// without its query, which may hold a token or a secret $filter literal.
+func TestNewRequestErrorsHideTheQuery(t *testing.T) {
+	t.Parallel()
+	c, err := New(StaticToken("t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{
+		"me/events?access_token=" + testToken + "\n",
+		"/me/events?$filter=joinWebUrl eq '" + testToken + "'",
+		"me/../x?code=" + testToken,
+	} {
+		_, err := c.NewRequest(t.Context(), "GET", p, nil)
+		if err == nil || strings.Contains(err.Error(), testToken) || !strings.Contains(err.Error(), "?...") {
+			t.Errorf("NewRequest(%q) err = %v, want one naming the path without its query", p, err)
+		}
+	}
+}
