@@ -98,7 +98,7 @@ func (s *store) subjects() []string {
 func (w *world) truth(t *testing.T, win calendar.Window) []string {
 	t.Helper()
 	var out []string
-	for e, err := range w.svc.Events(t.Context(), win, calendar.EventsOptions{}) {
+	for e, err := range w.svc.Events(t.Context(), win, nil) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -445,7 +445,7 @@ func TestEndToEndSharedCalendar(t *testing.T) {
 	}
 	win := calendar.Window{Start: w.day, End: w.day.AddDate(0, 0, 7)}
 	var subjects []string
-	for e, err := range svc.Events(t.Context(), win, calendar.EventsOptions{CalendarID: shared, IncludeBody: true}) {
+	for e, err := range svc.Events(t.Context(), win, &calendar.EventsOptions{CalendarID: shared, IncludeBody: true}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -458,7 +458,7 @@ func TestEndToEndSharedCalendar(t *testing.T) {
 	// Without Calendars.Read.Shared the shared calendar is refused.
 	tok = w.srv.IssueToken(bo, "11111111-2222-3333-4444-555555555555", "Calendars.Read")
 	gc, _ = graphclient.New(graphclient.StaticToken(tok), graphclient.WithHTTPClient(w.srv.HTTPClient()))
-	for _, err := range calendar.New(gc).Events(t.Context(), win, calendar.EventsOptions{CalendarID: shared}) {
+	for _, err := range calendar.New(gc).Events(t.Context(), win, &calendar.EventsOptions{CalendarID: shared}) {
 		if !errors.Is(err, graphclient.ErrForbidden) {
 			t.Errorf("without Calendars.Read.Shared: err = %v, want ErrForbidden", err)
 		}

@@ -55,8 +55,8 @@ func (w Window) query() string {
 		"&endDateTime=" + url.QueryEscape(w.End.UTC().Format(time.RFC3339Nano))
 }
 
-// EventsOptions tunes Events. The zero value reads the primary calendar
-// without event bodies. A plain value.
+// EventsOptions tunes Events. A nil *EventsOptions, like the zero value,
+// reads the primary calendar without event bodies. A plain value.
 type EventsOptions struct {
 	// CalendarID selects a calendar from Calendars ("" is the primary
 	// calendar). Calendars shared with the user need Calendars.Read.Shared.
@@ -110,34 +110,38 @@ func (s *Service) Calendars(ctx context.Context) iter.Seq2[*Calendar, error] {
 // error.
 //
 // Graph API: GET /me/calendarView, GET /me/calendars/{id}/calendarView
-func (s *Service) Events(ctx context.Context, w Window, opts EventsOptions) iter.Seq2[*Event, error] {
+func (s *Service) Events(ctx context.Context, w Window, opts *EventsOptions) iter.Seq2[*Event, error] {
 	return func(yield func(*Event, error) bool) {
 		const op = "Events"
 		if s.gc == nil {
 			yield(nil, &Error{Op: op, Err: errNoClient})
 			return
 		}
+		var o EventsOptions
+		if opts != nil {
+			o = *opts
+		}
 		if err := w.check(op); err != nil {
 			yield(nil, err)
 			return
 		}
-		if opts.PageSize < 0 {
+		if o.PageSize < 0 {
 			yield(nil, invalid(op, "EventsOptions.PageSize", "is negative"))
 			return
 		}
 		path := "me/calendarView"
-		if opts.CalendarID != "" {
-			path = "me/calendars/" + url.PathEscape(opts.CalendarID) + "/calendarView"
+		if o.CalendarID != "" {
+			path = "me/calendars/" + url.PathEscape(o.CalendarID) + "/calendarView"
 		}
 		path += "?" + w.query() + "&$orderby=start/dateTime"
-		if !opts.IncludeBody {
+		if !o.IncludeBody {
 			path += "&$select=" + eventSelect
 		}
 		var ro []graphclient.RequestOption
-		if opts.PageSize > 0 {
-			ro = append(ro, graphclient.WithMaxPageSize(opts.PageSize))
+		if o.PageSize > 0 {
+			ro = append(ro, graphclient.WithMaxPageSize(o.PageSize))
 		}
-		for ev, err := range s.all(ctx, path, opts.KeepRaw, ro) {
+		for ev, err := range s.all(ctx, path, o.KeepRaw, ro) {
 			if err != nil {
 				yield(nil, &Error{Op: op, Err: err})
 				return

@@ -402,7 +402,7 @@ func TestEvents(t *testing.T) {
 	w := Window{Start: time.Date(2020, 1, 1, 19, 0, 0, 0, time.FixedZone("PST", -8*3600)), End: time.Date(2020, 1, 2, 19, 0, 0, 0, time.FixedZone("PST", -8*3600))}
 
 	var events []*Event
-	for ev, err := range svc.Events(t.Context(), w, EventsOptions{}) {
+	for ev, err := range svc.Events(t.Context(), w, nil) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -411,7 +411,7 @@ func TestEvents(t *testing.T) {
 	if len(events) != 1 || events[0].ResponseStatus.Response != ResponseAccepted || events[0].OriginalStartTimeZone != "Pacific Standard Time" {
 		t.Fatalf("events = %+v", events)
 	}
-	for _, err := range svc.Events(t.Context(), w, EventsOptions{CalendarID: "AAMk/shared=", IncludeBody: true, PageSize: 50}) {
+	for _, err := range svc.Events(t.Context(), w, &EventsOptions{CalendarID: "AAMk/shared=", IncludeBody: true, PageSize: 50}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -426,7 +426,7 @@ func TestEvents(t *testing.T) {
 	if !strings.HasPrefix(got[1], "/me/calendars/AAMk%2Fshared=/calendarView?") || strings.Contains(got[1], "$select") || !strings.Contains(got[1], "odata.maxpagesize=50") {
 		t.Errorf("shared-calendar request = %q, want the escaped ID, no $select, the page size", got[1])
 	}
-	for _, err := range svc.Events(t.Context(), Window{Start: w.End, End: w.Start}, EventsOptions{}) {
+	for _, err := range svc.Events(t.Context(), Window{Start: w.End, End: w.Start}, nil) {
 		if !errors.Is(err, ErrInvalidInput) {
 			t.Errorf("inverted window: err = %v", err)
 		}
