@@ -465,6 +465,10 @@ func (w *walker) calendar(ctx context.Context, gc *graphclient.Client) error {
 	fmt.Fprintf(tw, "      WHEN (UTC)\tMEETING\tPROVIDER\tJOIN LINK\n")
 	for i := range list {
 		ev := &list[i]
+		if !ev.End.Time.After(w.now) {
+			res.Skipped["over"]++ // earlier today: too late to join
+			continue
+		}
 		ok, reason := rules.Match(ev)
 		if !ok {
 			res.Skipped[string(reason)]++

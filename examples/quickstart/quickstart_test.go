@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/m365kit/m365kit/examples/internal/setup"
@@ -443,5 +444,35 @@ func TestNewGraphWithoutHTTPClient(t *testing.T) {
 	t.Parallel()
 	if _, err := newGraph(graphclient.StaticToken("token"), nil); err != nil {
 		t.Errorf("newGraph(ts, nil): %v", err)
+	}
+}
+
+// A meeting that has already ended today is in the window but not among the
+// meetings the notetaker joins.
+func TestQuickstartSkipsMeetingsThatAreOver(t *testing.T) {
+	t.Parallel()
+	d := setup.StartDemo()
+	defer d.Close()
+	opts, err := parseFlags([]string{"-features", "calendar", "-days", "1"}, new(bytes.Buffer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	w := &walker{out: &out, opts: opts}
+	if err := w.demo(d); err != nil {
+		t.Fatal(err)
+	}
+	// Late tomorrow (the demo's customer call and cancelled meeting are
+	// tomorrow, whatever the weekday): every meeting of the day has ended.
+	w.now = time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1).Add(23*time.Hour + 59*time.Minute)
+	if err := w.walk(t.Context()); err != nil {
+		t.Fatalf("walk: %v\n%s", err, out.String())
+	}
+	c := w.sum.Calendar
+	if c == nil || c.Events == 0 {
+		t.Fatalf("calendar: %+v\n%s", c, out.String())
+	}
+	if len(c.Meetings) != 0 || c.Skipped["over"] == 0 {
+		t.Errorf("late in the day the notetaker joins %v; skipped %v", c.Meetings, c.Skipped)
 	}
 }
