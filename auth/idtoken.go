@@ -163,7 +163,7 @@ func (c *idTokenCheck) validate(ctx context.Context, raw string) (*idClaims, err
 	if key.issuer != "" && strings.ReplaceAll(key.issuer, "{tenantid}", cl.Tid) != cl.Iss {
 		return nil, invalid("key %q may not sign tokens of issuer %q", clip(h.Kid), clip(cl.Iss))
 	}
-	if len(cl.Aud) != 1 || cl.Aud[0] != c.clientID {
+	if len(cl.Aud) != 1 || !strings.EqualFold(cl.Aud[0], c.clientID) { // GUIDs: case does not matter
 		return nil, invalid("audience %q is not this app's client ID", clip(strings.Join(cl.Aud, " ")))
 	}
 	if cl.Exp == nil {

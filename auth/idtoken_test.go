@@ -87,6 +87,7 @@ func TestValidateIDToken(t *testing.T) {
 	}{
 		{name: "valid"},
 		{name: "aud as a one-element array", claims: func(c map[string]any) { c["aud"] = []string{testClient} }},
+		{name: "client ID configured in upper case", check: func(c *idTokenCheck) { c.clientID = strings.ToUpper(testClient) }},
 		{name: "expired within skew", claims: func(c map[string]any) { c["exp"] = testNow.Add(-4 * time.Minute).Unix() }},
 		{name: "not before within skew", claims: func(c map[string]any) { c["nbf"] = testNow.Add(4 * time.Minute).Unix() }},
 		{name: "expired", claims: func(c map[string]any) { c["exp"] = testNow.Add(-6 * time.Minute).Unix() }, want: ErrInvalidIDToken},
