@@ -1,6 +1,6 @@
 // Package pgtest runs a throw-away PostgreSQL server for the module's
-// tests: the PostgreSQL token store (auth/sqlstore), the examples that
-// keep their state in PostgreSQL, and the reliability suite.
+// tests that need one, such as the PostgreSQL token store's (auth/sqlstore)
+// and those of the examples that keep their state in PostgreSQL.
 //
 // A test binary gets at most one server, started the first time a test
 // calls DSN and stopped by Main when the tests end:
@@ -18,7 +18,8 @@
 // port, so parallel test binaries never collide). PostgreSQL refuses to
 // run as root, so under root both run as the postgres user. The server is
 // a child of the test process and receives SIGINT when the test process
-// dies, so a crashed or timed-out run leaves no server behind.
+// dies (on Linux), so a crashed or timed-out run leaves no server running;
+// only its temporary directory stays behind.
 //
 // When $M365KIT_TEST_POSTGRES_DSN is set, DSN returns it and starts
 // nothing (CI with a PostgreSQL service, or a developer's own server).
