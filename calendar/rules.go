@@ -169,8 +169,8 @@ func (r Rules) external(addr string) bool {
 // DedupKey returns a key that is the same for one meeting however many
 // users of a tenant see it, so that one bot joins it once. Events with a
 // meeting link are keyed by the meeting the link names (a Teams chat
-// thread, a provider's meeting ID, else the canonical join URL) and the
-// start time
+// thread, a provider's meeting ID within its site, else the canonical join
+// URL) and the start time
 // (separate invitations to the same Teams or Zoom meeting share it; a
 // recurring meeting's occurrences do not; a rescheduled meeting gets a new
 // key). Events without a link are keyed by iCalUId and start, and events
@@ -189,7 +189,14 @@ func DedupKey(ev *Event) string {
 		material = "teams\x00" + l.ThreadID + "/" + l.MessageID + "\x00" + start
 	case ok && l.MeetingID != "":
 		// A link with and one without its passcode are the same meeting.
-		material = "meeting\x00" + string(l.Provider) + "\x00" + l.MeetingID + "\x00" + start
+		// Room names are per site (two Webex sites, Whereby subdomains or
+		// 8x8 tenants may each have a "sales" room); Zoom's and BlueJeans'
+		// numeric IDs are global and their Site is only a vanity host.
+		site := l.Site
+		if l.Provider == Zoom || l.Provider == BlueJeans {
+			site = ""
+		}
+		material = "meeting\x00" + string(l.Provider) + "\x00" + site + "\x00" + l.MeetingID + "\x00" + start
 	case ok:
 		material = "link\x00" + l.URL + "\x00" + start
 	case ev.ICalUID != "":

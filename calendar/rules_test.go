@@ -125,6 +125,18 @@ func TestDedupKey(t *testing.T) {
 	if DedupKey(zoomA) != DedupKey(zoomB) || DedupKey(bare) != DedupKey(ana) || DedupKey(zoomA) == DedupKey(ana) {
 		t.Error("link shapes of one meeting give different keys, or two meetings one key")
 	}
+	// Same room name, same time, two Webex sites: two meetings. The same
+	// room through the new my.webex.com host: one.
+	webex := func(u string) *Event {
+		return &Event{ID: u, Start: DateTimeTimeZone{Time: start}, Location: &Location{DisplayName: u}}
+	}
+	acme, other := webex("https://acme.webex.com/meet/sales"), webex("https://other.webex.com/meet/sales")
+	if DedupKey(acme) == DedupKey(other) {
+		t.Error("personal rooms of the same name on two Webex sites share a key")
+	}
+	if DedupKey(acme) != DedupKey(webex("https://acme.my.webex.com/meet/Sales")) {
+		t.Error("one Webex room through two hosts has two keys")
+	}
 	if DedupKey(nil) != "" {
 		t.Error("DedupKey(nil) is not empty")
 	}
