@@ -362,26 +362,38 @@ func (s *Server) pickUser(a authority, hint, domainHint string) *User {
 	return nil
 }
 
-// handleAuthorize is the sign-in page: it checks the request as Entra does,
-// signs in the chosen user, enforces consent and redirects back with a code.
-func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
+// checkClient makes the checks Entra makes before it will redirect back
+// at all: a known authority, a registered client and one of its redirect
+// URIs. A failure is an error page (no redirect), and ok is false.
+func (s *Server) checkClient(w http.ResponseWriter, r *http.Request) (a authority, app *App, redirectURI string, ok bool) {
 	q := r.URL.Query()
 	a, err := s.resolveAuthority(r.PathValue("tenant"))
 	if err != nil {
 		errorPage(w, http.StatusBadRequest, s.withTrace(err.Error()))
-		return
+		return a, nil, "", false
 	}
 	clientID := q.Get("client_id")
-	app := s.app(clientID)
-	if app == nil {
+	if app = s.app(clientID); app == nil {
 		errorPage(w, http.StatusBadRequest, s.withTrace(fmt.Sprintf("AADSTS700016: Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, a.segment)))
-		return
+		return a, nil, "", false
 	}
-	redirectURI := q.Get("redirect_uri")
+	redirectURI = q.Get("redirect_uri")
 	if !slices.Contains(app.RedirectURIs, redirectURI) {
 		errorPage(w, http.StatusBadRequest, s.withTrace(fmt.Sprintf("AADSTS50011: The redirect URI '%s' specified in the request does not match the redirect URIs configured for the application '%s'. Make sure the redirect URI sent in the request matches one added to your application in the Azure portal.", redirectURI, clientID)))
+		return a, nil, "", false
+	}
+	return a, app, redirectURI, true
+}
+
+// handleAuthorize is the sign-in page: it checks the request as Entra does,
+// signs in the chosen user, enforces consent and redirects back with a code.
+func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	a, app, redirectURI, ok := s.checkClient(w, r)
+	if !ok {
 		return
 	}
+	clientID := app.ClientID
 	mode := q.Get("response_mode")
 	if mode == "" {
 		mode = "query"
@@ -503,22 +515,11 @@ func (s *Server) DeclineNextConsent() {
 // path, else the first administrator of any tenant.
 func (s *Server) handleAdminConsent(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	a, err := s.resolveAuthority(r.PathValue("tenant"))
-	if err != nil {
-		errorPage(w, http.StatusBadRequest, s.withTrace(err.Error()))
+	a, app, redirectURI, ok := s.checkClient(w, r)
+	if !ok {
 		return
 	}
-	clientID := q.Get("client_id")
-	app := s.app(clientID)
-	if app == nil {
-		errorPage(w, http.StatusBadRequest, s.withTrace(fmt.Sprintf("AADSTS700016: Application with identifier '%s' was not found in the directory '%s'.", clientID, a.segment)))
-		return
-	}
-	redirectURI := q.Get("redirect_uri")
-	if !slices.Contains(app.RedirectURIs, redirectURI) {
-		errorPage(w, http.StatusBadRequest, s.withTrace(fmt.Sprintf("AADSTS50011: The redirect URI '%s' specified in the request does not match the redirect URIs configured for the application '%s'.", redirectURI, clientID)))
-		return
-	}
+	clientID := app.ClientID
 	state := q.Get("state")
 	fail := func(code, desc string) {
 		p := url.Values{"error": {code}, "error_description": {s.withTrace(desc)}, "admin_consent": {"True"}}
