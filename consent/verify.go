@@ -222,6 +222,18 @@ func probe(ctx context.Context, gc *graphclient.Client, f scopes.Feature) (call,
 			return "GET me/joinedTeams", "", err
 		}
 		return "GET me/joinedTeams", count(len(page.Value), page.NextLink != "", "joined team"), nil
+	case scopes.ChatMessages:
+		// Listing chats proves the token reaches Teams chats; Chat.Read
+		// itself is checked against the grant (scopes.Missing), since
+		// reading a message needs a chat to read from.
+		var page struct {
+			Value    []struct{} `json:"value"`
+			NextLink string     `json:"@odata.nextLink"`
+		}
+		if err := get(ctx, gc, "me/chats", &page); err != nil {
+			return "GET me/chats", "", err
+		}
+		return "GET me/chats", count(len(page.Value), page.NextLink != "", "chat"), nil
 	case scopes.Mail:
 		var inbox struct {
 			TotalItemCount int `json:"totalItemCount"`
