@@ -279,7 +279,7 @@ func writeFault(w http.ResponseWriter, f Fault) {
 			"code":    "TooManyRequests",
 			"message": "Please retry again later.",
 			"innerError": map[string]string{
-				"code": "429", "date": time.Now().UTC().Format("2006-01-02T15:04:05"),
+				"code": "429", "date": clock(w).Format("2006-01-02T15:04:05"),
 				"message": "Please retry after", "request-id": id, "status": "429",
 			},
 		}})

@@ -132,11 +132,23 @@ func writeGraphError(w http.ResponseWriter, status int, code, message string) {
 	var e graphError
 	e.Error.Code = code
 	e.Error.Message = message
-	e.Error.InnerError.Date = time.Now().UTC().Format("2006-01-02T15:04:05")
+	now := clock(w)
+	e.Error.InnerError.Date = now.Format("2006-01-02T15:04:05")
 	e.Error.InnerError.RequestID = newID()
 	e.Error.InnerError.ClientRequestID = w.Header().Get("client-request-id")
 	w.Header().Set("request-id", e.Error.InnerError.RequestID)
+	w.Header().Set("Date", now.Format(http.TimeFormat))
 	writeJSON(w, status, e)
+}
+
+// clock returns the time to stamp on a response written to w: the server
+// clock (WithClock) for the writers the server hands its handlers, else
+// the wall clock. UTC.
+func clock(w http.ResponseWriter) time.Time {
+	if sw, ok := w.(*statusWriter); ok && sw.now != nil {
+		return sw.now().UTC()
+	}
+	return time.Now().UTC()
 }
 
 // writeJSON writes v as a JSON response.

@@ -59,7 +59,7 @@ func (s *Server) ResetRequests() {
 // records the request; call it deferred, so a dropped connection (a
 // handler panicking with http.ErrAbortHandler) is recorded too.
 func (s *Server) logged(w http.ResponseWriter, r *http.Request) (*statusWriter, func()) {
-	sw := &statusWriter{ResponseWriter: w}
+	sw := &statusWriter{ResponseWriter: w, now: s.now}
 	host := r.Host
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
@@ -76,8 +76,10 @@ func (s *Server) logged(w http.ResponseWriter, r *http.Request) (*statusWriter, 
 	}
 }
 
-// statusWriter remembers the status written through it.
+// statusWriter remembers the status written through it, and carries the
+// server clock to the error writers (see clock).
 type statusWriter struct {
+	now func() time.Time
 	http.ResponseWriter
 	status int
 }

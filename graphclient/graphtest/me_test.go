@@ -1,7 +1,10 @@
 package graphtest
 
 import (
+	"encoding/json"
+	"net/http"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -59,5 +62,36 @@ func TestMeAuthorization(t *testing.T) {
 				t.Errorf("got %d %q, want %d %q", status, code, tt.status, tt.code)
 			}
 		})
+	}
+}
+
+// Errors carry the server clock, so a test with WithClock sees the date it
+// set in innerError.date and the Date header (graphclient.Error.Date).
+func TestErrorDateFollowsClock(t *testing.T) {
+	t.Parallel()
+	srv := New(t, WithClock(func() time.Time { return testNow }))
+	req, err := http.NewRequestWithContext(t.Context(), "GET", "https://graph.microsoft.com/v1.0/me", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := srv.HTTPClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Error struct {
+			InnerError struct {
+				Date string `json:"date"`
+			} `json:"innerError"`
+		} `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	got := []string{resp.Status, body.Error.InnerError.Date, resp.Header.Get("Date")}
+	want := []string{"401 Unauthorized", testNow.UTC().Format("2006-01-02T15:04:05"), testNow.UTC().Format(http.TimeFormat)}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("status, innerError.date, Date (-want +got):\n%s", diff)
 	}
 }
