@@ -126,7 +126,8 @@
 // without a mailbox), a week of Teams, Zoom and Google Meet meetings with
 // a recurring series, an exception and a cancellation, external attendees
 // from fabrikam.com, internal and external mail threads, two teams with
-// channels and chats.
+// channels and chats. Its tenant and user IDs are the same on every run, so
+// output built from it is too (times follow the server clock).
 //
 // Subscriptions validate the notification URL and push change and
 // lifecycle notifications to it (SetNotificationClient, SendLifecycle).
