@@ -16,8 +16,12 @@
 //   - Token safety: no Authorization header goes to any host but Graph's, and
 //     no access token, refresh token, ID token, authorization code, client
 //     secret or cookie value appears in logs or error strings.
-//   - TestFuzzTargets: every parser that sees network or user input keeps a
-//     fuzz target.
+//   - TestFuzzTargets: every parser that sees network, stored or user input
+//     keeps a fuzz target. The targets for parsers reachable only through
+//     public APIs live here: stored calendar cursors, mail delta pages,
+//     $batch responses, sealed store values and the notification webhook.
+//   - TestAttemptTimeoutIsRetried: an attempt cut short by http.Client's own
+//     timeout is retried, as the full-size chaos run needed.
 //
 // By default the chaos suite syncs 20 users x 500 items (250 events and 250
 // messages each) so that it runs in seconds under -race. Set
