@@ -99,8 +99,7 @@ func (s *Server) AddDemoTenant() *Demo {
 		App: App{ClientID: DemoClientID, ClientSecret: DemoClientSecret, RedirectURIs: []string{DemoRedirectURL}},
 	}
 	s.AddApp(d.App)
-	t := s.addTenant(demoTenantID, "contoso.com")
-	t.DisplayName = "Contoso"
+	t := s.addTenant(demoTenantID, "contoso.com", "Contoso")
 	d.Tenant = t
 	t.Grant(DemoClientID, scopes.For(scopes.Features()...)...)
 

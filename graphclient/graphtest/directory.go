@@ -58,16 +58,18 @@ type Tenant struct {
 // AddTenant adds a work-or-school tenant with a verified domain such as
 // "contoso.com" and returns it. Its ID is a fresh GUID.
 func (s *Server) AddTenant(domain string) *Tenant {
-	return s.addTenant(newID(), domain)
+	return s.addTenant(newID(), domain, domain)
 }
 
-func (s *Server) addTenant(id, domain string) *Tenant {
+// addTenant adds the tenant, or returns the one with that ID. The name is
+// set before the tenant is visible to requests.
+func (s *Server) addTenant(id, domain, name string) *Tenant {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if t := s.tenants[id]; t != nil {
 		return t // PersonalTenant racing with itself
 	}
-	t := &Tenant{ID: id, Domain: strings.ToLower(domain), DisplayName: domain, srv: s, grants: map[string][]string{}}
+	t := &Tenant{ID: id, Domain: strings.ToLower(domain), DisplayName: name, srv: s, grants: map[string][]string{}}
 	s.tenants[id] = t
 	s.domains[t.Domain] = t
 	s.tenantOrder = append(s.tenantOrder, t)
@@ -116,7 +118,7 @@ func (s *Server) PersonalTenant() *Tenant {
 	if t != nil {
 		return t
 	}
-	return s.addTenant(PersonalTenantID, "outlook.com")
+	return s.addTenant(PersonalTenantID, "outlook.com", "outlook.com")
 }
 
 // Tenant returns the tenant with the given ID or verified domain, or nil.
