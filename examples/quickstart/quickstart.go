@@ -581,7 +581,7 @@ func (w *walker) teams(ctx context.Context, gc *graphclient.Client, user *auth.U
 	}
 	res.Team, res.Channel, res.MessageID, res.WebURL = team.DisplayName, channel.DisplayName, posted.ID, posted.WebURL
 	w.printf("posted clip card to %s › %s as %s (message %s)", team.DisplayName, channel.DisplayName, user.Name, posted.ID)
-	if posted.WebURL != "" {
+	if posted.WebURL != "" && w.sum.Mode != "demo" { // the demo's links lead nowhere
 		w.printf("open in Teams: %s", posted.WebURL)
 	}
 	return nil
