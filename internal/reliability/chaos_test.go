@@ -537,7 +537,9 @@ func runChaos(t *testing.T, kill bool) figures {
 		t.Fatalf("first round (seed %d): %v", seed, err)
 	}
 	first := time.Since(t0)
-	t.Logf("first round done in %v: %v", first.Round(time.Millisecond), e.figures())
+	f1 := e.figures()
+	f1.firstRound = first
+	t.Logf("first round: %v", f1)
 	all := map[int][]string{}
 	allMail := map[int][]string{}
 	for _, cu := range e.users {
