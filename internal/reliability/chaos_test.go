@@ -155,7 +155,11 @@ func newChaosEnv(t *testing.T, size chaosSize, seed int64, kill bool) *chaosEnv 
 		}
 		tok := e.srv.IssueToken(u, chaosClientID, "Calendars.Read", "Mail.Read", "User.Read")
 		e.secrets.add("access token", tok)
+		// Attempts may take up to two minutes: at the full size under
+		// -race, the one HTTP/2 connection all users share carries more
+		// than graphtest's 30-second client timeout allows.
 		hc := e.srv.HTTPClient()
+		hc.Timeout = 2 * time.Minute
 		tr := newUserTransport(hc.Transport, uint64(seed)*1000+uint64(i), rateGateway, killRate)
 		gc, err := graphclient.New(graphclient.StaticToken(tok), graphclient.WithHTTPClient(wrapClient(hc, tr)),
 			graphclient.WithRetry(fastRetry()), graphclient.WithLogger(logger.With("user", i)))
