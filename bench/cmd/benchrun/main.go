@@ -10,8 +10,9 @@
 //     GOCACHE (modules already downloaded, GOPROXY=off), and the stripped
 //     binary size (-ldflags=-s -w);
 //   - each full sync against the loopback fake (internal/fake, a separate
-//     process from the client): wall time, CPU time (user+system) and peak
-//     RSS of the client process, from wait4's rusage;
+//     process from the client): wall time, CPU time (user+system) of the
+//     client process from wait4's rusage, and its peak RSS (VmHWM, which
+//     the client reports: wait4's ru_maxrss would include benchrun's own);
 //   - decode: ns, bytes and allocations per item of a one-page (100
 //     items) walk from memory, through each client's whole stack.
 //
@@ -285,14 +286,21 @@ func run(c *config) error {
 						srv.Close()
 						return err
 					}
-					var res struct{ Items int }
+					var res struct {
+						Items  int
+						PeakKB int64 `json:"peak_rss_kb"`
+					}
 					if err := json.Unmarshal(out, &res); err != nil || res.Items != n {
 						srv.Close()
 						return fmt.Errorf("%s %s: walked %d items, want %d (%v, output %q)", l.name, kind, res.Items, n, err, out)
 					}
 					wall[l.name] = append(wall[l.name], u.wall.Seconds()*1000)
 					cpu[l.name] = append(cpu[l.name], u.cpu.Seconds()*1000)
-					rss[l.name] = append(rss[l.name], float64(u.maxRSS)/(1<<20))
+					peak := float64(u.maxRSS) / (1 << 20)
+					if res.PeakKB > 0 {
+						peak = float64(res.PeakKB) / 1024 // VmHWM: see client.peakRSS
+					}
+					rss[l.name] = append(rss[l.name], peak)
 				}
 			}
 			sec := fmt.Sprintf("%s sync, %s items", kind, thousands(n))

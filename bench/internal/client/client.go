@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -157,7 +158,25 @@ func Run(f *Flags, walk Walk) {
 	if f.Want > 0 && items != f.Want {
 		fail(fmt.Errorf("walked %d items, want %d", items, f.Want))
 	}
-	out(map[string]any{"items": items, "pages": pages, "walk_ns": time.Since(start).Nanoseconds()})
+	out(map[string]any{"items": items, "pages": pages, "walk_ns": time.Since(start).Nanoseconds(), "peak_rss_kb": peakRSS()})
+}
+
+// peakRSS is this process's peak resident set (VmHWM) in KiB, or 0 where
+// /proc does not say. The parent's rusage cannot tell: Linux carries the
+// parent's high-water mark into a child spawned with a shared address space
+// (as Go's os/exec does) through exec.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb
+		}
+	}
+	return 0
 }
 
 func decode(f *Flags, walk Walk) {
