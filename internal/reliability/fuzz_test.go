@@ -64,7 +64,8 @@ func (c *cannedGraph) checkSent(t *testing.T) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, h := range c.sent {
-		if h != graphtest.GraphHost && h != graphtest.GraphHost+"+auth" {
+		// Host names are case-insensitive: grAph.miCrosoft.Com is Graph.
+		if !strings.EqualFold(strings.TrimSuffix(h, "+auth"), graphtest.GraphHost) {
 			t.Fatalf("a request went to %q", h)
 		}
 	}
@@ -253,7 +254,10 @@ func FuzzNotifyHandler(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "https://app.example.com/webhook?"+query, strings.NewReader(body))
+		r, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "https://app.example.com/webhook?"+query, strings.NewReader(body))
+		if err != nil {
+			return // a query no HTTP request can carry
+		}
 		r.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
