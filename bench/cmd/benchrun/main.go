@@ -356,7 +356,14 @@ func run(c *config) error {
 		fmt.Fprintf(&b, "- m365kit from %s %s\n", c.kit, strings.TrimSpace(string(commit)))
 	}
 	fmt.Fprintf(&b, "- load average before: %s; after: %s (%.0f s in all)\n", loadBefore, loadavg(), time.Since(startAll).Seconds())
-	fmt.Fprintf(&b, "- medians of %d run(s); cold builds: %d run(s) each\n\n", c.runs, c.coldRuns)
+	switch {
+	case c.cold && (c.syncs || c.decode):
+		fmt.Fprintf(&b, "- medians of %d run(s); cold builds: %d run(s) each\n\n", c.runs, c.coldRuns)
+	case c.cold:
+		fmt.Fprintf(&b, "- cold builds: %d run(s) each\n\n", c.coldRuns)
+	default:
+		fmt.Fprintf(&b, "- medians of %d run(s)\n\n", c.runs)
+	}
 	t.write(&b)
 	os.Stdout.Write(b.Bytes())
 	if c.out != "" {
