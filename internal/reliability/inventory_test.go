@@ -30,6 +30,7 @@ var fuzzTargets = []struct {
 	{"AADSTS error texts (network)", "consent", "FuzzDiagnose"},
 	{"ID token checks: JWT segments, claims, signature (network)", "auth", "FuzzIDToken"},
 	{"pending sign-in cookie sealing (browser)", "auth", "FuzzPendingCookie"},
+	{"signing keys: JSON Web Key Set (network)", "auth", "FuzzParseJWKS"},
 	{"sealed token-store values (database)", "internal/reliability", "FuzzSealedStoreLoad"},
 	{"event date-times {dateTime, timeZone} (network)", "calendar", "FuzzDateTimeTimeZone"},
 	{"meeting links in event fields, SafeLinks unwrapping (network, user text)", "calendar", "FuzzFindMeetingLink"},
