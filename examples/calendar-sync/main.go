@@ -102,7 +102,7 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, env se
 		return err
 	}
 	defer conn.Close()
-	userID, err := userOf(ctx, conn)
+	userID, err := conn.UserID(ctx)
 	if err != nil {
 		return err
 	}
@@ -128,22 +128,6 @@ func dbKind(db *sqldb.DB) string {
 		return "PostgreSQL"
 	}
 	return "SQLite"
-}
-
-// userOf returns the key rows are stored under: the Graph user ID of the
-// connection's user.
-func userOf(ctx context.Context, conn *setup.Conn) (string, error) {
-	req, err := conn.Graph.NewRequest(ctx, "GET", "me?$select=id", nil)
-	if err != nil {
-		return "", err
-	}
-	var me struct {
-		ID string `json:"id"`
-	}
-	if _, err := conn.Graph.Do(req, &me); err != nil {
-		return "", fmt.Errorf("GET /me: %w", err)
-	}
-	return me.ID, nil
 }
 
 func migrate(ctx context.Context, db *sqldb.DB) error {

@@ -100,7 +100,7 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, env se
 	}
 	w := &worker{db: db, svc: mail.New(conn.Graph), out: stdout,
 		filter: mail.All(mail.SkipDrafts(), mail.SkipAutomated(), relevance)}
-	if w.account, err = userOf(ctx, conn); err != nil {
+	if w.account, err = conn.UserID(ctx); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "syncing %s for %s into %s, read-only\n", what, conn.User, map[bool]string{true: "PostgreSQL", false: "SQLite"}[db.Postgres])
@@ -146,22 +146,6 @@ func readCRM(path string) (*mail.AddressSet, error) {
 		return nil, fmt.Errorf("-crm %s: no domains or addresses in it", path)
 	}
 	return mail.NewAddressSet(entries...)
-}
-
-// userOf returns the key rows are stored under: the Graph user ID of the
-// connection's user.
-func userOf(ctx context.Context, conn *setup.Conn) (string, error) {
-	req, err := conn.Graph.NewRequest(ctx, "GET", "me?$select=id", nil)
-	if err != nil {
-		return "", err
-	}
-	var me struct {
-		ID string `json:"id"`
-	}
-	if _, err := conn.Graph.Do(req, &me); err != nil {
-		return "", fmt.Errorf("GET /me: %w", err)
-	}
-	return me.ID, nil
 }
 
 func migrate(ctx context.Context, db *sqldb.DB) error {

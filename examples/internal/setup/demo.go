@@ -99,6 +99,24 @@ type Conn struct {
 	close func()
 }
 
+// UserID returns the Graph object ID of the connection's user, the key the
+// sync workers store rows under.
+//
+// Graph API: GET /me?$select=id
+func (c *Conn) UserID(ctx context.Context) (string, error) {
+	req, err := c.Graph.NewRequest(ctx, "GET", "me?$select=id", nil)
+	if err != nil {
+		return "", err
+	}
+	var me struct {
+		ID string `json:"id"`
+	}
+	if _, err := c.Graph.Do(req, &me); err != nil {
+		return "", fmt.Errorf("GET /me: %w", err)
+	}
+	return me.ID, nil
+}
+
 // Close releases what Connect started.
 func (c *Conn) Close() {
 	if c.close != nil {
