@@ -39,6 +39,9 @@ var fuzzTargets = []struct {
 	{"mail filters over message fields and headers (network)", "mail", "FuzzFilters"},
 	{"messages/delta pages into mail.Message (network)", "internal/reliability", "FuzzMailDeltaPage"},
 	{"Teams message HTML (user input)", "teams", "FuzzSanitizeHTML"},
+	{"MSAL token-cache values as stored: MSAL's reader and granted scopes (database)", "auth", "FuzzStoredTokens"},
+	{"Graph base URL (configuration)", "graphclient", "FuzzBaseURL"},
+	{"feature names and granted scope lists (user input, network)", "scopes", "FuzzParseAndMissing"},
 }
 
 // moduleRoot returns the directory holding go.mod above the working
