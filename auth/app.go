@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+
+	"github.com/m365kit/m365kit/internal/urlcheck"
 )
 
 // DefaultAuthority is the authority the App signs users in through: the
@@ -143,10 +145,10 @@ func New(cfg Config) (*App, error) {
 	}
 	ru, err := url.Parse(cfg.RedirectURL)
 	if err != nil || !ru.IsAbs() || ru.Host == "" || ru.Fragment != "" {
-		return nil, fmt.Errorf("auth: Config.RedirectURL %q is not an absolute URL without fragment", cfg.RedirectURL)
+		return nil, fmt.Errorf("auth: Config.RedirectURL %q is not an absolute URL without fragment", urlcheck.Shown(cfg.RedirectURL))
 	}
-	if ru.Scheme != "https" && !isLoopback(ru.Hostname()) {
-		return nil, fmt.Errorf("auth: Config.RedirectURL %q must use https (http is allowed for localhost only)", cfg.RedirectURL)
+	if ru.Scheme != "https" && !urlcheck.IsLoopback(ru.Hostname()) {
+		return nil, fmt.Errorf("auth: Config.RedirectURL %q must use https (http is allowed for localhost only)", urlcheck.Shown(cfg.RedirectURL))
 	}
 	if cfg.Store == nil {
 		return nil, errors.New("auth: Config.Store is nil")
@@ -165,11 +167,11 @@ func New(cfg Config) (*App, error) {
 	au, err := url.Parse(authority)
 	if err != nil || au.Scheme != "https" || au.Host == "" || au.RawQuery != "" ||
 		len(strings.Split(strings.Trim(au.Path, "/"), "/")) != 1 || strings.Trim(au.Path, "/") == "" {
-		return nil, fmt.Errorf("auth: Config.Authority %q is not https://host/tenant", authority)
+		return nil, fmt.Errorf("auth: Config.Authority %q is not https://host/tenant without user info or query", urlcheck.Shown(authority))
 	}
 	tenant := strings.Trim(au.Path, "/")
 	if strings.EqualFold(tenant, "common") || strings.EqualFold(tenant, "consumers") {
-		return nil, fmt.Errorf("auth: Config.Authority %q admits personal accounts; use organizations or a tenant ID", authority)
+		return nil, fmt.Errorf("auth: Config.Authority %q admits personal accounts; use organizations or a tenant ID", urlcheck.Shown(authority))
 	}
 	if cfg.SignInTTL < 0 {
 		return nil, errors.New("auth: Config.SignInTTL is negative")
@@ -202,10 +204,6 @@ func New(cfg Config) (*App, error) {
 		return nil, fmt.Errorf("auth: Config: %w", err)
 	}
 	return a, nil
-}
-
-func isLoopback(host string) bool {
-	return host == "localhost" || host == "127.0.0.1" || host == "::1"
 }
 
 // client returns a new MSAL confidential client over the shared

@@ -3,13 +3,14 @@ package consent
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/m365kit/m365kit/scopes"
+
+	"github.com/m365kit/m365kit/internal/urlcheck"
 )
 
 // DefaultAuthority is the Entra ID authority of Microsoft's global cloud.
@@ -112,35 +113,27 @@ func checkRedirectURL(raw string) error {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("consent: Config.RedirectURL: %w", err)
+		return errors.New("consent: Config.RedirectURL is not a URL")
 	}
 	if !u.IsAbs() || u.Host == "" || u.Opaque != "" {
-		return fmt.Errorf("consent: Config.RedirectURL %q is not an absolute URL", raw)
+		return fmt.Errorf("consent: Config.RedirectURL %q is not an absolute URL", urlcheck.Shown(raw))
 	}
 	if u.User != nil {
-		return fmt.Errorf("consent: Config.RedirectURL %q carries user info", raw)
+		return fmt.Errorf("consent: Config.RedirectURL %q carries user info", urlcheck.Shown(raw))
 	}
 	if u.Fragment != "" || strings.Contains(raw, "#") {
-		return fmt.Errorf("consent: Config.RedirectURL %q has a fragment, which Entra does not allow", raw)
+		return fmt.Errorf("consent: Config.RedirectURL %q has a fragment, which Entra does not allow", urlcheck.Shown(raw))
 	}
 	switch u.Scheme {
 	case "https":
 		return nil
 	case "http":
-		if isLoopback(u.Hostname()) {
+		if urlcheck.IsLoopback(u.Hostname()) {
 			return nil
 		}
-		return fmt.Errorf("consent: Config.RedirectURL %q uses http on a non-loopback host; use https (http is only for localhost)", raw)
+		return fmt.Errorf("consent: Config.RedirectURL %q uses http on a non-loopback host; use https (http is only for localhost)", urlcheck.Shown(raw))
 	}
-	return fmt.Errorf("consent: Config.RedirectURL %q has scheme %q, want https", raw, u.Scheme)
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return fmt.Errorf("consent: Config.RedirectURL %q has scheme %q, want https", urlcheck.Shown(raw), u.Scheme)
 }
 
 func checkAuthority(raw string) (string, error) {
@@ -149,13 +142,13 @@ func checkAuthority(raw string) (string, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", fmt.Errorf("consent: Config.Authority: %w", err)
+		return "", errors.New("consent: Config.Authority is not a URL")
 	}
 	if u.Scheme != "https" || u.Host == "" || u.Opaque != "" {
-		return "", fmt.Errorf("consent: Config.Authority %q is not an absolute https URL", raw)
+		return "", fmt.Errorf("consent: Config.Authority %q is not an absolute https URL", urlcheck.Shown(raw))
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("consent: Config.Authority %q must not carry user info, a query or a fragment", raw)
+		return "", fmt.Errorf("consent: Config.Authority %q must not carry user info, a query or a fragment", urlcheck.Shown(raw))
 	}
 	return strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), nil
 }

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -19,6 +18,8 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 	"golang.org/x/oauth2"
+
+	"github.com/m365kit/m365kit/internal/urlcheck"
 )
 
 // DefaultBaseURL is the Microsoft Graph v1.0 endpoint of the global cloud.
@@ -108,22 +109,29 @@ func WithBaseURL(u string) Option {
 	}
 }
 
+// parseBaseURL checks a base URL. Its errors show the URL without user
+// info, query or fragment (configuration often carries secrets there).
 func parseBaseURL(u string) (*url.URL, error) {
 	bu, err := url.Parse(u)
 	if err != nil {
-		return nil, fmt.Errorf("graphclient: base URL %q: %w", u, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL it quotes
+		}
+		return nil, fmt.Errorf("graphclient: base URL is not a URL: %w", err)
 	}
+	shown := urlcheck.Shown(u)
 	switch {
-	case bu.Host == "" || bu.Hostname() == "":
-		return nil, fmt.Errorf("graphclient: base URL %q: no host", u)
 	case bu.User != nil:
-		return nil, fmt.Errorf("graphclient: base URL %q: user info not allowed", bu.Redacted())
+		return nil, fmt.Errorf("graphclient: base URL %q: user info not allowed", shown)
+	case bu.Host == "" || bu.Hostname() == "":
+		return nil, fmt.Errorf("graphclient: base URL %q: no host", shown)
 	case bu.RawQuery != "" || bu.Fragment != "" || bu.ForceQuery:
-		return nil, fmt.Errorf("graphclient: base URL %q: query and fragment not allowed", u)
+		return nil, fmt.Errorf("graphclient: base URL %q: query and fragment not allowed", shown)
 	case bu.Scheme == "https":
-	case bu.Scheme == "http" && isLoopback(bu.Hostname()):
+	case bu.Scheme == "http" && urlcheck.IsLoopback(bu.Hostname()):
 	default:
-		return nil, fmt.Errorf("graphclient: base URL %q: scheme must be https (http only for loopback hosts)", u)
+		return nil, fmt.Errorf("graphclient: base URL %q: scheme must be https (http only for loopback hosts)", shown)
 	}
 	if !strings.HasSuffix(bu.Path, "/") {
 		bu.Path += "/"
@@ -132,14 +140,6 @@ func parseBaseURL(u string) (*url.URL, error) {
 		}
 	}
 	return bu, nil
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // WithHTTPClient sets the HTTP client requests go through, e.g. a

@@ -3,12 +3,15 @@ package graphclient
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/m365kit/m365kit/internal/urlcheck"
 )
 
 func FuzzParseErrorBody(f *testing.F) {
@@ -124,4 +127,64 @@ func FuzzNewRequestPath(f *testing.F) {
 			t.Errorf("NewRequest(%q) targets %s", path, req.URL.Redacted())
 		}
 	})
+}
+
+// FuzzBaseURL feeds WithBaseURL (configuration, often from an environment
+// variable) arbitrary strings. An accepted base is https (http only on a
+// loopback host), has a host and no user info, query or fragment, ends in
+// "/", and a relative request path made from it stays on its host. A
+// rejected one's error never shows the password of user info it carried.
+func FuzzBaseURL(f *testing.F) {
+	for _, s := range []string{DefaultBaseURL, "https://graph.microsoft.com/beta", "http://127.0.0.1:8080/v1.0", "http://localhost/",
+		"http://[::1]:9/v1.0/", "http://graph.microsoft.com/v1.0/", "https://user:hunter2secret@graph.microsoft.com/v1.0/",
+		"https://user:hunter2secret@/v1.0/", "https://user:hunter2secret@[::1", "https://graph.microsoft.com/v1.0/?x=1",
+		"https://graph.microsoft.com/v1.0/#f", "https://graph.microsoft.com/v1.0?", "ftp://graph.microsoft.com/", "//graph.microsoft.com/v1.0/",
+		"https://:443/", "https://graph.microsoft.com/v1%2F0/", "https://graph.microsoft.com/v1.0/%zz", "\x00", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		c, err := New(StaticToken("t"), WithBaseURL(raw))
+		if err != nil {
+			if pw := password(raw); len(pw) >= 6 && strings.Contains(err.Error(), pw) {
+				t.Errorf("the error shows the password: %v", err)
+			}
+			return
+		}
+		bu := c.base
+		switch {
+		case bu.Host == "" || bu.User != nil || bu.RawQuery != "" || bu.Fragment != "" || bu.ForceQuery:
+			t.Fatalf("WithBaseURL(%q) accepted %s", raw, bu.Redacted())
+		case bu.Scheme != "https" && !(bu.Scheme == "http" && urlcheck.IsLoopback(bu.Hostname())):
+			t.Fatalf("WithBaseURL(%q) accepted scheme %q on %q", raw, bu.Scheme, bu.Host)
+		case !strings.HasSuffix(bu.Path, "/"):
+			t.Fatalf("WithBaseURL(%q): path %q does not end in /", raw, bu.Path)
+		}
+		req, err := c.NewRequest(t.Context(), "GET", "me/events", nil)
+		if err != nil {
+			t.Fatalf("NewRequest on base %q: %v", raw, err)
+		}
+		if !strings.EqualFold(req.URL.Hostname(), bu.Hostname()) || req.URL.Port() != bu.Port() || req.URL.Scheme != bu.Scheme || req.URL.User != nil {
+			t.Fatalf("a relative path on base %q targets %s", raw, req.URL.Redacted())
+		}
+	})
+}
+
+// password returns the password in raw's user info, also when raw does
+// not parse: what follows the first ":" between "//" and the last "@".
+func password(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		if u.User == nil {
+			return ""
+		}
+		pw, _ := u.User.Password()
+		return pw
+	}
+	i, j := strings.Index(raw, "//"), strings.LastIndex(raw, "@")
+	if i < 0 || j < i+2 {
+		return ""
+	}
+	if _, pw, ok := strings.Cut(raw[i+2:j], ":"); ok {
+		return pw
+	}
+	return ""
 }
