@@ -97,19 +97,52 @@ type Location struct {
 	LocationType string // default (the default), conferenceRoom, ...
 }
 
-// Recurrence is a simple recurrence pattern (a plain value): daily or
-// weekly, every Interval days or weeks, ending after Count occurrences or
-// on Until (inclusive). With neither, the fake expands one year of
-// occurrences (at most 500). Any other Pattern expands as daily.
+// Recurrence is a series' recurrence pattern and range (a plain value),
+// with Graph's six pattern types: every Interval days ("daily"), weeks
+// ("weekly", on DaysOfWeek), months ("absoluteMonthly" on DayOfMonth,
+// "relativeMonthly" on the Index-th of DaysOfWeek) or years
+// ("absoluteYearly", "relativeYearly", in Month). The series ends after
+// Count occurrences or on Until (inclusive); with neither, the fake expands
+// one year of occurrences (at most 500). Occurrences keep the start's time
+// of day in the event's time zone. AddEvent panics on any other Pattern.
 type Recurrence struct {
-	// Pattern is "daily" or "weekly".
+	// Pattern is the recurrencePattern type, case-insensitive.
 	Pattern  string
 	Interval int // default 1
-	// DaysOfWeek is the weekly pattern's days; default the start's weekday.
+	// DaysOfWeek is the weekly and relative patterns' days; default the
+	// start's weekday.
 	DaysOfWeek []time.Weekday
-	Until      time.Time
-	Count      int
+	// DayOfMonth is the absolute patterns' day, default the start's. In a
+	// month without that day (the 31st in April) the series falls on the
+	// month's last day, as Exchange does.
+	DayOfMonth int
+	// Month is the yearly patterns' month, default the start's.
+	Month time.Month
+	// Index is the relative patterns' "first" (the default), "second",
+	// "third", "fourth" or "last". With several DaysOfWeek the fake counts
+	// every day of the month that falls on any of them ("the second
+	// weekday of the month").
+	Index string
+	Until time.Time
+	Count int
 }
+
+// patterns are the recurrencePattern types, in Graph's spelling.
+var patterns = []string{"daily", "weekly", "absoluteMonthly", "relativeMonthly", "absoluteYearly", "relativeYearly"}
+
+// patternType returns Graph's spelling of a pattern type, or "" if it is
+// not one.
+func patternType(p string) string {
+	for _, t := range patterns {
+		if strings.EqualFold(p, t) {
+			return t
+		}
+	}
+	return ""
+}
+
+// weekIndexes are the relative patterns' index values; "last" is -1.
+var weekIndexes = map[string]int{"": 1, "first": 1, "second": 2, "third": 3, "fourth": 4, "last": -1}
 
 // maxOccurrences bounds the expansion of a series.
 const maxOccurrences = 500
@@ -148,6 +181,14 @@ func (u *User) AddEvent(ev Event) Event {
 	e.SeriesMasterID = ""
 	if e.Recurrence != nil {
 		e.Type = "seriesMaster"
+		pt := patternType(e.Recurrence.Pattern)
+		if pt == "" {
+			panic(fmt.Sprintf("graphtest: AddEvent: recurrence pattern %q is not one of %s", e.Recurrence.Pattern, strings.Join(patterns, ", ")))
+		}
+		if _, ok := weekIndexes[strings.ToLower(e.Recurrence.Index)]; !ok {
+			panic(fmt.Sprintf("graphtest: AddEvent: recurrence index %q is not first, second, third, fourth or last", e.Recurrence.Index))
+		}
+		e.Recurrence.Pattern = pt
 	}
 	e.rev = d.nextRev()
 	d.events[e.ID] = &e
@@ -277,10 +318,13 @@ func occurrenceStarts(m *Event) []time.Time {
 	loc := zone(m.TimeZone)
 	start := m.Start.In(loc)
 	interval := max(r.Interval, 1)
-	limit := start.AddDate(1, 0, 0)
-	if !r.Until.IsZero() {
+	limit := start.AddDate(1, 0, 0) // no end: a year
+	switch {
+	case !r.Until.IsZero():
 		u := r.Until.In(loc)
 		limit = time.Date(u.Year(), u.Month(), u.Day(), 23, 59, 59, 0, loc)
+	case r.Count > 0:
+		limit = start.AddDate(maxOccurrences*max(r.Interval, 1), 0, 0) // Count (or maxOccurrences) ends it first
 	}
 	days := slices.DeleteFunc(slices.Clone(r.DaysOfWeek), func(d time.Weekday) bool { return d < time.Sunday || d > time.Saturday })
 	if len(days) == 0 {
@@ -297,7 +341,43 @@ func occurrenceStarts(m *Event) []time.Time {
 		out = append(out, t.UTC())
 		return true
 	}
-	if strings.EqualFold(r.Pattern, "weekly") {
+	// at returns the start's time of day on a date.
+	at := func(y int, mo time.Month, d int) time.Time {
+		return time.Date(y, mo, d, start.Hour(), start.Minute(), start.Second(), start.Nanosecond(), loc)
+	}
+	dayOfMonth := cmp.Or(r.DayOfMonth, start.Day())
+	month := cmp.Or(r.Month, start.Month())
+	// inMonth returns the occurrence of an absolute or relative pattern in
+	// a month, if the month has one.
+	inMonth := func(y int, mo time.Month, relative bool) (time.Time, bool) {
+		last := time.Date(y, mo+1, 0, 0, 0, 0, 0, time.UTC).Day()
+		if !relative {
+			return at(y, mo, min(max(dayOfMonth, 1), last)), true
+		}
+		var match []int
+		for d := 1; d <= last; d++ {
+			if slices.Contains(days, time.Date(y, mo, d, 0, 0, 0, 0, time.UTC).Weekday()) {
+				match = append(match, d)
+			}
+		}
+		i, ok := weekIndexes[strings.ToLower(r.Index)]
+		switch {
+		case !ok || len(match) == 0 || i > len(match):
+			return time.Time{}, false
+		case i < 0:
+			return at(y, mo, match[len(match)-1]), true
+		}
+		return at(y, mo, match[i-1]), true
+	}
+
+	switch pt := patternType(r.Pattern); pt {
+	case "daily":
+		for i := 0; ; i += interval {
+			if !add(start.AddDate(0, 0, i)) {
+				return out
+			}
+		}
+	case "weekly":
 		weekStart := start.AddDate(0, 0, -int(start.Weekday()))
 		for w := 0; ; w += interval {
 			base := weekStart.AddDate(0, 0, 7*w)
@@ -310,10 +390,25 @@ func occurrenceStarts(m *Event) []time.Time {
 				}
 			}
 		}
-	}
-	for i := 0; ; i += interval {
-		if !add(start.AddDate(0, 0, i)) {
-			return out
+	default: // monthly and yearly
+		yearly := strings.HasSuffix(pt, "Yearly")
+		relative := strings.HasPrefix(pt, "relative")
+		step := interval
+		y, mo := start.Year(), start.Month()
+		if yearly {
+			step = 12 * interval
+			mo = month
+		}
+		// Walk months from the start's (or, yearly, the pattern month of
+		// the start's year) while they can still hold an occurrence.
+		for k := 0; ; k += step {
+			first := time.Date(y, mo+time.Month(k), 1, 0, 0, 0, 0, loc)
+			if first.After(limit) || len(out) >= maxOccurrences || (r.Count > 0 && len(out) >= r.Count) {
+				return out
+			}
+			if t, ok := inMonth(first.Year(), first.Month(), relative); ok && !add(t) {
+				return out
+			}
 		}
 	}
 }

@@ -212,14 +212,31 @@ func (v eventView) render(e *Event) eventJSON {
 	}
 	if r := e.Recurrence; r != nil && e.Type == "seriesMaster" {
 		rj := &recurrenceJSON{}
-		rj.Pattern.Type = strings.ToLower(r.Pattern)
+		rj.Pattern.Type = cmp.Or(patternType(r.Pattern), r.Pattern)
 		rj.Pattern.Interval = max(r.Interval, 1)
 		rj.Pattern.FirstDayOfWeek = "sunday"
 		rj.Pattern.Index = "first"
 		rj.Pattern.DaysOfWeek = []string{}
-		days := r.DaysOfWeek
-		if len(days) == 0 && rj.Pattern.Type == "weekly" {
-			days = []time.Weekday{e.Start.In(zone(e.TimeZone)).Weekday()}
+		start := e.Start.In(zone(e.TimeZone))
+		var days []time.Weekday
+		switch rj.Pattern.Type {
+		case "weekly", "relativeMonthly", "relativeYearly":
+			days = slices.DeleteFunc(slices.Clone(r.DaysOfWeek), func(d time.Weekday) bool { return d < time.Sunday || d > time.Saturday })
+			if len(days) == 0 {
+				days = []time.Weekday{start.Weekday()}
+			}
+		}
+		switch rj.Pattern.Type {
+		case "absoluteMonthly":
+			rj.Pattern.DayOfMonth = cmp.Or(r.DayOfMonth, start.Day())
+		case "absoluteYearly":
+			rj.Pattern.DayOfMonth = cmp.Or(r.DayOfMonth, start.Day())
+			rj.Pattern.Month = int(cmp.Or(r.Month, start.Month()))
+		case "relativeYearly":
+			rj.Pattern.Month = int(cmp.Or(r.Month, start.Month()))
+		}
+		if strings.HasPrefix(rj.Pattern.Type, "relative") {
+			rj.Pattern.Index = cmp.Or(strings.ToLower(r.Index), "first")
 		}
 		for _, d := range days {
 			rj.Pattern.DaysOfWeek = append(rj.Pattern.DaysOfWeek, strings.ToLower(d.String()))

@@ -532,3 +532,105 @@ func FuzzPatchEvent(f *testing.F) {
 		}
 	})
 }
+
+// TestRecurrencePatterns expands each of Graph's pattern types from a
+// Wednesday, 2026-11-25 09:00 UTC, and checks the dates and the pattern
+// Graph's JSON shows for the series master.
+func TestRecurrencePatterns(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	tok := f.srv.IssueToken(f.adele, "app", "Calendars.Read")
+	day := func(y int, m time.Month, d int) string {
+		return time.Date(y, m, d, 9, 0, 0, 0, time.UTC).Format(time.RFC3339)
+	}
+	tests := []struct {
+		name    string
+		rec     Recurrence
+		want    []string
+		pattern string // the master's recurrence.pattern as JSON
+	}{
+		{"the 31st falls on the last day of shorter months", Recurrence{Pattern: "absoluteMonthly", DayOfMonth: 31, Count: 4},
+			[]string{day(2026, 11, 30), day(2026, 12, 31), day(2027, 1, 31), day(2027, 2, 28)},
+			`{"type":"absoluteMonthly","interval":1,"month":0,"dayOfMonth":31,"daysOfWeek":[],"firstDayOfWeek":"sunday","index":"first"}`},
+		{"quarterly on the start's day", Recurrence{Pattern: "ABSOLUTEMONTHLY", Interval: 3, Count: 3},
+			[]string{day(2026, 11, 25), day(2027, 2, 25), day(2027, 5, 25)},
+			`{"type":"absoluteMonthly","interval":3,"month":0,"dayOfMonth":25,"daysOfWeek":[],"firstDayOfWeek":"sunday","index":"first"}`},
+		{"second Tuesday, this month's already past", Recurrence{Pattern: "relativeMonthly", DaysOfWeek: []time.Weekday{time.Tuesday}, Index: "second", Count: 3},
+			[]string{day(2026, 12, 8), day(2027, 1, 12), day(2027, 2, 9)},
+			`{"type":"relativeMonthly","interval":1,"month":0,"dayOfMonth":0,"daysOfWeek":["tuesday"],"firstDayOfWeek":"sunday","index":"second"}`},
+		{"last weekday of the month", Recurrence{Pattern: "relativeMonthly", DaysOfWeek: []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday}, Index: "last", Until: time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC)},
+			[]string{day(2026, 11, 30), day(2026, 12, 31), day(2027, 1, 29)},
+			`{"type":"relativeMonthly","interval":1,"month":0,"dayOfMonth":0,"daysOfWeek":["monday","tuesday","wednesday","thursday","friday"],"firstDayOfWeek":"sunday","index":"last"}`},
+		{"29 February in common years", Recurrence{Pattern: "absoluteYearly", Month: time.February, DayOfMonth: 29, Count: 3},
+			[]string{day(2027, 2, 28), day(2028, 2, 29), day(2029, 2, 28)},
+			`{"type":"absoluteYearly","interval":1,"month":2,"dayOfMonth":29,"daysOfWeek":[],"firstDayOfWeek":"sunday","index":"first"}`},
+		{"fourth Thursday of November", Recurrence{Pattern: "relativeYearly", Month: time.November, DaysOfWeek: []time.Weekday{time.Thursday}, Index: "fourth", Count: 3},
+			[]string{day(2026, 11, 26), day(2027, 11, 25), day(2028, 11, 23)},
+			`{"type":"relativeYearly","interval":1,"month":11,"dayOfMonth":0,"daysOfWeek":["thursday"],"firstDayOfWeek":"sunday","index":"fourth"}`},
+		{"yearly with no end: one year", Recurrence{Pattern: "absoluteYearly"},
+			[]string{day(2026, 11, 25), day(2027, 11, 25)},
+			`{"type":"absoluteYearly","interval":1,"month":11,"dayOfMonth":25,"daysOfWeek":[],"firstDayOfWeek":"sunday","index":"first"}`},
+		{"a count is not cut at one year", Recurrence{Pattern: "absoluteMonthly", Interval: 6, Count: 4},
+			[]string{day(2026, 11, 25), day(2027, 5, 25), day(2027, 11, 25), day(2028, 5, 25)},
+			`{"type":"absoluteMonthly","interval":6,"month":0,"dayOfMonth":25,"daysOfWeek":[],"firstDayOfWeek":"sunday","index":"first"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := tt.rec
+			m := f.adele.AddEvent(Event{Subject: tt.name, Start: testNow, End: testNow.Add(time.Hour), Recurrence: &rec})
+			var got []string
+			for _, o := range f.adele.Occurrences(m.ID) {
+				got = append(got, o.Start.Format(time.RFC3339))
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("occurrences (-want +got):\n%s", diff)
+			}
+			var ev struct {
+				Recurrence struct {
+					Pattern json.RawMessage `json:"pattern"`
+				} `json:"recurrence"`
+			}
+			r := do(t, f.srv, graphCall{url: "me/events/" + url.PathEscape(m.ID), token: tok})
+			wantStatus(t, r, http.StatusOK)
+			if err := json.Unmarshal(r.body, &ev); err != nil {
+				t.Fatal(err)
+			}
+			if string(ev.Recurrence.Pattern) != tt.pattern {
+				t.Errorf("recurrence.pattern = %s\nwant %s", ev.Recurrence.Pattern, tt.pattern)
+			}
+		})
+	}
+
+	t.Run("time of day in the event's zone across DST", func(t *testing.T) {
+		t.Parallel()
+		if _, err := time.LoadLocation("Europe/Berlin"); err != nil {
+			t.Skip("no time zone database on this machine:", err)
+		}
+		start := time.Date(2026, 3, 15, 8, 0, 0, 0, time.UTC) // 09:00 in Berlin (CET)
+		m := f.adele.AddEvent(Event{Subject: "dst", Start: start, End: start.Add(time.Hour), TimeZone: "W. Europe Standard Time",
+			Recurrence: &Recurrence{Pattern: "absoluteMonthly", Count: 2}})
+		var got []string
+		for _, o := range f.adele.Occurrences(m.ID) {
+			got = append(got, o.Start.Format(time.RFC3339))
+		}
+		want := []string{"2026-03-15T08:00:00Z", "2026-04-15T07:00:00Z"} // 09:00 CEST
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("occurrences (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("an unknown pattern or index panics", func(t *testing.T) {
+		t.Parallel()
+		for _, rec := range []Recurrence{{Pattern: "monthly"}, {Pattern: "relativeMonthly", Index: "fifth"}} {
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Errorf("AddEvent with %+v did not panic", rec)
+					}
+				}()
+				f.adele.AddEvent(Event{Subject: "bad", Start: testNow, End: testNow.Add(time.Hour), Recurrence: &rec})
+			}()
+		}
+	})
+}
