@@ -62,6 +62,7 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
 	for _, i := range order {
 		it := in.Requests[i]
 		res := s.runBatchItem(r, it, status)
+		s.logBatchItem(r, it, res.Status)
 		status[it.ID] = res.Status
 		out = append(out, res)
 	}
@@ -144,11 +145,6 @@ func (s *Server) runBatchItem(outer *http.Request, it batchItem, status map[stri
 	if strings.HasPrefix(target.Path, "/v1.0/$batch") {
 		return itemError(it.ID, http.StatusBadRequest, "BadRequest", "A batch cannot contain a batch.")
 	}
-	if f, ok := s.takeFault(it.Method, target.Path, target.Query(), true); ok {
-		rec := httptest.NewRecorder()
-		writeFault(rec, f)
-		return recorded(it.ID, rec)
-	}
 	var body io.Reader
 	if len(it.Body) > 0 {
 		body = bytes.NewReader(it.Body)
@@ -171,7 +167,11 @@ func (s *Server) runBatchItem(outer *http.Request, it batchItem, status map[stri
 		req.Header.Set("Content-Type", "application/json")
 	}
 	rec := httptest.NewRecorder()
-	s.graph.ServeHTTP(rec, req)
+	if f, ok := s.takeFault(it.Method, target.Path, target.Query(), true); ok {
+		writeFault(rec, f)
+	} else {
+		s.graph.ServeHTTP(rec, req)
+	}
 	return recorded(it.ID, rec)
 }
 

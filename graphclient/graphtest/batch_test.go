@@ -167,3 +167,36 @@ func TestBatchChaosThrottlesItems(t *testing.T) {
 		t.Errorf("item statuses %v: want some throttled and some served", count)
 	}
 }
+
+// TestBatchItemsAreLogged: every item of a batch, run or not, is in
+// Requests with its id, the path and query it named, the batch's token and
+// the status it got, before the $batch request itself.
+func TestBatchItemsAreLogged(t *testing.T) {
+	t.Parallel()
+	f := newEntraFixture(t)
+	tok := f.srv.IssueToken(f.adele, appClientID, "User.Read")
+	f.srv.ResetRequests()
+	postBatch(t, f.srv, tok, `{"requests":[
+		{"id":"a","method":"get","url":"/me?$select=displayName","headers":{"ConsistencyLevel":"eventual"}},
+		{"id":"b","method":"GET","url":"/me/nothing-here"},
+		{"id":"c","method":"GET","url":"me","dependsOn":["b"]}]}`)
+	type row struct{ BatchItem, Method, Path, RawQuery, Auth, Consistency string }
+	var got []row
+	var status []int
+	for _, r := range f.srv.Requests() {
+		got = append(got, row{r.BatchItem, r.Method, r.Path, r.RawQuery, r.Header.Get("Authorization"), r.Header.Get("ConsistencyLevel")})
+		status = append(status, r.Status)
+	}
+	want := []row{
+		{"a", "GET", "/v1.0/me", "$select=displayName", "Bearer " + tok, "eventual"},
+		{"b", "GET", "/v1.0/me/nothing-here", "", "Bearer " + tok, ""},
+		{"c", "GET", "/v1.0/me", "", "Bearer " + tok, ""},
+		{"", "POST", "/v1.0/$batch", "", "Bearer " + tok, ""},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]int{200, 404, 424, 200}, status); diff != "" {
+		t.Errorf("statuses (-want +got):\n%s", diff)
+	}
+}

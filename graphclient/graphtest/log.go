@@ -3,6 +3,7 @@ package graphtest
 import (
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +25,10 @@ type Request struct {
 	// Status is the response status; 0 when the connection was dropped
 	// before a status was written.
 	Status int
+	// BatchItem is the item's id for a request that arrived inside a
+	// POST /$batch (Header then holds the item's headers and the batch's
+	// Authorization), "" for one that arrived on its own.
+	BatchItem string
 }
 
 // requestLog records every request. Its own mutex guards it.
@@ -33,8 +38,8 @@ type requestLog struct {
 }
 
 // Requests returns every request the server has received so far, in the
-// order they were answered. Requests inside a $batch are not listed
-// separately. The fake only sees requests for its own hosts: to prove
+// order they were answered. Each item of a $batch is listed too (see
+// Request.BatchItem), before the $batch request that carried it. The fake only sees requests for its own hosts: to prove
 // that no token went elsewhere, give code under test HTTPClient, which
 // refuses every other host.
 func (s *Server) Requests() []Request {
@@ -107,3 +112,26 @@ func (w *statusWriter) Flush() {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// logBatchItem records one $batch item and the status it was answered
+// with, also when it did not run (a failed dependency, a bad url). Its
+// headers are the item's own and the batch's Authorization.
+func (s *Server) logBatchItem(outer *http.Request, it batchItem, status int) {
+	h := http.Header{}
+	if v := outer.Header.Get("Authorization"); v != "" {
+		h.Set("Authorization", v)
+	}
+	for k, v := range it.Headers {
+		h.Set(k, v)
+	}
+	entry := Request{Time: s.now(), Method: strings.ToUpper(it.Method), Host: GraphHost, Header: h, Status: status, BatchItem: it.ID}
+	rel := "/" + strings.TrimPrefix(it.URL, "/")
+	if u, err := url.Parse("https://" + GraphHost + "/v1.0" + rel); err == nil && !strings.Contains(it.URL, "://") {
+		entry.Path, entry.RawQuery = u.Path, u.RawQuery
+	} else {
+		entry.Path = it.URL // not a relative URL: as sent
+	}
+	s.reqlog.mu.Lock()
+	defer s.reqlog.mu.Unlock()
+	s.reqlog.reqs = append(s.reqlog.reqs, entry)
+}
