@@ -91,7 +91,7 @@
 // Each user has a calendar, a mailbox and Teams membership, changed through
 // Go (User.AddEvent, UpdateEvent, DeleteEvent, ShareCalendarWith;
 // User.AddMessage, UpdateMessage, MoveMessage, DeleteMessage;
-// Tenant.AddTeam, Team.AddChannel, Tenant.AddChat) or through Graph, and
+// Tenant.AddTeam, Team.AddChannel, Tenant.AddChat, Chat.Post) or through Graph, and
 // read back the same two ways (User.Events, User.Messages,
 // Channel.Messages, Chat.Messages). The routes, under /v1.0/ and /beta/:
 //
@@ -130,13 +130,16 @@
 // output built from it is too (times follow the server clock).
 //
 // Subscriptions validate the notification URL and push change and
-// lifecycle notifications to it (SetNotificationClient, SendLifecycle).
+// lifecycle notifications to it (SetNotificationClient, SendLifecycle):
+// for events and messages created, updated or deleted, and for chat
+// messages posted (created).
 //
 // # Request log
 //
 // Requests lists every request on both hosts with its headers (the
-// Authorization header included) and status, so a test can assert which
-// token went where and how often the code under test retried.
+// Authorization header included) and status, each $batch item too, so a
+// test can assert which token went where and how often the code under
+// test retried.
 //
 // # Differences from Microsoft 365
 //
@@ -144,5 +147,7 @@
 // skipped: the user is chosen from login_hint. A personal account may sign
 // in through organizations, so that tests can prove the app refuses it.
 // $batch responses come back in reverse order, which Graph permits and
-// clients must handle.
+// clients must handle. Chat and channel messages are only posted: the fake
+// has no edits, deletions or reactions, so chat-message subscriptions see
+// "created" only.
 package graphtest

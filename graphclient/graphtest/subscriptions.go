@@ -23,8 +23,8 @@ const (
 	// me/mailFolders('{id}')/messages.
 	MessageSubscriptions = "message"
 	// ChatMessageSubscriptions are subscriptions on chats/{id}/messages and
-	// me/chats/getAllMessages. The fake creates, renews and validates them
-	// but sends no change notifications for chat messages.
+	// me/chats/getAllMessages. The fake notifies them of messages posted
+	// to a chat (created), through Graph or Chat.Post.
 	ChatMessageSubscriptions = "chatMessage"
 )
 
@@ -919,4 +919,44 @@ func (s *Server) post(ctx context.Context, kind, subID, target string, items []n
 	d.Status = resp.StatusCode
 	s.record(d)
 	return resp.StatusCode, nil
+}
+
+// chatMessagePosted notifies the chat-message subscriptions that cover a
+// message just posted to a chat: those on the chat itself and those of its
+// members on all their chats (getAllMessages). Graph sends basic
+// notifications (no resource data) in this shape:
+// resource "chats('{chat}')/messages('{id}')". The caller holds no lock.
+func (s *Server) chatMessagePosted(chatID string, members []*User, msgID string) {
+	res := "chats('" + chatID + "')/messages('" + msgID + "')"
+	now := s.now()
+	type post struct {
+		id, url string
+		item    notificationJSON
+	}
+	var posts []post
+	s.subs.mu.Lock()
+	for _, sub := range s.subs.subs {
+		switch {
+		case sub.kind != ChatMessageSubscriptions, !now.Before(sub.Expiration), sub.NeedsReauthorization:
+			continue
+		case sub.chatID != "" && sub.chatID != chatID, sub.chatID == "" && !slices.Contains(members, sub.user):
+			continue
+		case !slices.Contains(strings.Split(strings.ReplaceAll(sub.ChangeType, " ", ""), ","), "created"):
+			continue
+		}
+		posts = append(posts, post{sub.ID, sub.NotificationURL, notificationJSON{
+			SubscriptionID: sub.ID,
+			Expiration:     graphTime(sub.Expiration),
+			ChangeType:     "created",
+			Resource:       res,
+			ResourceData:   &resourceData{Type: "#Microsoft.Graph.chatMessage", ID: res, Key: msgID},
+			ClientState:    sub.ClientState,
+			TenantID:       sub.user.TenantID,
+		}})
+	}
+	s.subs.mu.Unlock()
+	slices.SortFunc(posts, func(a, b post) int { return strings.Compare(a.id, b.id) })
+	for _, p := range posts {
+		_, _ = s.post(context.Background(), "notification", p.id, p.url, []notificationJSON{p.item})
+	}
 }

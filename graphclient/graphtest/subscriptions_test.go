@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -282,5 +283,68 @@ func TestSubscriptionChatMessages(t *testing.T) {
 		if r.status != tc.status {
 			t.Errorf("%s: status %d, want %d; body %s", tc.name, r.status, tc.status, r.body)
 		}
+	}
+}
+
+// TestSubscriptionChatMessageNotifications: a message posted to a chat,
+// through Graph or Chat.Post, notifies the subscriptions on that chat and
+// the getAllMessages subscriptions of its members, in Graph's shape.
+func TestSubscriptionChatMessageNotifications(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	wh := newWebhook(t, f.srv)
+	carol := f.tenant.AddUser("carol@contoso.com", "Carol")
+	deal := f.tenant.AddChat("group", "Deal room", f.adele, f.alex)
+	other := f.tenant.AddChat("oneOnOne", "", f.alex, carol)
+	subscribe := func(u *User, resource string) string {
+		t.Helper()
+		tok := f.srv.IssueToken(u, "app", "Chat.Read")
+		r := do(t, f.srv, graphCall{method: "POST", url: "subscriptions", token: tok, body: subscribeBody(resource, wh.URL, testNow.Add(time.Hour))})
+		wantStatus(t, r, http.StatusCreated)
+		return r.json(t)["id"].(string)
+	}
+	adeleSub := subscribe(f.adele, "chats/"+deal.ID+"/messages")
+	alexSub := subscribe(f.alex, "me/chats/getAllMessages")
+	carolSub := subscribe(carol, "chats/"+other.ID+"/messages")
+
+	// Adele posts to the deal room through Graph; Carol writes to Alex.
+	tok := f.srv.IssueToken(f.adele, "app", "ChatMessage.Send")
+	r := do(t, f.srv, graphCall{method: "POST", url: "chats/" + deal.ID + "/messages", token: tok, body: `{"body":{"content":"clip ready"}}`})
+	wantStatus(t, r, http.StatusCreated)
+	posted := r.json(t)["id"].(string)
+	written := other.Post(carol, "<p>call me</p>")
+	if got := other.Messages(); len(got) != 1 || got[0].ID != written.ID || got[0].From != carol {
+		t.Errorf("other.Messages() = %+v", got)
+	}
+
+	dealRes := "chats('" + deal.ID + "')/messages('" + posted + "')"
+	otherRes := "chats('" + other.ID + "')/messages('" + written.ID + "')"
+	bySub := map[string][]string{}
+	for _, d := range f.srv.Deliveries() {
+		if d.Kind == "notification" {
+			bySub[d.SubscriptionID] = append(bySub[d.SubscriptionID], d.Events...)
+		}
+	}
+	if diff := cmp.Diff(map[string][]string{adeleSub: {"created"}, alexSub: {"created", "created"}, carolSub: {"created"}}, bySub); diff != "" {
+		t.Errorf("notifications per subscription (-want +got):\n%s", diff)
+	}
+	wh.mu.Lock()
+	defer wh.mu.Unlock()
+	var resources []string
+	for _, n := range wh.received {
+		rd, _ := n["resourceData"].(map[string]any)
+		if rd["@odata.type"] != "#Microsoft.Graph.chatMessage" || rd["@odata.id"] != n["resource"] || n["clientState"] != "secret-123" || n["tenantId"] != f.adele.TenantID {
+			t.Errorf("notification = %v", n)
+		}
+		if id := rd["id"]; id != posted && id != written.ID {
+			t.Errorf("resourceData.id = %v, want a posted message's", id)
+		}
+		resources = append(resources, n["resource"].(string))
+	}
+	slices.Sort(resources)
+	want := []string{dealRes, dealRes, otherRes, otherRes}
+	slices.Sort(want)
+	if diff := cmp.Diff(want, resources); diff != "" {
+		t.Errorf("resources (-want +got):\n%s", diff)
 	}
 }

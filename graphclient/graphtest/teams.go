@@ -179,6 +179,31 @@ func (c *Chat) Members() []*User {
 	return slices.Clone(c.members)
 }
 
+// Post posts an HTML message to the chat as from, a member, as if they
+// wrote it in Teams: it is readable back through Graph and Messages, and
+// the chat-message subscriptions that cover it are notified. Post panics
+// if from is not a member (a mistake in the test's setup).
+func (c *Chat) Post(from *User, html string) ChatMessage {
+	unlock := c.tenant.lockGraph()
+	if !slices.Contains(c.members, from) {
+		unlock()
+		panic("graphtest: Chat.Post: " + from.UserPrincipalName + " is not a member of chat " + c.ID)
+	}
+	m := c.add(ChatMessage{From: from, ContentType: "html", Content: html, Importance: "normal", Created: c.tenant.srv.now().UTC()})
+	members := slices.Clone(c.members)
+	unlock()
+	c.tenant.srv.chatMessagePosted(c.ID, members, m.ID)
+	return cloneMessages([]ChatMessage{m})[0]
+}
+
+// add stores m with a new ID. The caller holds the tenant's graph lock.
+func (c *Chat) add(m ChatMessage) ChatMessage {
+	m.ID = c.tenant.nextMessageID(m.Created)
+	c.messages = append(c.messages, m)
+	c.updated = m.Created
+	return m
+}
+
 // Messages returns the messages posted to the chat, oldest first.
 func (c *Chat) Messages() []ChatMessage {
 	defer c.tenant.lockGraph()()

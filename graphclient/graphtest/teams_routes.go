@@ -472,20 +472,23 @@ func (s *Server) postChatMessage(w http.ResponseWriter, r *http.Request, u *User
 		return
 	}
 	unlock := u.tenant.lockGraph()
-	defer unlock()
 	i := slices.IndexFunc(u.tenant.graph.chats, func(c *Chat) bool { return c.ID == r.PathValue("chat") })
 	if i < 0 {
+		unlock()
 		writeGraphError(w, http.StatusNotFound, "NotFound", "Chat "+r.PathValue("chat")+" not found.")
 		return
 	}
 	c := u.tenant.graph.chats[i]
 	if !slices.Contains(c.members, u) {
+		unlock()
 		writeGraphError(w, http.StatusForbidden, "Forbidden", "Forbidden: the user is not a member of chat "+c.ID+".")
 		return
 	}
-	m.ID = u.tenant.nextMessageID(m.Created)
-	c.messages = append(c.messages, m)
-	c.updated = m.Created
+	m = c.add(m)
+	members := slices.Clone(c.members)
+	unlock()
+	s.chatMessagePosted(c.ID, members, m.ID)
+
 	j := renderChatMessage(m)
 	j.Context = "https://graph.microsoft.com/v1.0/$metadata#chats('" + url.PathEscape(c.ID) + "')/messages/$entity"
 	chatID := c.ID
