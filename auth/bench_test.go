@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -15,36 +16,57 @@ import (
 	"github.com/m365kit/m365kit/scopes"
 )
 
-// benchEnv signs adele in over store and returns a factory of Apps on it.
-func benchEnv(b *testing.B, store auth.TokenStore) (newApp func() *auth.App, accountID string) {
-	b.Helper()
-	srv := graphtest.New(b)
+// signedIn starts a fake Microsoft 365 with adele, signs her in with the
+// calendar feature over store and returns her account ID and a factory of
+// Apps on the same fake over any store (plain stores allowed), as other
+// processes would have. The factory is safe to call from a fuzz function.
+func signedIn(tb testing.TB, store auth.TokenStore) (newApp func(auth.TokenStore) (*auth.App, error), accountID string) {
+	tb.Helper()
+	srv := graphtest.New(tb)
 	srv.AddApp(graphtest.App{ClientID: clientID, ClientSecret: secret, RedirectURIs: []string{redirectURL}})
 	tenant := srv.AddTenant("contoso.com")
 	tenant.Grant(clientID, scopes.For(scopes.Calendar)...)
 	tenant.AddUser("adele@contoso.com", "Adele Vance")
-	cred, _ := auth.Secret(secret)
+	cred, err := auth.Secret(secret)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	hc := srv.HTTPClient()
-	newApp = func() *auth.App {
-		app, err := auth.New(auth.Config{ClientID: clientID, Credential: cred, RedirectURL: redirectURL,
+	newApp = func(store auth.TokenStore) (*auth.App, error) {
+		return auth.New(auth.Config{ClientID: clientID, Credential: cred, RedirectURL: redirectURL,
 			Store: store, HTTPClient: hc, AllowPlaintextStore: true})
+	}
+	app, err := newApp(store)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx := context.Background()
+	u, p, err := app.SignInURL(ctx, auth.SignInRequest{Features: []scopes.Feature{scopes.Calendar}, LoginHint: "adele@contoso.com"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cb, err := srv.Browse(ctx, u)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	user, err := app.CompleteSignIn(ctx, cb, p)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return newApp, user.AccountID
+}
+
+// benchEnv is signedIn for benchmarks: a factory of Apps over store.
+func benchEnv(b *testing.B, store auth.TokenStore) (newApp func() *auth.App, accountID string) {
+	b.Helper()
+	factory, acct := signedIn(b, store)
+	return func() *auth.App {
+		app, err := factory(store)
 		if err != nil {
 			b.Fatal(err)
 		}
 		return app
-	}
-	app := newApp()
-	ctx := b.Context()
-	u, p, _ := app.SignInURL(ctx, auth.SignInRequest{Features: []scopes.Feature{scopes.Calendar}, LoginHint: "adele@contoso.com"})
-	cb, err := srv.Browse(ctx, u)
-	if err != nil {
-		b.Fatal(err)
-	}
-	user, err := app.CompleteSignIn(ctx, cb, p)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return newApp, user.AccountID
+	}, acct
 }
 
 // BenchmarkToken measures silent token acquisition. "cached" is the steady

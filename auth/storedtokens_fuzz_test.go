@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/m365kit/m365kit/auth"
-	"github.com/m365kit/m365kit/graphclient/graphtest"
 	"github.com/m365kit/m365kit/scopes"
 )
 
@@ -21,41 +20,12 @@ import (
 // error never quotes a secret found in the value.
 func FuzzStoredTokens(f *testing.F) {
 	ctx := context.Background()
-	srv := graphtest.New(f)
-	srv.AddApp(graphtest.App{ClientID: clientID, ClientSecret: secret, RedirectURIs: []string{redirectURL}})
-	tenant := srv.AddTenant("contoso.com")
-	tenant.Grant(clientID, scopes.For(scopes.Calendar, scopes.Teams)...)
-	tenant.AddUser("adele@contoso.com", "Adele Vance")
-
-	cred, err := auth.Secret(secret)
-	if err != nil {
-		f.Fatal(err)
-	}
-	newApp := func(store auth.TokenStore) (*auth.App, error) {
-		return auth.New(auth.Config{ClientID: clientID, Credential: cred, RedirectURL: redirectURL, Store: store, AllowPlaintextStore: true, HTTPClient: srv.HTTPClient()})
-	}
-
-	// A real stored value to start from: sign adele in once. The store is
-	// plain on purpose: the fuzzer's bytes must reach the cache readers,
-	// not stop at Sealed's authentication (FuzzSealedStoreLoad covers that).
+	// A real stored value to start from: adele signed in once. The stores
+	// are plain on purpose: the fuzzer's bytes must reach the cache
+	// readers, not stop at Sealed's authentication (FuzzSealedStoreLoad
+	// covers that).
 	store := auth.NewMemoryStore()
-	app, err := newApp(store)
-	if err != nil {
-		f.Fatal(err)
-	}
-	u, p, err := app.SignInURL(ctx, auth.SignInRequest{Features: []scopes.Feature{scopes.Calendar}, LoginHint: "adele@contoso.com"})
-	if err != nil {
-		f.Fatal(err)
-	}
-	cb, err := srv.Browse(ctx, u)
-	if err != nil {
-		f.Fatal(err)
-	}
-	user, err := app.CompleteSignIn(ctx, cb, p)
-	if err != nil {
-		f.Fatal(err)
-	}
-	account := user.AccountID
+	newApp, account := signedIn(f, store)
 	blob, err := store.Load(ctx, account)
 	if err != nil {
 		f.Fatal(err)
