@@ -61,6 +61,7 @@ func (c *manualClock) timers() int {
 // timers the test fires, and the synced state of one user.
 type world struct {
 	srv     *graphtest.Server
+	tenant  *graphtest.Tenant
 	adele   *graphtest.User
 	gc      *graphclient.Client
 	store   *notify.MemoryStore
@@ -95,10 +96,12 @@ func newWorld(t *testing.T) *world {
 		messages:  map[string]string{},
 		syncs:     map[notify.Key]int{},
 	}
-	w.adele = w.srv.AddTenant("contoso.com").AddUser("adele@contoso.com", "Adele Vance")
+	w.tenant = w.srv.AddTenant("contoso.com")
+	w.adele = w.tenant.AddUser("adele@contoso.com", "Adele Vance")
 	// The scopes the SDK asks for: Calendars.ReadWrite covers the event
-	// subscriptions, Mail.Read the mail ones.
-	tok := w.srv.IssueToken(w.adele, "notetaker-app", scopes.For(scopes.Calendar, scopes.Mail)...)
+	// subscriptions, Mail.Read the mail ones, Chat.Read (the opt-in
+	// ChatMessages feature) the chat ones.
+	tok := w.srv.IssueToken(w.adele, "notetaker-app", scopes.For(scopes.Calendar, scopes.Mail, scopes.ChatMessages)...)
 	gc, err := graphclient.New(graphclient.StaticToken(tok), graphclient.WithHTTPClient(w.srv.HTTPClient()))
 	if err != nil {
 		t.Fatal(err)
@@ -497,5 +500,28 @@ func TestE2EListAndGet(t *testing.T) {
 	}
 	if _, err := w.manager.Get(t.Context(), a.ID); !errors.Is(err, notify.ErrNotFound) {
 		t.Errorf("Get after Delete = %v, want ErrNotFound", err)
+	}
+}
+
+// TestE2EChatMessageNotification: a message another member writes in a
+// watched chat reaches the callback as a verified "created" notification
+// naming the message; one in a chat that is not watched does not.
+func TestE2EChatMessageNotification(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	alex := w.tenant.AddUser("alex@contoso.com", "Alex Wilber")
+	watched := w.tenant.AddChat("oneOnOne", "", w.adele, alex)
+	other := w.tenant.AddChat("group", "not watched", w.adele, alex)
+	sub := w.subscribe(t, notify.ChatMessages(watched.ID))
+	other.Post(alex, "<p>lunch?</p>")
+	m := watched.Post(alex, "<p>is the recording ready?</p>")
+	n := w.waitProcessed(t, 1)[0]
+	if n.SubscriptionID != sub.ID || n.ChangeType != "created" || n.ResourceData == nil || n.ResourceData.ID != m.ID || n.Owner != owner {
+		t.Errorf("notification = %+v", n)
+	}
+	select {
+	case extra := <-w.processed:
+		t.Errorf("a second notification: %+v", extra)
+	default:
 	}
 }
