@@ -144,6 +144,20 @@ func patternType(p string) string {
 // weekIndexes are the relative patterns' index values; "last" is -1.
 var weekIndexes = map[string]int{"": 1, "first": 1, "second": 2, "third": 3, "fourth": 4, "last": -1}
 
+// checkRecurrence refuses a pattern type or index Graph does not have and
+// spells the pattern as Graph does.
+func checkRecurrence(r *Recurrence) error {
+	pt := patternType(r.Pattern)
+	if pt == "" {
+		return fmt.Errorf("recurrence pattern %q is not one of %s", r.Pattern, strings.Join(patterns, ", "))
+	}
+	if _, ok := weekIndexes[strings.ToLower(r.Index)]; !ok {
+		return fmt.Errorf("recurrence index %q is not first, second, third, fourth or last", r.Index)
+	}
+	r.Pattern = pt
+	return nil
+}
+
 // maxOccurrences bounds the expansion of a series.
 const maxOccurrences = 500
 
@@ -181,14 +195,9 @@ func (u *User) AddEvent(ev Event) Event {
 	e.SeriesMasterID = ""
 	if e.Recurrence != nil {
 		e.Type = "seriesMaster"
-		pt := patternType(e.Recurrence.Pattern)
-		if pt == "" {
-			panic(fmt.Sprintf("graphtest: AddEvent: recurrence pattern %q is not one of %s", e.Recurrence.Pattern, strings.Join(patterns, ", ")))
+		if err := checkRecurrence(e.Recurrence); err != nil {
+			panic("graphtest: AddEvent: " + err.Error())
 		}
-		if _, ok := weekIndexes[strings.ToLower(e.Recurrence.Index)]; !ok {
-			panic(fmt.Sprintf("graphtest: AddEvent: recurrence index %q is not first, second, third, fourth or last", e.Recurrence.Index))
-		}
-		e.Recurrence.Pattern = pt
 	}
 	e.rev = d.nextRev()
 	d.events[e.ID] = &e
@@ -417,7 +426,8 @@ func occurrenceStarts(m *Event) []time.Time {
 // update through Outlook would: the change key and lastModifiedDateTime
 // move, delta reports the event as changed. Updating an occurrence makes it
 // an exception; updating a series master regenerates its occurrences.
-// It returns ErrNotFound for an unknown ID.
+// It returns ErrNotFound for an unknown ID, and an error (storing nothing)
+// for a recurrence pattern or index Graph does not have.
 func (u *User) UpdateEvent(id string, change func(*Event)) error {
 	defer u.lock()()
 	d := u.data
@@ -429,6 +439,14 @@ func (u *User) UpdateEvent(id string, change func(*Event)) error {
 	change(&c)
 	c.ID, c.rev, c.originalStart, c.cancelled = e.ID, e.rev, e.originalStart, e.cancelled
 	c.Type, c.SeriesMasterID = e.Type, e.SeriesMasterID
+	if c.Recurrence != nil && (c.Type == "seriesMaster" || c.Type == "singleInstance") {
+		r := *c.Recurrence // the change may have set the caller's own value
+		r.DaysOfWeek = slices.Clone(r.DaysOfWeek)
+		if err := checkRecurrence(&r); err != nil {
+			return fmt.Errorf("graphtest: event %q: %w", id, err)
+		}
+		c.Recurrence = &r
+	}
 	d.store(u, &c)
 	return nil
 }

@@ -633,4 +633,19 @@ func TestRecurrencePatterns(t *testing.T) {
 			}()
 		}
 	})
+
+	t.Run("an update to an unknown pattern is refused and stores nothing", func(t *testing.T) {
+		t.Parallel()
+		ev := f.adele.AddEvent(Event{Subject: "one-off", Start: testNow, End: testNow.Add(time.Hour)})
+		err := f.adele.UpdateEvent(ev.ID, func(e *Event) { e.Recurrence = &Recurrence{Pattern: "fortnightly"} })
+		if err == nil || !strings.Contains(err.Error(), "fortnightly") {
+			t.Errorf("UpdateEvent to a bad pattern: %v", err)
+		}
+		if err := f.adele.UpdateEvent(ev.ID, func(e *Event) { e.Recurrence = &Recurrence{Pattern: "WEEKLY", Count: 2} }); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(f.adele.Occurrences(ev.ID)); n != 2 {
+			t.Errorf("%d occurrences after becoming a weekly series, want 2", n)
+		}
+	})
 }
