@@ -73,7 +73,7 @@ func TestSyncAndResumeSQLite(t *testing.T) {
 
 func TestSyncAndResumePostgres(t *testing.T) {
 	t.Parallel()
-	testSyncAndResume(t, pgtest.DSN(t))
+	testSyncAndResume(t, pgtest.Database(t))
 }
 
 // testSyncAndResume runs one round, changes the calendar, and runs again: the

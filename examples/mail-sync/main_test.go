@@ -61,7 +61,7 @@ func TestCRMSyncAndResumeSQLite(t *testing.T) {
 
 func TestCRMSyncAndResumePostgres(t *testing.T) {
 	t.Parallel()
-	testCRMSyncAndResume(t, pgtest.DSN(t))
+	testCRMSyncAndResume(t, pgtest.Database(t))
 }
 
 func testCRMSyncAndResume(t *testing.T, dsn string) {

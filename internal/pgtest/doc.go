@@ -24,6 +24,10 @@
 // When $M365KIT_TEST_POSTGRES_DSN is set, DSN returns it and starts
 // nothing (CI with a PostgreSQL service, or a developer's own server).
 //
+// A test that must start from an empty database calls Database instead of
+// DSN: it creates a database for that test alone and drops it afterwards,
+// so the test passes again under go test -count=N.
+//
 // Tests never skip for want of a server: DSN fails the test and says what
 // to install or set.
 //
