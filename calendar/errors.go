@@ -58,3 +58,12 @@ func (e *Error) Is(target error) bool {
 func invalid(op, input, problem string) error {
 	return &Error{Op: op, Input: input, Err: errors.New(problem)}
 }
+
+// pageSizeOption checks a requested page size (0: Graph's default) and
+// returns the request option that asks Graph for it.
+func pageSizeOption(op, input string, n int) ([]graphclient.RequestOption, error) {
+	if n < 0 {
+		return nil, invalid(op, input, "is negative")
+	}
+	return []graphclient.RequestOption{graphclient.WithMaxPageSize(n)}, nil
+}

@@ -125,8 +125,9 @@ func (s *Service) Events(ctx context.Context, w Window, opts *EventsOptions) ite
 			yield(nil, err)
 			return
 		}
-		if o.PageSize < 0 {
-			yield(nil, invalid(op, "EventsOptions.PageSize", "is negative"))
+		ro, err := pageSizeOption(op, "EventsOptions.PageSize", o.PageSize)
+		if err != nil {
+			yield(nil, err)
 			return
 		}
 		path := "me/calendarView"
@@ -136,10 +137,6 @@ func (s *Service) Events(ctx context.Context, w Window, opts *EventsOptions) ite
 		path += "?" + w.query() + "&$orderby=start/dateTime"
 		if !o.IncludeBody {
 			path += "&$select=" + eventSelect
-		}
-		var ro []graphclient.RequestOption
-		if o.PageSize > 0 {
-			ro = append(ro, graphclient.WithMaxPageSize(o.PageSize))
 		}
 		for ev, err := range s.all(ctx, path, o.KeepRaw, ro) {
 			if err != nil {

@@ -70,13 +70,10 @@ func (s *Service) Slide(ctx context.Context, req SlideRequest) iter.Seq2[*Page, 
 			yield(nil, err)
 			return
 		}
-		if req.PageSize < 0 {
-			yield(nil, invalid(op, "SlideRequest.PageSize", "is negative"))
+		ro, err := pageSizeOption(op, "SlideRequest.PageSize", req.PageSize)
+		if err != nil {
+			yield(nil, err)
 			return
-		}
-		var ro []graphclient.RequestOption
-		if req.PageSize > 0 {
-			ro = append(ro, graphclient.WithMaxPageSize(req.PageSize))
 		}
 		initial := "me/calendarView/delta?" + next.query()
 

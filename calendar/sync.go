@@ -115,13 +115,10 @@ func (s *Service) Sync(ctx context.Context, req SyncRequest) iter.Seq2[*Page, er
 			yield(nil, err)
 			return
 		}
-		if req.PageSize < 0 {
-			yield(nil, invalid(op, "SyncRequest.PageSize", "is negative"))
+		ro, err := pageSizeOption(op, "SyncRequest.PageSize", req.PageSize)
+		if err != nil {
+			yield(nil, err)
 			return
-		}
-		var ro []graphclient.RequestOption
-		if req.PageSize > 0 {
-			ro = append(ro, graphclient.WithMaxPageSize(req.PageSize))
 		}
 		initial := "me/calendarView/delta?" + w.query()
 		for p, err := range s.delta(ctx, initial, link, req.KeepRaw, ro) {
