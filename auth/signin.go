@@ -14,6 +14,7 @@ import (
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"golang.org/x/oauth2"
 
+	"github.com/m365kit/m365kit/internal/urlcheck"
 	"github.com/m365kit/m365kit/scopes"
 )
 
@@ -235,23 +236,10 @@ func (a *App) CompleteSignIn(ctx context.Context, r *http.Request, p Pending) (*
 // maxCallbackBody bounds the sign-in callback's form body.
 const maxCallbackBody = 64 << 10
 
-// maxReturnTo bounds SignInRequest.ReturnTo, which travels in a cookie.
-const maxReturnTo = 1024
-
 // checkReturnTo accepts an empty ReturnTo or a path on the same site.
 func checkReturnTo(p string) error {
-	if p == "" {
-		return nil
-	}
-	if len(p) > maxReturnTo {
-		return fmt.Errorf("auth: SignInRequest.ReturnTo is %d bytes, want at most %d", len(p), maxReturnTo)
-	}
-	// Browsers read "\" as "/", so "/\host" is "//host": another site.
-	if p[0] != '/' || strings.HasPrefix(p, "//") || strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
-		return fmt.Errorf("auth: SignInRequest.ReturnTo %q is not a path on this site (want \"/path\", no scheme, host, backslash or control character)", p)
-	}
-	if u, err := url.Parse(p); err != nil || u.Scheme != "" || u.Host != "" {
-		return fmt.Errorf("auth: SignInRequest.ReturnTo %q is not a path on this site", p)
+	if err := urlcheck.LocalPath(p); err != nil {
+		return fmt.Errorf("auth: SignInRequest.ReturnTo: %w", err)
 	}
 	return nil
 }

@@ -361,39 +361,11 @@ func isDomain(s string) bool {
 	return strings.ContainsFunc(tld, func(r rune) bool { return 'a' <= r && r <= 'z' })
 }
 
-// maxReturnTo bounds ReturnTo so the state stays a reasonable URL size.
-const maxReturnTo = 1024
-
-// checkReturnTo refuses anything but a path on the same site: no scheme,
-// no host, no protocol-relative "//" or "/\" (browsers treat "\" as "/"),
-// no control characters.
+// checkReturnTo refuses anything but a path on the same site (see
+// urlcheck.LocalPath).
 func checkReturnTo(p string) error {
-	if p == "" {
-		return nil
-	}
-	if len(p) > maxReturnTo {
-		return fmt.Errorf("consent: Request.ReturnTo is %d bytes, want at most %d", len(p), maxReturnTo)
-	}
-	if p[0] != '/' {
-		return fmt.Errorf("consent: Request.ReturnTo %q is not a path starting with \"/\"", p)
-	}
-	if len(p) > 1 && (p[1] == '/' || p[1] == '\\') {
-		return fmt.Errorf("consent: Request.ReturnTo %q would leave the site (it starts with %q)", p, p[:2])
-	}
-	for _, c := range []byte(p) {
-		if c < 0x20 || c == 0x7f {
-			return fmt.Errorf("consent: Request.ReturnTo %q contains a control character", p)
-		}
-		if c == '\\' {
-			return fmt.Errorf("consent: Request.ReturnTo %q contains a backslash", p)
-		}
-	}
-	u, err := url.Parse(p)
-	if err != nil {
+	if err := urlcheck.LocalPath(p); err != nil {
 		return fmt.Errorf("consent: Request.ReturnTo: %w", err)
-	}
-	if u.Scheme != "" || u.Host != "" || u.User != nil {
-		return fmt.Errorf("consent: Request.ReturnTo %q is not a relative path", p)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/m365kit/m365kit/internal/urlcheck"
 	"github.com/m365kit/m365kit/scopes"
 )
 
@@ -326,7 +327,7 @@ func TestReturnTo(t *testing.T) {
 		{"/set\rtings", false},
 		{"/\t/evil.example", false},
 		{"/set\x7ftings", false},
-		{"/" + strings.Repeat("a", maxReturnTo), false},
+		{"/" + strings.Repeat("a", urlcheck.MaxLocalPath), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.returnTo, func(t *testing.T) {

@@ -1,6 +1,9 @@
 package urlcheck
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestShown(t *testing.T) {
 	t.Parallel()
@@ -28,6 +31,20 @@ func TestIsLoopback(t *testing.T) {
 	} {
 		if got := IsLoopback(host); got != want {
 			t.Errorf("IsLoopback(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
+
+func TestLocalPath(t *testing.T) {
+	t.Parallel()
+	long := "/" + strings.Repeat("a", MaxLocalPath)
+	for p, ok := range map[string]bool{
+		"": true, "/": true, "/meetings?id=7#top": true, "/a/b%2Fc": true,
+		"meetings": false, "//evil.example/x": false, "/\\evil.example": false, "/a\\b": false,
+		"https://evil.example/": false, "/a\nb": false, "/a\x7fb": false, long: false, long[:MaxLocalPath]: true,
+	} {
+		if err := LocalPath(p); (err == nil) != ok {
+			t.Errorf("LocalPath(%.40q) = %v, want ok %v", p, err, ok)
 		}
 	}
 }
