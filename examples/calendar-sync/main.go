@@ -32,8 +32,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"time"
 
 	"github.com/m365kit/m365kit/calendar"
@@ -42,20 +40,7 @@ import (
 	"github.com/m365kit/m365kit/scopes"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "calendar-sync:", err)
-		os.Exit(1)
-	}
-}
-
-// run is the program: main without the process around it, so tests call it.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return runEnv(ctx, args, stdout, stderr, setup.Env{})
-}
+func main() { setup.Main("calendar-sync", runEnv) }
 
 type options struct {
 	db       string
@@ -66,6 +51,8 @@ type options struct {
 	pageSize int
 }
 
+// runEnv is the program (a setup.Program): main without the process
+// around it, so tests call it with a shared demo tenant.
 func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, env setup.Env) error {
 	fs := flag.NewFlagSet("calendar-sync", flag.ContinueOnError)
 	fs.SetOutput(stderr)

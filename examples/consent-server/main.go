@@ -33,8 +33,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 
@@ -43,22 +41,11 @@ import (
 	"github.com/m365kit/m365kit/scopes"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "consent-server:", err)
-		os.Exit(1)
-	}
-}
+func main() { setup.Main("consent-server", runEnv) }
 
-// run is the program: main without the process around it, so tests call it.
+// runEnv is the program (a setup.Program): main without the process
+// around it, so tests call it with a shared demo tenant.
 // It serves until ctx is done.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return runEnv(ctx, args, stdout, stderr, setup.Env{})
-}
-
 func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, env setup.Env) error {
 	fs := flag.NewFlagSet("consent-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -24,12 +24,10 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
 	"time"
 
@@ -39,21 +37,10 @@ import (
 	"github.com/m365kit/m365kit/scopes"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "mail-sync:", err)
-		os.Exit(1)
-	}
-}
+func main() { setup.Main("mail-sync", runEnv) }
 
-// run is the program: main without the process around it, so tests call it.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return runEnv(ctx, args, stdout, stderr, setup.Env{})
-}
-
+// runEnv is the program (a setup.Program): main without the process
+// around it, so tests call it with a shared demo tenant.
 func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, env setup.Env) error {
 	fs := flag.NewFlagSet("mail-sync", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -32,29 +32,6 @@
 //	-json                           print one JSON summary on stdout; steps go to stderr
 package main
 
-import (
-	"context"
-	"errors"
-	"flag"
-	"fmt"
-	"io"
-	"os"
-	"os/signal"
+import "github.com/m365kit/m365kit/examples/internal/setup"
 
-	"github.com/m365kit/m365kit/examples/internal/setup"
-)
-
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "quickstart:", err)
-		os.Exit(1)
-	}
-}
-
-// run is the program: main without the process around it, so tests call it.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return runEnv(ctx, args, stdout, stderr, setup.Env{})
-}
+func main() { setup.Main("quickstart", runEnv) }

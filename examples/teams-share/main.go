@@ -21,11 +21,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -34,18 +32,10 @@ import (
 	"github.com/m365kit/m365kit/teams"
 )
 
-func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "teams-share:", err)
-		os.Exit(1)
-	}
-}
+func main() { setup.Main("teams-share", runEnv) }
 
-// run is the program: main without the process around it, so tests call it.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return runEnv(ctx, args, stdout, stderr, setup.Env{})
-}
-
+// runEnv is the program (a setup.Program): main without the process
+// around it, so tests call it with a shared demo tenant.
 func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, env setup.Env) error {
 	fs := flag.NewFlagSet("teams-share", flag.ContinueOnError)
 	fs.SetOutput(stderr)
