@@ -2,16 +2,15 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/m365kit/m365kit/examples/internal/programtest"
 	"github.com/m365kit/m365kit/examples/internal/setup"
 )
 
@@ -136,44 +135,14 @@ func TestTroubleshooting(t *testing.T) {
 	}
 }
 
-type notifyWriter struct {
-	mu     sync.Mutex
-	buf    bytes.Buffer
-	marker string
-	hit    chan struct{}
-}
-
-func (w *notifyWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf.Write(p)
-	if bytes.Contains(p, []byte(w.marker)) {
-		close(w.hit)
-	}
-	return len(p), nil
-}
-
-// run serves until its context ends, then stops cleanly.
+// runEnv serves until its context ends, then stops cleanly.
 func TestRunServesUntilStopped(t *testing.T) {
 	t.Parallel()
 	d := setup.StartDemo()
 	defer d.Close()
-	ctx, cancel := context.WithCancel(t.Context())
-	out := &notifyWriter{marker: "consent server on", hit: make(chan struct{})}
-	errc := make(chan error, 1)
-	go func() {
-		errc <- runEnv(ctx, []string{"-addr", "127.0.0.1:0"}, out, new(bytes.Buffer), setup.Env{Getenv: noEnv, Demo: d})
-	}()
-	select {
-	case <-out.hit:
-	case err := <-errc:
-		t.Fatalf("run ended early: %v", err)
-	}
-	cancel()
-	if err := <-errc; err != nil {
-		t.Fatalf("run: %v", err)
-	}
-	if err := runEnv(t.Context(), []string{"extra"}, new(bytes.Buffer), new(bytes.Buffer), setup.Env{Getenv: noEnv, Demo: d}); err == nil {
+	env := setup.Env{Getenv: noEnv, Demo: d}
+	programtest.ServesUntilStopped(t, runEnv, env, "consent server on", "-addr", "127.0.0.1:0")
+	if err := runEnv(t.Context(), []string{"extra"}, new(bytes.Buffer), new(bytes.Buffer), env); err == nil {
 		t.Error("an extra argument was accepted")
 	}
 }

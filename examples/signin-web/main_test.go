@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"html"
 	"io"
@@ -12,10 +10,10 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/m365kit/m365kit/auth"
+	"github.com/m365kit/m365kit/examples/internal/programtest"
 	"github.com/m365kit/m365kit/examples/internal/setup"
 )
 
@@ -159,42 +157,12 @@ func TestBadIDTokenRefused(t *testing.T) {
 	}
 }
 
-type notifyWriter struct {
-	mu     sync.Mutex
-	buf    bytes.Buffer
-	marker string
-	hit    chan struct{}
-}
-
-func (w *notifyWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf.Write(p)
-	if bytes.Contains(p, []byte(w.marker)) {
-		close(w.hit)
-	}
-	return len(p), nil
-}
-
 func TestRunServesUntilStopped(t *testing.T) {
 	t.Parallel()
 	d := setup.StartDemo()
 	defer d.Close()
-	ctx, cancel := context.WithCancel(t.Context())
-	out := &notifyWriter{marker: "sign-in server on", hit: make(chan struct{})}
-	errc := make(chan error, 1)
-	go func() {
-		errc <- runEnv(ctx, []string{"-addr", "127.0.0.1:0"}, out, new(bytes.Buffer), setup.Env{Getenv: noEnv, Demo: d})
-	}()
-	select {
-	case <-out.hit:
-	case err := <-errc:
-		t.Fatalf("run ended early: %v", err)
-	}
-	cancel()
-	if err := <-errc; err != nil {
-		t.Fatalf("run: %v", err)
-	}
+	env := setup.Env{Getenv: noEnv, Demo: d}
+	programtest.ServesUntilStopped(t, runEnv, env, "sign-in server on", "-addr", "127.0.0.1:0")
 }
 
 // Against Microsoft there is no demo HTTP client: the Graph client for the
