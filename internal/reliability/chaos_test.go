@@ -191,11 +191,11 @@ func (cu *chaosUser) pageKill(kill bool) (before, after bool) {
 	return x < 0.05, x >= 0.05 && x < 0.10
 }
 
-// syncCalendar runs one calendar round to its end, restarting from the
-// stored cursor after every kill.
-func (cu *chaosUser) syncCalendar(ctx context.Context, size chaosSize, kill bool, errs *errorLog) error {
+// untilDone runs attempt (one calendar or mail round from the stored
+// cursors) to its end, running it again after every kill.
+func (cu *chaosUser) untilDone(ctx context.Context, kill bool, errs *errorLog, attempt func(context.Context) error) error {
 	for {
-		err := cu.calendarAttempt(ctx, size, kill)
+		err := attempt(ctx)
 		if err == nil {
 			return nil
 		}
@@ -208,6 +208,7 @@ func (cu *chaosUser) syncCalendar(ctx context.Context, size chaosSize, kill bool
 	}
 }
 
+// calendarAttempt runs one calendar round from the stored cursor.
 func (cu *chaosUser) calendarAttempt(parent context.Context, size chaosSize, kill bool) error {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
@@ -253,23 +254,8 @@ func (cu *chaosUser) calendarAttempt(parent context.Context, size chaosSize, kil
 	return errors.New("calendar sync ended before its last page")
 }
 
-// syncMail runs one round of Inbox and Sent Items to its end, restarting
-// from the stored cursors after every kill.
-func (cu *chaosUser) syncMail(ctx context.Context, size chaosSize, kill bool, errs *errorLog) error {
-	for {
-		err := cu.mailAttempt(ctx, size, kill)
-		if err == nil {
-			return nil
-		}
-		errs.add(err)
-		if kill && errors.Is(err, context.Canceled) && ctx.Err() == nil {
-			cu.kills.Add(1)
-			continue
-		}
-		return err
-	}
-}
-
+// mailAttempt runs one round of Inbox and Sent Items from the stored
+// cursors.
 func (cu *chaosUser) mailAttempt(parent context.Context, size chaosSize, kill bool) error {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
@@ -352,12 +338,12 @@ func (e *chaosEnv) round(ctx context.Context) error {
 		cu.calDelivered, cu.mailDelivered = map[string]int{}, map[string]int{}
 		cu.calRemoved, cu.mailRemoved = map[string]bool{}, map[string]bool{}
 		wg.Go(func() {
-			if err := cu.syncCalendar(ctx, e.size, e.kill, e.errs); err != nil {
+			if err := cu.untilDone(ctx, e.kill, e.errs, func(ctx context.Context) error { return cu.calendarAttempt(ctx, e.size, e.kill) }); err != nil {
 				errc <- fmt.Errorf("user %d calendar: %w", cu.idx, err)
 			}
 		})
 		wg.Go(func() {
-			if err := cu.syncMail(ctx, e.size, e.kill, e.errs); err != nil {
+			if err := cu.untilDone(ctx, e.kill, e.errs, func(ctx context.Context) error { return cu.mailAttempt(ctx, e.size, e.kill) }); err != nil {
 				errc <- fmt.Errorf("user %d mail: %w", cu.idx, err)
 			}
 		})
