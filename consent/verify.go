@@ -205,35 +205,14 @@ func probe(ctx context.Context, gc *graphclient.Client, f scopes.Feature) (call,
 		}
 		return "GET me", fmt.Sprintf("%s (%s)", clean(me.DisplayName, 100), clean(me.UserPrincipalName, 100)), nil
 	case scopes.Calendar, scopes.SharedCalendars:
-		var page struct {
-			Value    []struct{} `json:"value"`
-			NextLink string     `json:"@odata.nextLink"`
-		}
-		if err := get(ctx, gc, "me/calendars?$select=id", &page); err != nil {
-			return "GET me/calendars", "", err
-		}
-		return "GET me/calendars", count(len(page.Value), page.NextLink != "", "calendar"), nil
+		return countProbe(ctx, gc, "me/calendars?$select=id", "calendar")
 	case scopes.Teams:
-		var page struct {
-			Value    []struct{} `json:"value"`
-			NextLink string     `json:"@odata.nextLink"`
-		}
-		if err := get(ctx, gc, "me/joinedTeams", &page); err != nil {
-			return "GET me/joinedTeams", "", err
-		}
-		return "GET me/joinedTeams", count(len(page.Value), page.NextLink != "", "joined team"), nil
+		return countProbe(ctx, gc, "me/joinedTeams", "joined team")
 	case scopes.ChatMessages:
 		// Listing chats proves the token reaches Teams chats; Chat.Read
 		// itself is checked against the grant (scopes.Missing), since
 		// reading a message needs a chat to read from.
-		var page struct {
-			Value    []struct{} `json:"value"`
-			NextLink string     `json:"@odata.nextLink"`
-		}
-		if err := get(ctx, gc, "me/chats", &page); err != nil {
-			return "GET me/chats", "", err
-		}
-		return "GET me/chats", count(len(page.Value), page.NextLink != "", "chat"), nil
+		return countProbe(ctx, gc, "me/chats", "chat")
 	case scopes.Mail:
 		var inbox struct {
 			TotalItemCount int `json:"totalItemCount"`
@@ -244,6 +223,20 @@ func probe(ctx context.Context, gc *graphclient.Client, f scopes.Feature) (call,
 		return "GET me/mailFolders/inbox", "inbox: " + count(inbox.TotalItemCount, false, "message"), nil
 	}
 	return "", "", fmt.Errorf("consent: Verify: no check for feature %q", string(f))
+}
+
+// countProbe reads the first page of a collection and says how many items
+// it holds, as a probe's operation and detail.
+func countProbe(ctx context.Context, gc *graphclient.Client, path, noun string) (op, detail string, err error) {
+	op = "GET " + strings.SplitN(path, "?", 2)[0]
+	var page struct {
+		Value    []struct{} `json:"value"`
+		NextLink string     `json:"@odata.nextLink"`
+	}
+	if err := get(ctx, gc, path, &page); err != nil {
+		return op, "", err
+	}
+	return op, count(len(page.Value), page.NextLink != "", noun), nil
 }
 
 func get(ctx context.Context, gc *graphclient.Client, path string, v any) error {
