@@ -118,7 +118,7 @@ func dbKind(db *sqldb.DB) string {
 }
 
 func migrate(ctx context.Context, db *sqldb.DB) error {
-	for _, stmt := range []string{
+	return db.CreateTables(ctx,
 		`CREATE TABLE IF NOT EXISTS calendar_events (
 			account   TEXT NOT NULL,
 			id        TEXT NOT NULL,
@@ -137,12 +137,7 @@ func migrate(ctx context.Context, db *sqldb.DB) error {
 			window_end   TEXT NOT NULL,
 			cursor       TEXT NOT NULL,
 			updated_utc  TEXT NOT NULL)`,
-	} {
-		if _, err := db.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("create tables: %w", err)
-		}
-	}
-	return nil
+	)
 }
 
 type worker struct {

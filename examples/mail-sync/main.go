@@ -136,7 +136,7 @@ func readCRM(path string) (*mail.AddressSet, error) {
 }
 
 func migrate(ctx context.Context, db *sqldb.DB) error {
-	for _, stmt := range []string{
+	return db.CreateTables(ctx,
 		`CREATE TABLE IF NOT EXISTS mail_messages (
 			account         TEXT NOT NULL,
 			id              TEXT NOT NULL,
@@ -153,12 +153,7 @@ func migrate(ctx context.Context, db *sqldb.DB) error {
 			cursor      TEXT NOT NULL,
 			updated_utc TEXT NOT NULL,
 			PRIMARY KEY (account, folder))`,
-	} {
-		if _, err := db.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("create tables: %w", err)
-		}
-	}
-	return nil
+	)
 }
 
 type worker struct {

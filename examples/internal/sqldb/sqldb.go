@@ -1,6 +1,7 @@
 package sqldb
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"strconv"
@@ -67,4 +68,15 @@ func (db *DB) Q(query string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// CreateTables runs the CREATE TABLE IF NOT EXISTS statements of an
+// example's schema, in order: a second run changes nothing.
+func (db *DB) CreateTables(ctx context.Context, stmts ...string) error {
+	for _, stmt := range stmts {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("create tables: %w", err)
+		}
+	}
+	return nil
 }

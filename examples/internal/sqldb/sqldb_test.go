@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -42,5 +43,32 @@ func TestOpenSQLite(t *testing.T) {
 	}
 	if _, err := Open("  "); err == nil {
 		t.Error("an empty DSN was accepted")
+	}
+}
+
+// TestCreateTables: the statements run in order, a second run changes
+// nothing, and a bad statement is an error naming the step.
+func TestCreateTables(t *testing.T) {
+	t.Parallel()
+	db, err := Open(filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	stmts := []string{
+		`CREATE TABLE IF NOT EXISTS a (id TEXT PRIMARY KEY)`,
+		`CREATE TABLE IF NOT EXISTS b (id TEXT PRIMARY KEY, a TEXT REFERENCES a(id))`,
+	}
+	for range 2 {
+		if err := db.CreateTables(t.Context(), stmts...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int
+	if err := db.QueryRowContext(t.Context(), `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('a', 'b')`).Scan(&n); err != nil || n != 2 {
+		t.Errorf("tables a and b: %d (%v), want 2", n, err)
+	}
+	if err := db.CreateTables(t.Context(), `CREATE TABLE oops (`); err == nil || !strings.Contains(err.Error(), "create tables") {
+		t.Errorf("a bad statement: %v", err)
 	}
 }
