@@ -19,7 +19,7 @@
 //	Sign in with Microsoft        auth         SignInURL, CompleteSignIn, TokenSource, TokenStore
 //	tokens on many machines       auth/sqlstore
 //	any Graph call                graphclient  NewRequest, Do, All, Delta, Batch, Error
-//	a fake Microsoft 365          graphclient/graphtest
+//	a fake Microsoft 365          graphtest
 //	calendar sync and notetaker   calendar     Sync, FindMeetingLink, Rules, DedupKey
 //	Teams posting and clips       teams        PostToChannel, PostToChat, ClipMessage
 //	read-only mail sync           mail         Sync, SyncMailbox, Filter

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/m365kit/m365kit/auth"
-	"github.com/m365kit/m365kit/graphclient/graphtest"
+	"github.com/m365kit/m365kit/graphtest"
 	"github.com/m365kit/m365kit/scopes"
 )
 

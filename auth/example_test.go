@@ -9,7 +9,7 @@ import (
 	"os"
 
 	"github.com/m365kit/m365kit/auth"
-	"github.com/m365kit/m365kit/graphclient/graphtest"
+	"github.com/m365kit/m365kit/graphtest"
 	"github.com/m365kit/m365kit/scopes"
 )
 

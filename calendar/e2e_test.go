@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/m365kit/m365kit/calendar"
 	"github.com/m365kit/m365kit/graphclient"
-	"github.com/m365kit/m365kit/graphclient/graphtest"
+	"github.com/m365kit/m365kit/graphtest"
 )
 
 // world is a graphtest tenant with one user and a calendar Service for them.

@@ -10,7 +10,7 @@ import (
 
 	"github.com/m365kit/m365kit/calendar"
 	"github.com/m365kit/m365kit/graphclient"
-	"github.com/m365kit/m365kit/graphclient/graphtest"
+	"github.com/m365kit/m365kit/graphtest"
 )
 
 func ExampleFindMeetingLink() {

@@ -17,7 +17,7 @@ import (
 
 	"github.com/m365kit/m365kit/consent"
 	"github.com/m365kit/m365kit/graphclient"
-	"github.com/m365kit/m365kit/graphclient/graphtest"
+	"github.com/m365kit/m365kit/graphtest"
 	"github.com/m365kit/m365kit/scopes"
 )
 

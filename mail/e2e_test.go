@@ -12,7 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/m365kit/m365kit/graphclient"
-	"github.com/m365kit/m365kit/graphclient/graphtest"
+	"github.com/m365kit/m365kit/graphtest"
 	"github.com/m365kit/m365kit/mail"
 )
 

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/m365kit/m365kit/graphclient"
-	"github.com/m365kit/m365kit/graphclient/graphtest"
+	"github.com/m365kit/m365kit/graphtest"
 	"github.com/m365kit/m365kit/mail"
 )
 

@@ -8,7 +8,7 @@ import (
 
 	"github.com/m365kit/m365kit/auth"
 	"github.com/m365kit/m365kit/auth/sqlstore"
-	"github.com/m365kit/m365kit/graphclient/graphtest"
+	"github.com/m365kit/m365kit/graphtest"
 	"github.com/m365kit/m365kit/internal/pgtest"
 	"github.com/m365kit/m365kit/scopes"
 )

@@ -10,7 +10,7 @@ import (
 
 	"github.com/m365kit/m365kit/examples/internal/setup"
 	"github.com/m365kit/m365kit/examples/internal/sqldb"
-	"github.com/m365kit/m365kit/graphclient/graphtest"
+	"github.com/m365kit/m365kit/graphtest"
 	"github.com/m365kit/m365kit/internal/pgtest"
 )
 

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/m365kit/m365kit/examples/internal/setup"
-	"github.com/m365kit/m365kit/graphclient/graphtest"
+	"github.com/m365kit/m365kit/graphtest"
 )
 
 func noEnv(string) string { return "" }

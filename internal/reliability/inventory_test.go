@@ -23,7 +23,7 @@ var fuzzTargets = []struct {
 	{"delta pages: value, @removed, nextLink, deltaLink (network)", "graphclient", "FuzzDeltaDecode"},
 	{"request paths and absolute links (network links, caller input)", "graphclient", "FuzzNewRequestPath"},
 	{"$batch responses (network)", "internal/reliability", "FuzzBatchResponse"},
-	{"change-notification payloads (network, unauthenticated)", "graphclient/notify", "FuzzParse"},
+	{"change-notification payloads (network, unauthenticated)", "notify", "FuzzParse"},
 	{"webhook requests: validation handshake, clientState (network, unauthenticated)", "internal/reliability", "FuzzNotifyHandler"},
 	{"admin-consent state (network callback)", "consent", "FuzzState"},
 	{"admin-consent callback query (network callback)", "consent", "FuzzCallback"},

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/m365kit/m365kit/graphclient"
-	"github.com/m365kit/m365kit/graphclient/graphtest"
+	"github.com/m365kit/m365kit/graphtest"
 )
 
 // TestAttemptTimeoutIsRetried: an attempt cut short by the HTTP client's

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/m365kit/m365kit/graphclient/graphtest"
+	"github.com/m365kit/m365kit/graphtest"
 )
 
 // The demo tenant gives the quickstart a realistic calendar: Teams, Zoom and

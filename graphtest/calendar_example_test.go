@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/m365kit/m365kit/graphclient/graphtest"
+	"github.com/m365kit/m365kit/graphtest"
 )
 
 // get sends an authorised GET through the fake and decodes the JSON answer.

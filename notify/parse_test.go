@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/m365kit/m365kit/graphclient/notify"
+	"github.com/m365kit/m365kit/notify"
 )
 
 func readTestdata(t testing.TB, name string) []byte {

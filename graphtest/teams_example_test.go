@@ -6,7 +6,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/m365kit/m365kit/graphclient/graphtest"
+	"github.com/m365kit/m365kit/graphtest"
 )
 
 // A message posted through Graph is validated as Graph does (an <at id>

@@ -14,7 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/m365kit/m365kit/graphclient"
-	"github.com/m365kit/m365kit/graphclient/notify"
+	"github.com/m365kit/m365kit/notify"
 )
 
 var managerNow = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)

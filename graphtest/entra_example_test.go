@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
-	"github.com/m365kit/m365kit/graphclient/graphtest"
+	"github.com/m365kit/m365kit/graphtest"
 )
 
 // A sign-in with plain net/http: the authorize redirect, the code

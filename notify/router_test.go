@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/m365kit/m365kit/graphclient/notify"
+	"github.com/m365kit/m365kit/notify"
 )
 
 func TestRouterLifecycleErrors(t *testing.T) {

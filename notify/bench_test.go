@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/m365kit/m365kit/graphclient/notify"
+	"github.com/m365kit/m365kit/notify"
 )
 
 // batchBody is a collection of n change notifications for subID.

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/m365kit/m365kit/graphclient/notify"
+	"github.com/m365kit/m365kit/notify"
 )
 
 const (
