@@ -34,11 +34,6 @@ type batchResult struct {
 	Body    any               `json:"body,omitempty"`
 }
 
-// routesBatch registers the JSON batching endpoint.
-func (s *Server) routesBatch() {
-	s.graph.HandleFunc("POST /v1.0/$batch", s.handleBatch)
-}
-
 // handleBatch serves POST /$batch: it validates the batch, runs each item
 // through the Graph routes in-process with the batch's Authorization,
 // honours dependsOn (424 for dependents of a failed request) and applies
@@ -138,11 +133,12 @@ func (s *Server) runBatchItem(outer *http.Request, it batchItem, status map[stri
 	if strings.HasPrefix(rel, "/v1.0/") || strings.HasPrefix(rel, "/beta/") || strings.Contains(it.URL, "://") {
 		return itemError(it.ID, http.StatusBadRequest, "BadRequest", "A batch request url must be relative to the version, such as /me/events.")
 	}
-	target, err := url.Parse("https://" + GraphHost + "/v1.0" + rel)
+	version := batchVersion(outer)
+	target, err := url.Parse("https://" + GraphHost + version + rel)
 	if err != nil {
 		return itemError(it.ID, http.StatusBadRequest, "BadRequest", "Invalid request url.")
 	}
-	if strings.HasPrefix(target.Path, "/v1.0/$batch") {
+	if strings.HasPrefix(target.Path, version+"/$batch") {
 		return itemError(it.ID, http.StatusBadRequest, "BadRequest", "A batch cannot contain a batch.")
 	}
 	var body io.Reader
@@ -173,6 +169,15 @@ func (s *Server) runBatchItem(outer *http.Request, it batchItem, status map[stri
 		s.graph.ServeHTTP(rec, req)
 	}
 	return recorded(it.ID, rec)
+}
+
+// batchVersion returns the version segment of a batch request, "/v1.0"
+// or "/beta": its items run under the same version.
+func batchVersion(outer *http.Request) string {
+	if strings.HasPrefix(outer.URL.Path, "/beta/") {
+		return "/beta"
+	}
+	return "/v1.0"
 }
 
 // recorded converts a recorded response into a batch response: a JSON body

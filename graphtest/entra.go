@@ -37,6 +37,14 @@ type entraState struct {
 	reuseRefresh bool
 }
 
+// init makes the authority's empty state.
+func (e *entraState) init() {
+	e.key = sync.OnceValues(parseSigningKey)
+	e.codes = map[string]*authCode{}
+	e.refresh = map[string]*refreshGrant{}
+	e.userGrants = map[string][]string{}
+}
+
 // authCode is an issued authorization code.
 type authCode struct {
 	user        *User

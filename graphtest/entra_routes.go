@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/m365kit/m365kit/scopes"
@@ -402,22 +401,6 @@ func (s *Server) idToken(u *User, clientID, nonce string) (string, error) {
 		return "", err
 	}
 	return k.sign(maps.Clone(claims), corrupt)
-}
-
-// routesEntra registers the authority's routes on the login host.
-func (s *Server) routesEntra() {
-	s.entra.key = sync.OnceValues(parseSigningKey)
-	s.entra.codes = map[string]*authCode{}
-	s.entra.refresh = map[string]*refreshGrant{}
-	s.entra.userGrants = map[string][]string{}
-
-	s.login.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", s.handleMetadata)
-	s.login.HandleFunc("GET /{tenant}/discovery/v2.0/keys", s.handleKeys)
-	s.login.HandleFunc("GET /common/discovery/instance", s.handleInstance)
-	s.login.HandleFunc("GET /{tenant}/oauth2/v2.0/authorize", s.handleAuthorize)
-	s.login.HandleFunc("GET /{tenant}/v2.0/adminconsent", s.handleAdminConsent)
-	s.login.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.handleToken)
-	s.login.HandleFunc("GET /{tenant}/oauth2/v2.0/logout", s.handleLogout)
 }
 
 // handleLogout is the end-session endpoint: it redirects to

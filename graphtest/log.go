@@ -126,7 +126,7 @@ func (s *Server) logBatchItem(outer *http.Request, it batchItem, status int) {
 	}
 	entry := Request{Time: s.now(), Method: strings.ToUpper(it.Method), Host: GraphHost, Header: h, Status: status, BatchItem: it.ID}
 	rel := "/" + strings.TrimPrefix(it.URL, "/")
-	if u, err := url.Parse("https://" + GraphHost + "/v1.0" + rel); err == nil && !strings.Contains(it.URL, "://") {
+	if u, err := url.Parse("https://" + GraphHost + batchVersion(outer) + rel); err == nil && !strings.Contains(it.URL, "://") {
 		entry.Path, entry.RawQuery = u.Path, u.RawQuery
 	} else {
 		entry.Path = it.URL // not a relative URL: as sent

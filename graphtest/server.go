@@ -87,6 +87,7 @@ func NewServer(opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
+	s.entra.init()
 	s.routes()
 	s.transport = sync.OnceValue(s.newTransport)
 	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
@@ -175,15 +176,6 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 	default:
 		http.Error(w, "graphtest: unknown host "+host, http.StatusMisdirectedRequest)
 	}
-}
-
-// routes registers every handler. Each area adds its own in its file.
-func (s *Server) routes() {
-	s.routesEntra()
-	s.routesMe()
-	s.routesBatch()
-	s.routesGraph()
-	s.routesSubscriptions()
 }
 
 // serverCertificate returns a fresh self-signed certificate for the

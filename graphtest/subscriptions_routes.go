@@ -11,16 +11,6 @@ import (
 	"time"
 )
 
-// routesSubscriptions registers the subscription routes.
-func (s *Server) routesSubscriptions() {
-	s.handleGraph("POST /v1.0/subscriptions", nil, s.createSubscription)
-	s.handleGraph("GET /v1.0/subscriptions", nil, s.listSubscriptions)
-	s.handleGraph("GET /v1.0/subscriptions/{id}", nil, s.getSubscription)
-	s.handleGraph("PATCH /v1.0/subscriptions/{id}", nil, s.renewSubscription)
-	s.handleGraph("DELETE /v1.0/subscriptions/{id}", nil, s.deleteSubscription)
-	s.handleGraph("POST /v1.0/subscriptions/{id}/reauthorize", nil, s.reauthorizeSubscription)
-}
-
 // subscriptionJSON is Graph's subscription resource.
 type subscriptionJSON struct {
 	Context                   string  `json:"@odata.context,omitempty"`
@@ -177,7 +167,7 @@ func validChangeType(ct string) bool {
 }
 
 // Graph API: POST /subscriptions
-func (s *Server) createSubscription(w http.ResponseWriter, r *http.Request, u *User) {
+func (s *Server) handleCreateSubscription(w http.ResponseWriter, r *http.Request, u *User) {
 	var body subscriptionRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&body); err != nil {
 		writeGraphError(w, http.StatusBadRequest, "BadRequest", "Cannot read the request body: "+err.Error())
@@ -267,17 +257,6 @@ func isHTTPS(raw string) bool {
 	return err == nil && strings.EqualFold(u.Scheme, "https") && u.Host != ""
 }
 
-// clientIDOf returns the client ID of the request's token.
-func (s *Server) clientIDOf(r *http.Request) string {
-	raw, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if tok := s.tokens[raw]; tok != nil {
-		return tok.clientID
-	}
-	return ""
-}
-
 // ownSubscription finds an unexpired subscription the caller created with
 // this app, writing 404 when there is none.
 func (s *Server) ownSubscription(w http.ResponseWriter, r *http.Request, u *User) *subscription {
@@ -298,7 +277,7 @@ func (s *Server) ownSubscription(w http.ResponseWriter, r *http.Request, u *User
 //
 // With a delegated token Graph lists the subscriptions the calling app
 // created for the signed-in user.
-func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request, u *User) {
+func (s *Server) handleListSubscriptions(w http.ResponseWriter, r *http.Request, u *User) {
 	clientID := s.clientIDOf(r)
 	now := s.now()
 	s.subs.mu.Lock()
@@ -319,7 +298,7 @@ func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request, u *Us
 }
 
 // Graph API: GET /subscriptions/{id}
-func (s *Server) getSubscription(w http.ResponseWriter, r *http.Request, u *User) {
+func (s *Server) handleGetSubscription(w http.ResponseWriter, r *http.Request, u *User) {
 	sub := s.ownSubscription(w, r, u)
 	if sub == nil {
 		return
@@ -331,7 +310,7 @@ func (s *Server) getSubscription(w http.ResponseWriter, r *http.Request, u *User
 }
 
 // Graph API: PATCH /subscriptions/{id}
-func (s *Server) renewSubscription(w http.ResponseWriter, r *http.Request, u *User) {
+func (s *Server) handleUpdateSubscription(w http.ResponseWriter, r *http.Request, u *User) {
 	var body subscriptionRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&body); err != nil {
 		writeGraphError(w, http.StatusBadRequest, "BadRequest", "Cannot read the request body: "+err.Error())
@@ -364,7 +343,7 @@ func (s *Server) renewSubscription(w http.ResponseWriter, r *http.Request, u *Us
 }
 
 // Graph API: DELETE /subscriptions/{id}
-func (s *Server) deleteSubscription(w http.ResponseWriter, r *http.Request, u *User) {
+func (s *Server) handleDeleteSubscription(w http.ResponseWriter, r *http.Request, u *User) {
 	sub := s.ownSubscription(w, r, u)
 	if sub == nil {
 		return
@@ -374,7 +353,7 @@ func (s *Server) deleteSubscription(w http.ResponseWriter, r *http.Request, u *U
 }
 
 // Graph API: POST /subscriptions/{id}/reauthorize
-func (s *Server) reauthorizeSubscription(w http.ResponseWriter, r *http.Request, u *User) {
+func (s *Server) handleReauthorizeSubscription(w http.ResponseWriter, r *http.Request, u *User) {
 	sub := s.ownSubscription(w, r, u)
 	if sub == nil {
 		return
