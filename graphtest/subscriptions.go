@@ -10,27 +10,29 @@ import (
 	"time"
 )
 
-// Subscription kinds the fake tells apart; SubscriptionLifetime takes them.
+// Subscription kinds the fake tells apart; WithSubscriptionLifetime takes
+// them. Their values are those of notify's Kind (KindEvents, KindMessages,
+// KindChatMessages), so a kind has one name across the module.
 const (
 	// EventSubscriptions are subscriptions on me/events (users/{id}/events).
-	EventSubscriptions = "event"
+	EventSubscriptions = "events"
 	// MessageSubscriptions are subscriptions on me/messages and
 	// me/mailFolders('{id}')/messages.
-	MessageSubscriptions = "message"
+	MessageSubscriptions = "messages"
 	// ChatMessageSubscriptions are subscriptions on chats/{id}/messages and
 	// me/chats/getAllMessages. The fake notifies them of messages posted
 	// to a chat (created), through Graph or Chat.Post.
-	ChatMessageSubscriptions = "chatMessage"
+	ChatMessageSubscriptions = "chatMessages"
 )
 
-// Lifecycle events SendLifecycle sends.
+// The lifecycle events SendLifecycle sends: Graph's lifecycleEvent values.
 const (
-	// LifecycleReauthorizationRequired asks the app to reauthorize or renew.
-	LifecycleReauthorizationRequired = "reauthorizationRequired"
-	// LifecycleSubscriptionRemoved says Graph removed the subscription.
-	LifecycleSubscriptionRemoved = "subscriptionRemoved"
-	// LifecycleMissed says change notifications may have been lost.
-	LifecycleMissed = "missed"
+	// lifecycleReauthorizationRequired asks the app to reauthorize or renew.
+	lifecycleReauthorizationRequired = "reauthorizationRequired"
+	// lifecycleSubscriptionRemoved says Graph removed the subscription.
+	lifecycleSubscriptionRemoved = "subscriptionRemoved"
+	// lifecycleMissed says change notifications may have been lost.
+	lifecycleMissed = "missed"
 )
 
 // defaultLifetimes are the maximum subscription lifetimes the fake enforces
@@ -177,7 +179,7 @@ func (s *Server) RemoveSubscription(id string) {
 // unknown event, or an endpoint that does not answer 2xx.
 func (s *Server) SendLifecycle(subscriptionID, event string) error {
 	switch event {
-	case LifecycleReauthorizationRequired, LifecycleSubscriptionRemoved, LifecycleMissed:
+	case lifecycleReauthorizationRequired, lifecycleSubscriptionRemoved, lifecycleMissed:
 	default:
 		return fmt.Errorf("graphtest: lifecycle event %q: want reauthorizationRequired, subscriptionRemoved or missed", event)
 	}
@@ -192,9 +194,9 @@ func (s *Server) SendLifecycle(subscriptionID, event string) error {
 		return fmt.Errorf("graphtest: subscription %q has no lifecycleNotificationUrl", subscriptionID)
 	}
 	switch event {
-	case LifecycleReauthorizationRequired:
+	case lifecycleReauthorizationRequired:
 		sub.NeedsReauthorization = true
-	case LifecycleSubscriptionRemoved:
+	case lifecycleSubscriptionRemoved:
 		delete(s.subs.subs, subscriptionID)
 	}
 	n := notificationJSON{

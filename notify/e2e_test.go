@@ -364,7 +364,7 @@ func TestE2EMissedTriggersResync(t *testing.T) {
 	// A change Graph never notified about.
 	lost := w.adele.AddEvent(graphtest.Event{Subject: "Board meeting", Start: e2eNow.Add(5 * time.Hour), End: e2eNow.Add(6 * time.Hour)})
 	sub := w.subscribe(t, notify.Events())
-	if err := w.srv.SendLifecycle(sub.ID, graphtest.LifecycleMissed); err != nil {
+	if err := w.srv.SendLifecycle(sub.ID, notify.Missed); err != nil {
 		t.Fatal(err)
 	}
 	if n := w.waitProcessed(t, 1)[0]; n.LifecycleEvent != notify.Missed || !n.IsLifecycle() {
@@ -384,7 +384,7 @@ func TestE2ERemovedSubscriptionIsRecreated(t *testing.T) {
 		t.Fatal(err)
 	}
 	old := w.subscribe(t, notify.Events())
-	if err := w.srv.SendLifecycle(old.ID, graphtest.LifecycleSubscriptionRemoved); err != nil {
+	if err := w.srv.SendLifecycle(old.ID, notify.SubscriptionRemoved); err != nil {
 		t.Fatal(err)
 	}
 	w.waitProcessed(t, 1)
@@ -415,7 +415,7 @@ func TestE2EReauthorizationRequiredRenews(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	sub := w.subscribe(t, notify.Events())
-	if err := w.srv.SendLifecycle(sub.ID, graphtest.LifecycleReauthorizationRequired); err != nil {
+	if err := w.srv.SendLifecycle(sub.ID, notify.ReauthorizationRequired); err != nil {
 		t.Fatal(err)
 	}
 	w.waitProcessed(t, 1)
