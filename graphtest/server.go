@@ -34,8 +34,11 @@ const (
 // Option configures a Server.
 type Option func(*Server)
 
-// WithClock makes the server read the time from now instead of time.Now,
-// for token expiry and timestamps.
+// WithClock makes the server read the time from now instead of time.Now.
+// It is the fake's one clock: token and code expiry, subscription
+// expirations, the demo tenant's week, item timestamps, the request log
+// and the dates of error answers ($batch items included) all read it. A
+// test moves the fake's time by changing what now returns.
 func WithClock(now func() time.Time) Option {
 	return func(s *Server) { s.now = now }
 }
