@@ -16,6 +16,12 @@
 //	gc, _ := graphclient.New(graphclient.StaticToken(tok),
 //		graphclient.WithHTTPClient(srv.HTTPClient()))
 //
+// To go through the SDK instead (an auth.App, a user signed in through the
+// real flow, a Graph client for them) in a few lines, use package
+// m365test, which builds that on this package; graphtest itself imports
+// nothing of the SDK but scopes, so it cannot share a misconception with
+// the client.
+//
 // Starting a server takes about a millisecond: ID tokens are signed with a
 // fixed RSA key compiled into the package (it protects nothing), and the
 // TLS certificate uses a fresh ECDSA key.
@@ -105,7 +111,7 @@
 //	GET   /me/messages, /me/messages/{id}
 //	GET   /me/joinedTeams, /teams/{id}/channels, /me/chats   ($expand=members)
 //	POST  /teams/{id}/channels/{id}/messages, …/messages/{id}/replies, /chats/{id}/messages
-//	POST  /$batch; GET, POST, PATCH, DELETE /subscriptions
+//	POST  /$batch; GET, POST, PATCH, DELETE /subscriptions, POST /subscriptions/{id}/reauthorize
 //
 // Every route checks the bearer token (issued by the fake, unexpired) and
 // the permissions Graph requires, answering Graph's 401 or 403 body; a 403
