@@ -45,7 +45,12 @@
 // others. Failures are *Error values matching ErrNotSignedIn,
 // ErrReauthRequired (send the user through sign-in again, passing
 // Error.Claims), ErrConsentRequired (Error.Missing names the permissions;
-// consent.Diagnose explains Error.AADSTS()) or ErrTransient.
+// consent.Diagnose explains Error.AADSTS()) or ErrTransient. An *Error
+// never holds a token, code or secret, in its text or in anything it
+// wraps: it keeps Entra's error code, AADSTS codes, HTTP status,
+// correlation and trace IDs and timestamp, and drops MSAL's error, whose
+// text can quote a token response and whose request carries the app's
+// secret.
 //
 // # Token stores
 //

@@ -308,7 +308,9 @@ func (a *App) silent(ctx context.Context, accountID, key string, sc []string) (s
 					return "", time.Time{}, &Error{Op: "token", AccountID: accountID, Kind: ErrTransient, Reason: "token store failed", Err: lerr}
 				}
 			}
-			return "", time.Time{}, &Error{Op: "token", AccountID: accountID, Kind: ErrNotSignedIn, Reason: "no tokens stored for the account", Err: err}
+			// err is MSAL's "no token found"; like every MSAL error it is
+			// not kept (see classify).
+			return "", time.Time{}, &Error{Op: "token", AccountID: accountID, Kind: ErrNotSignedIn, Reason: "no tokens stored for the account"}
 		}
 		e := classify("token", accountID, err, sc, grantedInBlob(ad.loaded))
 		e.loaded = sha256.Sum256(ad.loaded)
