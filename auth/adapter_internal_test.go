@@ -28,7 +28,7 @@ func TestCacheAdapter(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	store := NewMemoryStore()
-	if err := store.Save(ctx, "alice.t", []byte(`{"alice":1}`)); err != nil {
+	if err := store.Save(ctx, "alice.t", []byte(`{"alice":1}`), 0); err != nil {
 		t.Fatal(err)
 	}
 
@@ -47,7 +47,7 @@ func TestCacheAdapter(t *testing.T) {
 	if err := ad.Export(ctx, r, cache.ExportHints{PartitionKey: "alice.t"}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := store.Load(ctx, "alice.t"); string(got) != `{"x":1}` {
+	if got, _, _ := store.Load(ctx, "alice.t"); string(got) != `{"x":1}` {
 		t.Errorf("alice.t = %s after Export", got)
 	}
 	// An empty key is never stored.
@@ -62,7 +62,7 @@ func TestCacheAdapter(t *testing.T) {
 	if err := ad.Export(ctx, r, cache.ExportHints{PartitionKey: "bob.t"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.Load(ctx, "bob.t"); !errors.Is(err, ErrNoToken) || !ad.gone {
+	if _, _, err := store.Load(ctx, "bob.t"); !errors.Is(err, ErrNoToken) || !ad.gone {
 		t.Errorf("bob.t after Export of a missing partition: err %v, gone %v", err, ad.gone)
 	}
 
@@ -79,7 +79,7 @@ func TestCacheAdapter(t *testing.T) {
 	if string(sign.captured) != `{"new":1}` || sign.capturedKey != "alice.t" {
 		t.Errorf("captured %q under %q", sign.captured, sign.capturedKey)
 	}
-	if got, _ := store.Load(ctx, "alice.t"); string(got) != `{"x":1}` {
+	if got, _, _ := store.Load(ctx, "alice.t"); string(got) != `{"x":1}` {
 		t.Errorf("sign-in wrote to the store before validation: %s", got)
 	}
 
@@ -92,4 +92,6 @@ func TestCacheAdapter(t *testing.T) {
 
 type failStore struct{ TokenStore }
 
-func (failStore) Load(context.Context, string) ([]byte, error) { return nil, errors.New("db down") }
+func (failStore) Load(context.Context, string) ([]byte, int64, error) {
+	return nil, 0, errors.New("db down")
+}

@@ -112,7 +112,7 @@ func (e *env) mustSignIn(ctx context.Context, t *testing.T, hint string) *auth.U
 // as time passing would, so the next acquisition must refresh.
 func (e *env) expireStored(ctx context.Context, t *testing.T, accountID string) {
 	t.Helper()
-	blob, err := e.store.Load(ctx, accountID)
+	blob, _, err := e.store.Load(ctx, accountID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func (e *env) expireStored(ctx context.Context, t *testing.T, accountID string) 
 		at["expires_on"], at["extended_expires_on"] = past, past
 	}
 	blob, _ = json.Marshal(doc)
-	if err := e.store.Save(ctx, accountID, blob); err != nil {
+	if err := e.store.Save(ctx, accountID, blob, 0); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -225,7 +225,7 @@ func TestSignInWithPKCE(t *testing.T) {
 	if diff := cmp.Diff([]string{user.AccountID}, e.raw.Keys()); diff != "" {
 		t.Errorf("stored keys (-want +got):\n%s", diff)
 	}
-	blob, _ := e.raw.Load(ctx, user.AccountID)
+	blob, _, _ := e.raw.Load(ctx, user.AccountID)
 	tok, err := e.app.TokenSource(user.AccountID, scopes.Calendar).Token(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -785,16 +785,21 @@ func TestRefreshReusesMetadata(t *testing.T) {
 type staleStore struct {
 	auth.TokenStore
 	mu    sync.Mutex
-	stale map[string][]byte
+	stale map[string]stale
 }
 
-func (s *staleStore) Load(ctx context.Context, key string) ([]byte, error) {
+type stale struct {
+	value   []byte
+	version int64
+}
+
+func (s *staleStore) Load(ctx context.Context, key string) ([]byte, int64, error) {
 	s.mu.Lock()
 	v, ok := s.stale[key]
 	delete(s.stale, key)
 	s.mu.Unlock()
 	if ok {
-		return v, nil
+		return v.value, v.version, nil
 	}
 	return s.TokenStore.Load(ctx, key)
 }
@@ -810,7 +815,7 @@ func TestRefreshRaceAcrossProcesses(t *testing.T) {
 	e := newEnv(t)
 	u := e.mustSignIn(ctx, t, "adele@contoso.com")
 	e.expireStored(ctx, t, u.AccountID)
-	snapshot, err := e.store.Load(ctx, u.AccountID)
+	snapshot, version, err := e.store.Load(ctx, u.AccountID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -818,8 +823,8 @@ func TestRefreshRaceAcrossProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stale := &staleStore{TokenStore: e.store, stale: map[string][]byte{u.AccountID: snapshot}}
-	second := e.newApp(t, func(c *auth.Config) { c.Store, c.AllowPlaintextStore = stale, true })
+	old := &staleStore{TokenStore: e.store, stale: map[string]stale{u.AccountID: {snapshot, version}}}
+	second := e.newApp(t, func(c *auth.Config) { c.Store, c.AllowPlaintextStore = old, true })
 	got, err := second.TokenSource(u.AccountID, scopes.Calendar).Token(ctx)
 	if err != nil {
 		t.Fatalf("second process: %v", err)
@@ -847,13 +852,13 @@ type gateStore struct {
 	loads   atomic.Int32
 }
 
-func (s *gateStore) Load(ctx context.Context, key string) ([]byte, error) {
+func (s *gateStore) Load(ctx context.Context, key string) ([]byte, int64, error) {
 	s.loads.Add(1)
 	s.once.Do(func() { close(s.entered) })
 	select {
 	case <-s.open:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, 0, ctx.Err()
 	}
 	return s.TokenStore.Load(ctx, key)
 }
@@ -1010,7 +1015,7 @@ func TestErrorHoldsNoTokens(t *testing.T) {
 	e := newEnv(t)
 	u := e.mustSignIn(ctx, t, "adele@contoso.com")
 	e.expireStored(ctx, t, u.AccountID)
-	blob, err := e.store.Load(ctx, u.AccountID)
+	blob, _, err := e.store.Load(ctx, u.AccountID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -183,7 +183,7 @@ func TestRefreshErrorsHoldNoSecrets(t *testing.T) {
 			// Another process, with no access token in memory.
 			app := e.newApp(t, func(c *auth.Config) { c.HTTPClient = &http.Client{Transport: tp, Timeout: hc.Timeout} })
 			e.expireStored(ctx, t, u.AccountID)
-			before, err := e.raw.Load(ctx, u.AccountID)
+			before, _, err := e.raw.Load(ctx, u.AccountID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -208,7 +208,7 @@ func TestRefreshErrorsHoldNoSecrets(t *testing.T) {
 				if !strings.Contains(err.Error(), "not saved") {
 					t.Errorf("err = %v: it does not say the tokens were not saved", err)
 				}
-				after, err := e.raw.Load(ctx, u.AccountID)
+				after, _, err := e.raw.Load(ctx, u.AccountID)
 				if err != nil || !bytes.Equal(after, before) {
 					t.Errorf("the stored tokens changed (%v)", err)
 				}

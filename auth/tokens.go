@@ -283,7 +283,7 @@ func (a *App) acquireLocked(ctx context.Context, accountID, key string, sc []str
 		// Another process may have rotated the refresh token between our
 		// load and our refresh. If the stored tokens changed, try once
 		// more with them before asking the user to sign in again.
-		if now, lerr := a.store.Load(ctx, accountID); lerr == nil && sha256.Sum256(now) != e.loaded {
+		if now, _, lerr := a.store.Load(ctx, accountID); lerr == nil && sha256.Sum256(now) != e.loaded {
 			return a.silent(ctx, accountID, key, sc)
 		}
 	}
@@ -302,9 +302,12 @@ func (a *App) silent(ctx context.Context, accountID, key string, sc []string) (s
 		if ctx.Err() != nil {
 			return "", time.Time{}, ctx.Err()
 		}
+		if ad.storeErr != nil {
+			return "", time.Time{}, &Error{Op: "token", AccountID: accountID, Kind: ErrTransient, Reason: "token store failed", Err: ad.storeErr}
+		}
 		if !ad.found && !isCallErr(err) {
 			if ad.loaded == nil {
-				if _, lerr := a.store.Load(ctx, accountID); lerr != nil && !isNoToken(lerr) {
+				if _, _, lerr := a.store.Load(ctx, accountID); lerr != nil && !isNoToken(lerr) {
 					return "", time.Time{}, &Error{Op: "token", AccountID: accountID, Kind: ErrTransient, Reason: "token store failed", Err: lerr}
 				}
 			}
