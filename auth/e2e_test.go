@@ -1048,3 +1048,43 @@ func TestErrorHoldsNoTokens(t *testing.T) {
 		}
 	}
 }
+
+// signOutBeforeSave signs the account out just before the first
+// conditional save, as another process could between a refresh's last
+// load and its save.
+type signOutBeforeSave struct {
+	auth.TokenStore
+	signOut func()
+	once    sync.Once
+}
+
+func (s *signOutBeforeSave) Save(ctx context.Context, key string, value []byte, version int64) error {
+	if version != 0 {
+		s.once.Do(s.signOut)
+	}
+	return s.TokenStore.Save(ctx, key, value, version)
+}
+
+// TestSignOutJustBeforeSaveSticks: a sign-out that lands after the
+// refresh reloaded the store, just before it saves, is not undone either:
+// the conditional save fails and the refresh finds the account gone.
+func TestSignOutJustBeforeSaveSticks(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	e := newEnv(t)
+	u := e.mustSignIn(ctx, t, "adele@contoso.com")
+	e.expireStored(ctx, t, u.AccountID)
+	other := e.newApp(t, nil)
+	store := &signOutBeforeSave{TokenStore: e.store, signOut: func() {
+		if err := other.SignOut(ctx, u.AccountID); err != nil {
+			t.Error(err)
+		}
+	}}
+	app := e.newApp(t, func(c *auth.Config) { c.Store, c.AllowPlaintextStore = store, true })
+	if _, err := app.TokenSource(u.AccountID, scopes.Calendar).Token(ctx); !errors.Is(err, auth.ErrNotSignedIn) {
+		t.Errorf("refresh across a sign-out: err = %v, want ErrNotSignedIn", err)
+	}
+	if keys := e.raw.Keys(); len(keys) != 0 {
+		t.Errorf("the refresh stored tokens again after the sign-out: %q", keys)
+	}
+}

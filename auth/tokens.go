@@ -331,9 +331,8 @@ func (a *App) silent(ctx context.Context, accountID, key string, sc []string) (s
 // keep access tokens they already hold in memory until those expire (at
 // most about an hour) but can no longer refresh them. A refresh already
 // under way elsewhere does not store its tokens again: it re-reads the
-// store just before saving, finds the account gone and reports
-// ErrNotSignedIn. (Only a sign-out landing between that read and the save,
-// a window of no network round trip, can still lose to the save.)
+// store just before saving and saves only on the version it read, so it
+// finds the account gone and reports ErrNotSignedIn.
 func (a *App) SignOut(ctx context.Context, accountID string) error {
 	if accountID == "" {
 		return errors.New("auth: sign out: account ID is empty")
