@@ -1049,9 +1049,9 @@ func TestErrorHoldsNoTokens(t *testing.T) {
 	}
 }
 
-// signOutBeforeSave signs the account out just before the first
-// conditional save, as another process could between a refresh's last
-// load and its save.
+// signOutBeforeSave signs the account out just before the first save (of
+// an App that only refreshes), as another process could between a
+// refresh's last load and its save.
 type signOutBeforeSave struct {
 	auth.TokenStore
 	signOut func()
@@ -1059,9 +1059,7 @@ type signOutBeforeSave struct {
 }
 
 func (s *signOutBeforeSave) Save(ctx context.Context, key string, value []byte, version int64) error {
-	if version != 0 {
-		s.once.Do(s.signOut)
-	}
+	s.once.Do(s.signOut)
 	return s.TokenStore.Save(ctx, key, value, version)
 }
 
