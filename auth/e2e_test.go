@@ -112,7 +112,7 @@ func (e *env) mustSignIn(ctx context.Context, t *testing.T, hint string) *auth.U
 // as time passing would, so the next acquisition must refresh.
 func (e *env) expireStored(ctx context.Context, t *testing.T, accountID string) {
 	t.Helper()
-	blob, err := e.store.Load(ctx, accountID)
+	blob, _, err := e.store.Load(ctx, accountID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func (e *env) expireStored(ctx context.Context, t *testing.T, accountID string) 
 		at["expires_on"], at["extended_expires_on"] = past, past
 	}
 	blob, _ = json.Marshal(doc)
-	if err := e.store.Save(ctx, accountID, blob); err != nil {
+	if err := e.store.Save(ctx, accountID, blob, 0); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -225,7 +225,7 @@ func TestSignInWithPKCE(t *testing.T) {
 	if diff := cmp.Diff([]string{user.AccountID}, e.raw.Keys()); diff != "" {
 		t.Errorf("stored keys (-want +got):\n%s", diff)
 	}
-	blob, _ := e.raw.Load(ctx, user.AccountID)
+	blob, _, _ := e.raw.Load(ctx, user.AccountID)
 	tok, err := e.app.TokenSource(user.AccountID, scopes.Calendar).Token(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -785,16 +785,21 @@ func TestRefreshReusesMetadata(t *testing.T) {
 type staleStore struct {
 	auth.TokenStore
 	mu    sync.Mutex
-	stale map[string][]byte
+	stale map[string]stale
 }
 
-func (s *staleStore) Load(ctx context.Context, key string) ([]byte, error) {
+type stale struct {
+	value   []byte
+	version int64
+}
+
+func (s *staleStore) Load(ctx context.Context, key string) ([]byte, int64, error) {
 	s.mu.Lock()
 	v, ok := s.stale[key]
 	delete(s.stale, key)
 	s.mu.Unlock()
 	if ok {
-		return v, nil
+		return v.value, v.version, nil
 	}
 	return s.TokenStore.Load(ctx, key)
 }
@@ -810,7 +815,7 @@ func TestRefreshRaceAcrossProcesses(t *testing.T) {
 	e := newEnv(t)
 	u := e.mustSignIn(ctx, t, "adele@contoso.com")
 	e.expireStored(ctx, t, u.AccountID)
-	snapshot, err := e.store.Load(ctx, u.AccountID)
+	snapshot, version, err := e.store.Load(ctx, u.AccountID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -818,8 +823,8 @@ func TestRefreshRaceAcrossProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stale := &staleStore{TokenStore: e.store, stale: map[string][]byte{u.AccountID: snapshot}}
-	second := e.newApp(t, func(c *auth.Config) { c.Store, c.AllowPlaintextStore = stale, true })
+	old := &staleStore{TokenStore: e.store, stale: map[string]stale{u.AccountID: {snapshot, version}}}
+	second := e.newApp(t, func(c *auth.Config) { c.Store, c.AllowPlaintextStore = old, true })
 	got, err := second.TokenSource(u.AccountID, scopes.Calendar).Token(ctx)
 	if err != nil {
 		t.Fatalf("second process: %v", err)
@@ -847,13 +852,13 @@ type gateStore struct {
 	loads   atomic.Int32
 }
 
-func (s *gateStore) Load(ctx context.Context, key string) ([]byte, error) {
+func (s *gateStore) Load(ctx context.Context, key string) ([]byte, int64, error) {
 	s.loads.Add(1)
 	s.once.Do(func() { close(s.entered) })
 	select {
 	case <-s.open:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, 0, ctx.Err()
 	}
 	return s.TokenStore.Load(ctx, key)
 }
@@ -1010,7 +1015,7 @@ func TestErrorHoldsNoTokens(t *testing.T) {
 	e := newEnv(t)
 	u := e.mustSignIn(ctx, t, "adele@contoso.com")
 	e.expireStored(ctx, t, u.AccountID)
-	blob, err := e.store.Load(ctx, u.AccountID)
+	blob, _, err := e.store.Load(ctx, u.AccountID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1041,5 +1046,43 @@ func TestErrorHoldsNoTokens(t *testing.T) {
 				t.Errorf("the Error struct printed with %s holds the refresh token", "%#v")
 			}
 		}
+	}
+}
+
+// signOutBeforeSave signs the account out just before the first save (of
+// an App that only refreshes), as another process could between a
+// refresh's last load and its save.
+type signOutBeforeSave struct {
+	auth.TokenStore
+	signOut func()
+	once    sync.Once
+}
+
+func (s *signOutBeforeSave) Save(ctx context.Context, key string, value []byte, version int64) error {
+	s.once.Do(s.signOut)
+	return s.TokenStore.Save(ctx, key, value, version)
+}
+
+// TestSignOutJustBeforeSaveSticks: a sign-out that lands after the
+// refresh reloaded the store, just before it saves, is not undone either:
+// the conditional save fails and the refresh finds the account gone.
+func TestSignOutJustBeforeSaveSticks(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	e := newEnv(t)
+	u := e.mustSignIn(ctx, t, "adele@contoso.com")
+	e.expireStored(ctx, t, u.AccountID)
+	other := e.newApp(t, nil)
+	store := &signOutBeforeSave{TokenStore: e.store, signOut: func() {
+		if err := other.SignOut(ctx, u.AccountID); err != nil {
+			t.Error(err)
+		}
+	}}
+	app := e.newApp(t, func(c *auth.Config) { c.Store, c.AllowPlaintextStore = store, true })
+	if _, err := app.TokenSource(u.AccountID, scopes.Calendar).Token(ctx); !errors.Is(err, auth.ErrNotSignedIn) {
+		t.Errorf("refresh across a sign-out: err = %v, want ErrNotSignedIn", err)
+	}
+	if keys := e.raw.Keys(); len(keys) != 0 {
+		t.Errorf("the refresh stored tokens again after the sign-out: %q", keys)
 	}
 }

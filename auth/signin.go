@@ -209,7 +209,10 @@ func (a *App) CompleteSignIn(ctx context.Context, r *http.Request, p Pending) (*
 	}
 	defer unlock()
 	a.forget(accountID)
-	if err := a.store.Save(ctx, accountID, ad.captured); err != nil {
+	// Version 0: a sign-in replaces whatever is stored. It is the user's
+	// newest grant; a refresh that started from older tokens and saves
+	// after it keeps this refresh token (see cacheAdapter.Export).
+	if err := a.store.Save(ctx, accountID, ad.captured, 0); err != nil {
 		return nil, &Error{Op: "sign in", AccountID: accountID, Kind: ErrTransient, Reason: "token store failed", Err: err}
 	}
 	a.remember(accountID, strings.ToLower(strings.Join(sc, " ")), res.AccessToken, res.ExpiresOn)

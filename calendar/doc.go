@@ -63,7 +63,8 @@
 // Meet, Webex and more) in onlineMeeting.joinUrl, locations, location, body
 // and subject, after unwrapping Outlook SafeLinks, Proofpoint and Mimecast
 // rewrites. [Rules.Match] decides whether a bot should join; [DedupKey]
-// gives the same key for the same meeting seen by several users of a tenant.
+// gives the same key for the same meeting seen by several users of a tenant,
+// as long as their copies carry the same passcode.
 //
 // # Concurrency
 //

@@ -170,11 +170,21 @@ func (r Rules) external(addr string) bool {
 // users of a tenant see it, so that one bot joins it once. Events with a
 // meeting link are keyed by the meeting the link names (a Teams chat
 // thread, a provider's meeting ID within its site, else the canonical join
-// URL) and the start time
-// (separate invitations to the same Teams or Zoom meeting share it; a
-// recurring meeting's occurrences do not; a rescheduled meeting gets a new
-// key). Events without a link are keyed by iCalUId and start, and events
-// with neither by their ID (which is per mailbox and cannot be deduplicated).
+// URL), the passcode the link carries, and the start time (separate
+// invitations to the same Teams or Zoom meeting share it; a recurring
+// meeting's occurrences do not; a rescheduled meeting gets a new key).
+// Events without a link are keyed by iCalUId and start, and events with
+// neither by their ID (which is per mailbox and cannot be deduplicated).
+//
+// The rule a product can rely on: events that share a key join the same
+// meeting the same way, so the bot may take the link, passcode included,
+// from any one of them. Copies of one meeting whose passcodes differ (a
+// wrong one, or none, as anyone who can send the user an invitation can
+// arrange) get different keys, never one key with whichever passcode came
+// first; compare [MeetingLink.MeetingID] to see that they name one
+// meeting, and prefer the organiser's copy ([Event.IsOrganizer]) when
+// choosing between them.
+//
 // The key is a hex SHA-256, so join URLs and passcodes do not leak into
 // logs or databases through it. It returns "" for nil.
 func DedupKey(ev *Event) string {
@@ -188,15 +198,15 @@ func DedupKey(ev *Event) string {
 		// A Teams meeting is its chat thread, whatever context the link kept.
 		material = "teams\x00" + l.ThreadID + "/" + l.MessageID + "\x00" + start
 	case ok && l.MeetingID != "":
-		// A link with and one without its passcode are the same meeting.
-		// Room names are per site (two Webex sites, Whereby subdomains or
+		// The passcode is part of the key: see the rule above. Room
+		// names are per site (two Webex sites, Whereby subdomains or
 		// 8x8 tenants may each have a "sales" room); Zoom's and BlueJeans'
 		// numeric IDs are global and their Site is only a vanity host.
 		site := l.Site
 		if l.Provider == Zoom || l.Provider == BlueJeans {
 			site = ""
 		}
-		material = "meeting\x00" + string(l.Provider) + "\x00" + site + "\x00" + l.MeetingID + "\x00" + start
+		material = "meeting\x00" + string(l.Provider) + "\x00" + site + "\x00" + l.MeetingID + "\x00" + l.Passcode + "\x00" + start
 	case ok:
 		material = "link\x00" + l.URL + "\x00" + start
 	case ev.ICalUID != "":

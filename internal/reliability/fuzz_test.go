@@ -184,10 +184,10 @@ func FuzzSealedStoreLoad(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	if err := sealed.Save(context.Background(), "oid.tid", []byte(`{"RefreshToken":{}}`)); err != nil {
+	if err := sealed.Save(context.Background(), "oid.tid", []byte(`{"RefreshToken":{}}`), 0); err != nil {
 		f.Fatal(err)
 	}
-	good, err := inner.Load(context.Background(), "oid.tid")
+	good, _, err := inner.Load(context.Background(), "oid.tid")
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -203,10 +203,10 @@ func FuzzSealedStoreLoad(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := inner.Save(ctx, key, blob); err != nil {
+		if err := inner.Save(ctx, key, blob, 0); err != nil {
 			return // an empty key: the store refuses it, nothing to open
 		}
-		v, err := store.Load(ctx, key)
+		v, _, err := store.Load(ctx, key)
 		if err != nil {
 			if errors.Is(err, auth.ErrNoToken) && len(blob) > 0 {
 				t.Errorf("a corrupt value reads as absent: %v", err)

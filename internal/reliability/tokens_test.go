@@ -299,14 +299,14 @@ func runRefreshLoad(t *testing.T, inner auth.TokenStore) {
 	// The rotated refresh tokens were saved, sealed: the store holds each
 	// user's last one, and its raw bytes show none of them.
 	for _, a := range accounts {
-		blob, err := sealed.Load(ctx, a)
+		blob, _, err := sealed.Load(ctx, a)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got := storedRefreshToken(t, blob); got != lastRT[a] {
 			t.Errorf("account %s: the store holds an older refresh token than the last one issued", a)
 		}
-		raw, err := inner.Load(ctx, a)
+		raw, _, err := inner.Load(ctx, a)
 		if err != nil {
 			t.Fatal(err)
 		}
