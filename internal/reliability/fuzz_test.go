@@ -17,8 +17,8 @@ import (
 	"github.com/m365kit/m365kit/calendar"
 	"github.com/m365kit/m365kit/graphclient"
 	"github.com/m365kit/m365kit/graphtest"
-	"github.com/m365kit/m365kit/notify"
 	"github.com/m365kit/m365kit/mail"
+	"github.com/m365kit/m365kit/notify"
 )
 
 // Fuzz targets for parsers that see network or stored input and had none
