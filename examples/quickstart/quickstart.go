@@ -469,13 +469,13 @@ func (w *walker) calendar(ctx context.Context, gc *graphclient.Client) error {
 			res.Skipped["over"]++ // earlier today: too late to join
 			continue
 		}
-		ok, reason := rules.Match(ev)
-		if !ok {
-			res.Skipped[string(reason)]++
+		d := rules.Match(ev)
+		if !d.Join {
+			res.Skipped[string(d.Reason)]++
 			continue
 		}
-		link, _ := calendar.FindMeetingLink(ev)
-		res.Meetings = append(res.Meetings, meetingSummary{Subject: ev.Subject, Start: ev.Start.Time, Provider: string(link.Provider), JoinURL: link.URL, Source: string(link.Source)})
+		link := d.Link
+		res.Meetings = append(res.Meetings, meetingSummary{Subject: ev.Subject, Start: ev.Start.Time, Provider: string(link.Provider), JoinURL: link.URL, Source: string(link.Field)})
 		fmt.Fprintf(tw, "      %s\t%s\t%s\t%s\n", ev.Start.Time.Format("Mon 02 Jan 15:04"), clip(ev.Subject, 40), link.Provider, clip(link.URL, 70))
 	}
 	tw.Flush()
