@@ -144,10 +144,10 @@ func TestFindMeetingLinkSourceRank(t *testing.T) {
 		}
 	}
 	tests := []struct {
-		name   string
-		strip  func(*Event)
-		want   Provider
-		field  Field
+		name  string
+		strip func(*Event)
+		want  Provider
+		field Field
 	}{
 		{"joinUrl first", func(*Event) {}, Teams, FieldJoinURL},
 		{"deprecated onlineMeetingUrl next", func(e *Event) { e.OnlineMeeting = nil }, SkypeForBusiness, FieldOnlineMeetingURL},
