@@ -39,10 +39,10 @@
 // # Errors
 //
 // Every error is an [*Error]. It matches [ErrPermission] when the user's
-// token lacks a permission ([Error.Permission] names it), [ErrNotMember]
+// token lacks a permission ([MissingPermission] names it), [ErrNotMember]
 // when the user is not (or no longer) a member of the team, channel or
-// chat, [ErrMessageTooLarge] and [ErrInvalidInput] for messages refused
-// before sending, and, through the wrapped [*graphclient.Error],
+// chat, [ErrMessageTooLarge] and [graphclient.ErrInvalidInput] for
+// messages refused before sending, and, through the wrapped [*graphclient.Error],
 // graphclient's sentinels such as [graphclient.ErrNotFound] and
 // [graphclient.ErrThrottled] (throttled posts are retried by graphclient
 // first, honouring Retry-After).

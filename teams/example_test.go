@@ -193,9 +193,8 @@ func ExampleError() {
 		return
 	}
 	_, err = svc.PostToChannel(context.Background(), sales.ID, sales.General().ID, teams.TextMessage("hi"))
-	var te *teams.Error
-	if errors.Is(err, teams.ErrPermission) && errors.As(err, &te) {
-		fmt.Println("ask the user to consent to", te.Permission.Name)
+	if p, ok := teams.MissingPermission(err); ok {
+		fmt.Println("ask the user to consent to", p.Name)
 		fmt.Println("403:", errors.Is(err, graphclient.ErrForbidden))
 	}
 	// Output:

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/m365kit/m365kit/graphclient"
 )
 
 var update = flag.Bool("update", false, "rewrite the package's own golden files (not the ones copied from Microsoft's docs)")
@@ -413,10 +414,10 @@ func TestBuildRefusesBadInput(t *testing.T) {
 		want string // part of the error text
 	}{
 		{"empty", Message{}, "neither body nor cards"},
-		{"blank text", TextMessage("   "), "body is empty"},
+		{"blank text", TextMessage("   "), "Body: is empty"},
 		{"only dropped markup", HTMLMessage("<script>x</script>"), "empty after sanitizing"},
-		{"importance", Message{Body: []Part{Text("x")}, Importance: "critical"}, `Importance "critical"`},
-		{"subject lines", Message{Subject: "a\nb", Body: []Part{Text("x")}}, "Subject must be a single line"},
+		{"importance", Message{Body: []Part{Text("x")}, Importance: "critical"}, `Importance: "critical"`},
+		{"subject lines", Message{Subject: "a\nb", Body: []Part{Text("x")}}, "Subject: must be a single line"},
 		{"mention without id", Message{Body: []Part{MentionUser(" ", "Jane")}}, `mention of "Jane" has no user ID`},
 		{"mention without name", Message{Body: []Part{MentionUser("u1", "")}}, "has no display name"},
 		{"javascript action", ClipMessage(Clip{Title: "x", URL: "javascript:alert(1)"}), `"javascript:alert(1)" is not an absolute http or https URL`},
@@ -436,8 +437,8 @@ func TestBuildRefusesBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := tt.msg.Build()
-			if !errors.Is(err, ErrInvalidInput) {
-				t.Fatalf("Build error = %v, want ErrInvalidInput", err)
+			if !errors.Is(err, graphclient.ErrInvalidInput) {
+				t.Fatalf("Build error = %v, want graphclient.ErrInvalidInput", err)
 			}
 			if !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "teams: ") {
 				t.Errorf("error %q does not say %q", err, tt.want)

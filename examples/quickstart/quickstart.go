@@ -545,7 +545,7 @@ func (w *walker) teams(ctx context.Context, gc *graphclient.Client, user *auth.U
 			return fmt.Errorf("teams: %w", err)
 		}
 		if teamName == "" || strings.EqualFold(t.DisplayName, teamName) {
-			team = &t
+			team = t
 			break
 		}
 	}
@@ -558,7 +558,7 @@ func (w *walker) teams(ctx context.Context, gc *graphclient.Client, user *auth.U
 			return fmt.Errorf("teams: %w", err)
 		}
 		if channelName == "" || strings.EqualFold(c.DisplayName, channelName) {
-			channel = &c
+			channel = c
 			break
 		}
 	}
