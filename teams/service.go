@@ -353,12 +353,12 @@ func missingPermission(ge *graphclient.Error) bool {
 func permissionFor(message, perm string) scopes.Permission {
 	if m := requiresRE.FindStringSubmatch(message); m != nil {
 		for name := range strings.SplitSeq(m[1], ",") {
-			if p, ok := scopes.Lookup(strings.TrimSpace(name)); ok {
+			if p, ok := scopes.ByName(strings.TrimSpace(name)); ok {
 				return p
 			}
 		}
 	}
-	if p, ok := scopes.Lookup(perm); ok {
+	if p, ok := scopes.ByName(perm); ok {
 		return p
 	}
 	return scopes.Permission{Name: perm, Feature: scopes.Teams}
