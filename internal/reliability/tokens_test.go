@@ -355,7 +355,7 @@ func TestTokenRefreshUnderLoadPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	st, err := sqlstore.New(db, sqlstore.WithDialect(sqlstore.Postgres), sqlstore.WithTable(fmt.Sprintf("reliability_tokens_%d", time.Now().UnixNano())))
+	st, err := sqlstore.New(db, sqlstore.Config{Dialect: sqlstore.Postgres, Table: fmt.Sprintf("reliability_tokens_%d", time.Now().UnixNano())})
 	if err != nil {
 		t.Fatal(err)
 	}
