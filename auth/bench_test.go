@@ -41,7 +41,7 @@ func signedIn(tb testing.TB, store auth.TokenStore) (newApp func(auth.TokenStore
 		tb.Fatal(err)
 	}
 	ctx := context.Background()
-	u, p, err := app.SignInURL(ctx, auth.SignInRequest{Features: []scopes.Feature{scopes.Calendar}, LoginHint: "adele@contoso.com"})
+	u, p, err := app.SignInURL(auth.SignInRequest{Features: []scopes.Feature{scopes.Calendar}, LoginHint: "adele@contoso.com"})
 	if err != nil {
 		tb.Fatal(err)
 	}

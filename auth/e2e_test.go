@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -80,7 +81,7 @@ func (e *env) newApp(t *testing.T, edit func(*auth.Config)) *auth.App {
 // sends back, with the Pending.
 func (e *env) browse(ctx context.Context, t *testing.T, app *auth.App, req auth.SignInRequest) (*http.Request, auth.Pending) {
 	t.Helper()
-	u, p, err := app.SignInURL(ctx, req)
+	u, p, err := app.SignInURL(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +177,7 @@ func TestSignInWithPKCE(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	e := newEnv(t)
-	raw, p, err := e.app.SignInURL(ctx, auth.SignInRequest{Features: []scopes.Feature{scopes.Calendar}, LoginHint: "adele@contoso.com"})
+	raw, p, err := e.app.SignInURL(auth.SignInRequest{Features: []scopes.Feature{scopes.Calendar}, LoginHint: "adele@contoso.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -705,26 +706,49 @@ func TestOAuth2TokenSource(t *testing.T) {
 	}
 }
 
-// TestClock proves the App reads time from Config.Clock: a server whose
-// clock runs two hours behind issues ID tokens the App finds expired.
+// TestClock proves the App reads ID-token expiry from its clock: a server
+// whose clock runs two hours behind issues ID tokens the App finds expired.
 func TestClock(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	e := newEnv(t)
-	late := e.newApp(t, func(c *auth.Config) {
-		c.Clock = func() time.Time { return time.Now().Add(2 * time.Hour) }
-		c.SignInTTL = 3 * time.Hour
-	})
+	late := e.newApp(t, func(c *auth.Config) { c.SignInTTL = 3 * time.Hour })
+	auth.SetNow(late, func() time.Time { return time.Now().Add(2 * time.Hour) })
 	_, err := e.signIn(ctx, t, late, "adele@contoso.com", scopes.Calendar)
 	if !errors.Is(err, auth.ErrInvalidIDToken) || !strings.Contains(err.Error(), "expired") {
 		t.Errorf("err = %v, want an expired ID token", err)
 	}
-	// The pending sign-in expires by the same clock.
-	cb, p := e.browse(ctx, t, e.app, auth.SignInRequest{Features: []scopes.Feature{scopes.Calendar}, LoginHint: "adele@contoso.com"})
-	later := e.newApp(t, func(c *auth.Config) { c.Clock = func() time.Time { return time.Now().Add(11 * time.Minute) } })
-	if _, err := later.CompleteSignIn(ctx, cb, p); !errors.Is(err, auth.ErrInvalidState) {
-		t.Errorf("sign-in completed after 11 minutes: err = %v", err)
+}
+
+// TestPendingSignInExpires: a Pending is refused once SignInTTL has passed.
+// The sign-in URL is made in one testing/synctest bubble and completed in
+// another (every bubble starts at the same instant); the browse between
+// them talks to the fake over real sockets, which a bubble cannot wait
+// for, and CompleteSignIn refuses the expired Pending before any I/O.
+func TestPendingSignInExpires(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	req := auth.SignInRequest{Features: []scopes.Feature{scopes.Calendar}, LoginHint: "adele@contoso.com"}
+	var (
+		u string
+		p auth.Pending
+	)
+	synctest.Test(t, func(t *testing.T) {
+		var err error
+		if u, p, err = e.app.SignInURL(req); err != nil {
+			t.Fatal(err)
+		}
+	})
+	cb, err := e.srv.Browse(t.Context(), u)
+	if err != nil {
+		t.Fatal(err)
 	}
+	synctest.Test(t, func(t *testing.T) {
+		time.Sleep(11 * time.Minute) // past the default SignInTTL of 10 minutes
+		if _, err := e.app.CompleteSignIn(t.Context(), cb, p); !errors.Is(err, auth.ErrInvalidState) {
+			t.Errorf("sign-in completed after 11 minutes: err = %v", err)
+		}
+	})
 }
 
 func TestTokenHonoursContext(t *testing.T) {
@@ -752,9 +776,8 @@ func TestRefreshReusesMetadata(t *testing.T) {
 	u := e.mustSignIn(ctx, t, "adele@contoso.com")
 	var mu sync.Mutex
 	skew := time.Duration(0)
-	app := e.newApp(t, func(c *auth.Config) {
-		c.Clock = func() time.Time { mu.Lock(); defer mu.Unlock(); return time.Now().Add(skew) }
-	})
+	app := e.newApp(t, nil)
+	auth.SetNow(app, func() time.Time { mu.Lock(); defer mu.Unlock(); return time.Now().Add(skew) })
 	src := app.TokenSource(u.AccountID, scopes.Calendar)
 	e.srv.ResetRequests()
 	for i := range 3 {

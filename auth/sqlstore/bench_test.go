@@ -55,7 +55,7 @@ func BenchmarkToken(b *testing.B) {
 			return app
 		}
 		app := newApp()
-		u, p, _ := app.SignInURL(ctx, auth.SignInRequest{Features: []scopes.Feature{scopes.Calendar}, LoginHint: "adele@contoso.com"})
+		u, p, _ := app.SignInURL(auth.SignInRequest{Features: []scopes.Feature{scopes.Calendar}, LoginHint: "adele@contoso.com"})
 		cb, err := srv.Browse(ctx, u)
 		if err != nil {
 			b.Fatal(err)

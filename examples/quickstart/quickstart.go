@@ -383,7 +383,7 @@ func (w *walker) consent(ctx context.Context, feats []scopes.Feature) (*consent.
 // signIn is "Sign in with Microsoft" for the user whose data the next steps
 // read.
 func (w *walker) signIn(ctx context.Context, feats []scopes.Feature, grant *consent.Grant) (*auth.User, error) {
-	u, pending, err := w.app.SignInURL(ctx, auth.SignInRequest{Features: feats, LoginHint: w.loginHint})
+	u, pending, err := w.app.SignInURL(auth.SignInRequest{Features: feats, LoginHint: w.loginHint})
 	if err != nil {
 		return nil, err
 	}

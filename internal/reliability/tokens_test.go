@@ -180,7 +180,7 @@ func runRefreshLoad(t *testing.T, inner auth.TokenStore) {
 	accounts := make([]string, loadUsers)
 	for i := range loadUsers {
 		u := tenant.AddUser(fmt.Sprintf("user%02d@contoso.com", i), fmt.Sprintf("User %02d", i))
-		authURL, pending, err := app.SignInURL(ctx, auth.SignInRequest{Features: []scopes.Feature{scopes.Calendar}, LoginHint: u.UserPrincipalName})
+		authURL, pending, err := app.SignInURL(auth.SignInRequest{Features: []scopes.Feature{scopes.Calendar}, LoginHint: u.UserPrincipalName})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -58,7 +58,7 @@ func (d *Demo) App() (*auth.App, error) {
 // SignIn signs the demo user upn in through the fake authority: the sign-in
 // URL, the "browser" (graphtest's Browse), and the callback.
 func (d *Demo) SignIn(ctx context.Context, app *auth.App, upn string, features ...scopes.Feature) (*auth.User, error) {
-	u, pending, err := app.SignInURL(ctx, auth.SignInRequest{Features: features, LoginHint: upn})
+	u, pending, err := app.SignInURL(auth.SignInRequest{Features: features, LoginHint: upn})
 	if err != nil {
 		return nil, err
 	}
