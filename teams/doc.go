@@ -2,7 +2,7 @@
 // and chats and posts messages to them on the user's behalf: plain text,
 // sanitized HTML, @mentions and adaptive cards, with ready-made cards for
 // sharing a recording clip ([ClipMessage]) and for notifications
-// ([NotificationMessage]).
+// ([NoticeMessage]).
 //
 // A [Service] wraps a [graphclient.Client] for one signed-in user:
 //

@@ -139,7 +139,7 @@ func ExampleClipMessage() {
 
 // Notify a user in the one-on-one chat the signed-in user already has
 // with them.
-func ExampleNotificationMessage() {
+func ExampleNoticeMessage() {
 	srv := graphtest.NewServer()
 	defer srv.Close()
 	contoso := srv.AddTenant("contoso.com")
@@ -158,7 +158,7 @@ func ExampleNotificationMessage() {
 		fmt.Println(err)
 		return
 	}
-	msg := teams.NotificationMessage(teams.Notification{
+	msg := teams.NoticeMessage(teams.Notice{
 		Title:      "Recording ready",
 		Text:       "The recording of Weekly sync is ready to review.",
 		Facts:      []teams.Fact{{Title: "Meeting", Value: "Weekly sync"}, {Title: "Length", Value: "42 min"}},

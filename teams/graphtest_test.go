@@ -169,7 +169,7 @@ func TestGraphtestPostAndReadBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	note := teams.NotificationMessage(teams.Notification{Title: "Recording ready", Text: "Weekly sync", Link: "https://app.example.com/r/9", Importance: teams.ImportanceHigh})
+	note := teams.NoticeMessage(teams.Notice{Title: "Recording ready", Text: "Weekly sync", Link: "https://app.example.com/r/9", Importance: teams.ImportanceHigh})
 	if _, err := svc.PostToChat(ctx, chat.ID, note); err != nil {
 		t.Fatal(err)
 	}

@@ -67,7 +67,7 @@ func MentionUser(userID, displayName string) Part {
 // Message is a message to post: a body of parts, optional cards, a subject
 // (channel posts only) and an importance. Messages are values; build them
 // with struct literals or [TextMessage], [HTMLMessage], [ClipMessage] and
-// [NotificationMessage]. A Message is safe for concurrent use as long as
+// [NoticeMessage]. A Message is safe for concurrent use as long as
 // no one modifies it.
 type Message struct {
 	// Subject is the subject line of a channel post. Chats and replies

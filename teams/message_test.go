@@ -176,9 +176,9 @@ func TestClipMessageGolden(t *testing.T) {
 	checkGolden(t, "clip-message.golden.json", mustMarshal(t, mustBuild(t, msg)))
 }
 
-func TestNotificationMessageGolden(t *testing.T) {
+func TestNoticeMessageGolden(t *testing.T) {
 	t.Parallel()
-	msg := NotificationMessage(Notification{
+	msg := NoticeMessage(Notice{
 		Title:      "Recording ready",
 		Text:       "The recording of Weekly sync is ready to review.",
 		Facts:      []Fact{{Title: "Meeting", Value: "Weekly sync"}, {Title: "Length", Value: "42 min"}},
@@ -423,7 +423,7 @@ func TestBuildRefusesBadInput(t *testing.T) {
 		{"javascript action", ClipMessage(Clip{Title: "x", URL: "javascript:alert(1)"}), `"javascript:alert(1)" is not an absolute http or https URL`},
 		{"clip without URL", ClipMessage(Clip{Title: "x"}), "URL is empty"},
 		{"relative thumbnail", ClipMessage(Clip{Title: "x", URL: "https://a.example/c", ThumbnailURL: "/t.png"}), "Image.URL"},
-		{"notification without title", NotificationMessage(Notification{Text: "x"}), "TextBlock has no text"},
+		{"notification without title", NoticeMessage(Notice{Text: "x"}), "TextBlock has no text"},
 		{"card id injection", Message{Cards: []Card{{ID: `x"><script>`, JSON: json.RawMessage(`{}`)}}}, "may hold only letters"},
 		{"card both", Message{Cards: []Card{{Adaptive: &AdaptiveCard{Body: []Element{TextBlock{Text: "x"}}}, JSON: json.RawMessage(`{}`)}}}, "not both"},
 		{"card neither", Message{Cards: []Card{{}}}, "neither Adaptive nor JSON"},
