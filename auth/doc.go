@@ -21,7 +21,7 @@
 //	})
 //
 //	// GET /auth/start
-//	u, pending, err := app.SignInURL(ctx, auth.SignInRequest{Features: []scopes.Feature{scopes.Calendar}})
+//	u, pending, err := app.SignInURL(auth.SignInRequest{Features: []scopes.Feature{scopes.Calendar}})
 //	cookie, err := auth.PendingCookie(cookieKey, pending)   // or keep pending server-side
 //	http.SetCookie(w, cookie); http.Redirect(w, r, u, http.StatusFound)
 //

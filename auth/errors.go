@@ -301,7 +301,7 @@ func missingPermissions(requested, granted []string) []scopes.Permission {
 		if have[strings.ToLower(n)] {
 			continue
 		}
-		p, ok := scopes.Lookup(n)
+		p, ok := scopes.ByName(n)
 		if !ok {
 			p = scopes.Permission{Name: n}
 		}

@@ -45,7 +45,7 @@ func Example() {
 		log.Fatal(err)
 	}
 
-	signInURL, pending, err := app.SignInURL(ctx, auth.SignInRequest{
+	signInURL, pending, err := app.SignInURL(auth.SignInRequest{
 		Features: []scopes.Feature{scopes.Calendar}, LoginHint: "adele@contoso.com"})
 	if err != nil {
 		log.Fatal(err)

@@ -316,6 +316,7 @@ func (a *App) silent(ctx context.Context, accountID, key string, sc []string) (s
 			return "", time.Time{}, &Error{Op: "token", AccountID: accountID, Kind: ErrNotSignedIn, Reason: "no tokens stored for the account"}
 		}
 		e := classify("token", accountID, err, sc, grantedInBlob(ad.loaded))
+		explainUnreachable(e, a.host, err)
 		e.loaded = sha256.Sum256(ad.loaded)
 		return "", time.Time{}, e
 	}

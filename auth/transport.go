@@ -14,6 +14,8 @@ import (
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
 	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/m365kit/m365kit/internal/neterr"
 )
 
 // retryingClient wraps hc so that GETs and refresh-token grants are retried
@@ -27,7 +29,13 @@ func retryingClient(hc *http.Client) *http.Client {
 	rc.RetryMax = 3
 	rc.RetryWaitMin = 100 * time.Millisecond
 	rc.RetryWaitMax = 3 * time.Second
-	rc.CheckRetry = retryablehttp.DefaultRetryPolicy
+	rc.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+		// A name that does not resolve will not resolve a second later.
+		if _, unreachable := neterr.Unreachable(err); unreachable {
+			return false, nil
+		}
+		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+	}
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler // the last response, not "giving up"
 	return &http.Client{Transport: &splitTransport{once: hc, retry: rc, now: time.Now, meta: map[string]metaEntry{}}}
 }

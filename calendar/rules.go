@@ -59,10 +59,30 @@ type Rules struct {
 	RequireMeetingLink bool
 }
 
-// Match reports whether the notetaker should join ev and, when not, why
+// Decision is what [Rules.Match] decided about one event. It is a plain
+// value, safe to copy and share.
+type Decision struct {
+	// Join reports whether the notetaker should join the event.
+	Join bool
+	// Reason says why not, when Join is false: the first rule that failed.
+	Reason Reason
+	// Link is the event's meeting link, as [FindMeetingLink] finds it,
+	// whether the event is joined or not; the zero MeetingLink (URL "")
+	// when the event has none.
+	Link MeetingLink
+}
+
+// Match decides whether the notetaker should join ev and, when not, why
 // (the first rule that failed, checked in the order of the Rules fields
-// after cancelled and declined).
-func (r Rules) Match(ev *Event) (bool, Reason) {
+// after cancelled and declined). The Decision carries the event's meeting
+// link, so callers need not run FindMeetingLink again.
+func (r Rules) Match(ev *Event) Decision {
+	link, _ := FindMeetingLink(ev)
+	join, reason := r.match(ev, link)
+	return Decision{Join: join, Reason: reason, Link: link}
+}
+
+func (r Rules) match(ev *Event, link MeetingLink) (bool, Reason) {
 	switch {
 	case ev == nil:
 		return false, ReasonNoEvent
@@ -86,7 +106,7 @@ func (r Rules) Match(ev *Event) (bool, Reason) {
 		}
 	}
 	if r.MinAttendees > 0 || r.MaxAttendees > 0 {
-		n := People(ev)
+		n := Headcount(ev)
 		if r.MinAttendees > 0 && n < r.MinAttendees {
 			return false, ReasonTooFewAttendees
 		}
@@ -98,16 +118,17 @@ func (r Rules) Match(ev *Event) (bool, Reason) {
 		return false, ReasonNotOrganizer
 	}
 	if r.RequireMeetingLink {
-		if _, ok := FindMeetingLink(ev); !ok {
+		if link.URL == "" {
 			return false, ReasonNoMeetingLink
 		}
 	}
 	return true, ReasonNone
 }
 
-// People counts the people in a meeting: the organiser plus the attendees
-// that are not resources (rooms, equipment), each address once.
-func People(ev *Event) int {
+// Headcount returns the number of people in a meeting: the organiser plus
+// the attendees that are not resources (rooms, equipment), each address
+// once, and each attendee without an address.
+func Headcount(ev *Event) int {
 	if ev == nil {
 		return 0
 	}

@@ -82,9 +82,12 @@ func TestRulesMatch(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, reason := tc.rules.Match(tc.ev)
-			if got != tc.want || reason != tc.reason {
-				t.Errorf("Match = %v, %q; want %v, %q", got, reason, tc.want, tc.reason)
+			d := tc.rules.Match(tc.ev)
+			if d.Join != tc.want || d.Reason != tc.reason {
+				t.Errorf("Match = %v, %q; want %v, %q", d.Join, d.Reason, tc.want, tc.reason)
+			}
+			if want, _ := FindMeetingLink(tc.ev); d.Link != want {
+				t.Errorf("Match's Link = %+v, want FindMeetingLink's %+v", d.Link, want)
 			}
 		})
 	}

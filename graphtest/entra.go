@@ -153,7 +153,7 @@ var adminOnlyScopes = []string{"User.Read.All", "User.ReadWrite.All", "Directory
 
 // needsAdmin reports whether only an administrator may consent to scope.
 func needsAdmin(scope string) bool {
-	if p, ok := scopes.Lookup(scope); ok {
+	if p, ok := scopes.ByName(scope); ok {
 		return p.AdminConsentRequired
 	}
 	return containsFold(adminOnlyScopes, scope)

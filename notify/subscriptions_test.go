@@ -45,7 +45,7 @@ func fakeGraph(t *testing.T, mux *http.ServeMux, opts ...graphclient.Option) (*g
 		mux.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	opts = append([]graphclient.Option{graphclient.WithBaseURL(srv.URL + "/prefix/v1.0/"), graphclient.WithRetry(graphclient.NoRetry())}, opts...)
+	opts = append([]graphclient.Option{graphclient.WithBaseURL(srv.URL + "/prefix/v1.0/"), graphclient.WithRetry(graphclient.RetryPolicy{MaxAttempts: 1})}, opts...)
 	gc, err := graphclient.New(graphclient.StaticToken("token"), opts...)
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,7 @@
 //
 //	db, err := sql.Open("pgx", dsn)
 //	...
-//	store, err := sqlstore.New(db, sqlstore.WithDialect(sqlstore.Postgres))
+//	store, err := sqlstore.New(db, sqlstore.Config{Dialect: sqlstore.Postgres})
 //	...
 //	if err := store.Migrate(ctx); err != nil { ... }
 //	sealed, err := auth.Sealed(store, key)

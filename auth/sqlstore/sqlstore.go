@@ -34,55 +34,23 @@ func (d Dialect) String() string {
 	return fmt.Sprintf("Dialect(%d)", int(d))
 }
 
-// DefaultTable is the table Store uses unless WithTable names another.
+// DefaultTable is the table Store uses unless Config.Table names another.
 const DefaultTable = "m365kit_tokens"
 
-// Option configures a Store.
-type Option func(*options) error
-
-type options struct {
-	dialect Dialect
-	table   string
-	now     func() time.Time
+// Config says which database dialect and table a Store uses. The zero
+// Config is PostgreSQL with DefaultTable. Like auth.Config, it is plain
+// data: a Store is a long-lived object built once from it.
+type Config struct {
+	// Dialect is the SQL dialect the database speaks (default Postgres).
+	Dialect Dialect
+	// Table is the table name (default DefaultTable). It may be
+	// schema-qualified ("auth.tokens") and must be a plain SQL identifier.
+	Table string
 }
 
-// WithDialect says which SQL dialect the database speaks (default Postgres).
-func WithDialect(d Dialect) Option {
-	return func(o *options) error {
-		if d != Postgres && d != SQLite {
-			return fmt.Errorf("sqlstore: dialect %d is not Postgres or SQLite", int(d))
-		}
-		o.dialect = d
-		return nil
-	}
-}
-
-// identifier is what WithTable accepts: a plain or schema-qualified SQL
+// identifier is what Config.Table accepts: a plain or schema-qualified SQL
 // identifier that needs no quoting.
 var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$`)
-
-// WithTable sets the table name (default DefaultTable). It may be
-// schema-qualified ("auth.tokens") and must be a plain identifier.
-func WithTable(name string) Option {
-	return func(o *options) error {
-		if !identifier.MatchString(name) {
-			return fmt.Errorf("sqlstore: table name %q is not a plain SQL identifier", name)
-		}
-		o.table = name
-		return nil
-	}
-}
-
-// WithClock makes the store read the time for updated_at from now.
-func WithClock(now func() time.Time) Option {
-	return func(o *options) error {
-		if now == nil {
-			return errors.New("sqlstore: clock is nil")
-		}
-		o.now = now
-		return nil
-	}
-}
 
 // Store is an auth.TokenStore in one SQL table. It is safe for concurrent
 // use, also by many processes sharing the database.
@@ -90,26 +58,29 @@ type Store struct {
 	db      *sql.DB
 	dialect Dialect
 	table   string
-	now     func() time.Time
 
 	load, save, saveIf, del string
 }
 
 var _ auth.TokenStore = (*Store)(nil)
 
-// New returns a Store over db. Call Migrate once (at start-up) to create
-// the table.
-func New(db *sql.DB, opts ...Option) (*Store, error) {
+// New returns a Store over db, configured by cfg; an error names the
+// field that is wrong. Call Migrate once (at start-up) to create the
+// table.
+func New(db *sql.DB, cfg Config) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("sqlstore: db is nil")
 	}
-	o := options{dialect: Postgres, table: DefaultTable, now: time.Now}
-	for _, opt := range opts {
-		if err := opt(&o); err != nil {
-			return nil, err
-		}
+	if cfg.Dialect != Postgres && cfg.Dialect != SQLite {
+		return nil, fmt.Errorf("sqlstore: Config.Dialect %d is not Postgres or SQLite", int(cfg.Dialect))
 	}
-	s := &Store{db: db, dialect: o.dialect, table: o.table, now: o.now}
+	if cfg.Table == "" {
+		cfg.Table = DefaultTable
+	}
+	if !identifier.MatchString(cfg.Table) {
+		return nil, fmt.Errorf("sqlstore: Config.Table %q is not a plain SQL identifier", cfg.Table)
+	}
+	s := &Store{db: db, dialect: cfg.Dialect, table: cfg.Table}
 	p1, p2, p3, p4 := "$1", "$2", "$3", "$4"
 	if s.dialect == SQLite {
 		p1, p2, p3, p4 = "?", "?", "?", "?"
@@ -198,7 +169,7 @@ func (s *Store) Save(ctx context.Context, key string, value []byte, version int6
 	if value == nil {
 		value = []byte{}
 	}
-	now := s.now().UTC()
+	now := time.Now().UTC()
 	if version == 0 {
 		if _, err := s.db.ExecContext(ctx, s.save, key, value, firstVersion(), now); err != nil {
 			return fmt.Errorf("sqlstore: save: %w", err)

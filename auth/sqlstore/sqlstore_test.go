@@ -60,7 +60,7 @@ func backends(t *testing.T) []backend {
 // newStore returns a migrated store on a fresh table of its own.
 func newStore(t *testing.T, b backend, db *sql.DB, table string) *sqlstore.Store {
 	t.Helper()
-	s, err := sqlstore.New(db, sqlstore.WithDialect(b.dialect), sqlstore.WithTable(table))
+	s, err := sqlstore.New(db, sqlstore.Config{Dialect: b.dialect, Table: table})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestMigrateIsIdempotentAndConcurrent(t *testing.T) {
 			errs := make(chan error, 4)
 			for range 4 {
 				wg.Go(func() {
-					s, err := sqlstore.New(b.open(t), sqlstore.WithDialect(b.dialect), sqlstore.WithTable(table))
+					s, err := sqlstore.New(b.open(t), sqlstore.Config{Dialect: b.dialect, Table: table})
 					if err == nil {
 						err = s.Migrate(t.Context())
 					}
@@ -268,19 +268,18 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	tests := []struct {
 		name string
 		db   *sql.DB
-		opts []sqlstore.Option
+		cfg  sqlstore.Config
 		want string
 	}{
-		{"nil db", nil, nil, "db is nil"},
-		{"table with quote", db, []sqlstore.Option{sqlstore.WithTable(`t"; DROP TABLE x; --`)}, "table name"},
-		{"empty table", db, []sqlstore.Option{sqlstore.WithTable("")}, "table name"},
-		{"unknown dialect", db, []sqlstore.Option{sqlstore.WithDialect(sqlstore.Dialect(9))}, "dialect 9"},
-		{"nil clock", db, []sqlstore.Option{sqlstore.WithClock(nil)}, "clock is nil"},
+		{"nil db", nil, sqlstore.Config{}, "db is nil"},
+		{"table with quote", db, sqlstore.Config{Table: `t"; DROP TABLE x; --`}, "Config.Table"},
+		{"blank table", db, sqlstore.Config{Table: " "}, "Config.Table"},
+		{"unknown dialect", db, sqlstore.Config{Dialect: sqlstore.Dialect(9)}, "Config.Dialect 9"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := sqlstore.New(tt.db, tt.opts...)
+			_, err := sqlstore.New(tt.db, tt.cfg)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("New: err = %v, want one containing %q", err, tt.want)
 			}
@@ -296,7 +295,7 @@ func TestSchema(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = db.Close() })
 	for _, d := range []sqlstore.Dialect{sqlstore.Postgres, sqlstore.SQLite} {
-		s, err := sqlstore.New(db, sqlstore.WithDialect(d), sqlstore.WithTable("app.tokens"))
+		s, err := sqlstore.New(db, sqlstore.Config{Dialect: d, Table: "app.tokens"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -202,7 +202,7 @@ func SignInSurvivesRefresh(t *testing.T, open func() auth.TokenStore, when Inter
 	}
 	signIn := func(app *auth.App, fs ...scopes.Feature) *auth.User {
 		t.Helper()
-		u, p, err := app.SignInURL(ctx, auth.SignInRequest{Features: fs, LoginHint: "adele@contoso.com"})
+		u, p, err := app.SignInURL(auth.SignInRequest{Features: fs, LoginHint: "adele@contoso.com"})
 		if err != nil {
 			t.Fatal(err)
 		}
