@@ -28,8 +28,10 @@ type Request struct {
 	// End is when the answer was finished (or the connection dropped), by
 	// the server's clock: with Time, the interval the request was in flight.
 	End time.Time
-	// UserID is the object ID of the user whose token a Graph request
-	// carried; "" for the authority's requests and unknown tokens.
+	// UserID is the object ID of the user whose access token a Graph
+	// request carried, or whose authorization code or refresh token a
+	// token request redeemed (also when refused, as for a revoked user);
+	// "" for other requests and unknown tokens or codes.
 	UserID string
 	// InFlight is how many Graph requests of the same app for the same
 	// user were being served when this one arrived, itself included (see

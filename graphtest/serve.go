@@ -174,6 +174,14 @@ func (s *Server) serveGraphLimited(w *statusWriter, r *http.Request) {
 	s.serveGraph(w, r)
 }
 
+// logUser records u as the user of a token request whose code or refresh
+// token names u, so the request log can tell whose tokens were asked for.
+func logUser(w http.ResponseWriter, u *User) {
+	if sw, ok := w.(*statusWriter); ok && u != nil {
+		sw.userID = u.ID
+	}
+}
+
 // writeMailboxConcurrency writes Outlook's answer to a request over the
 // concurrency limit.
 func writeMailboxConcurrency(w http.ResponseWriter, retryAfter string) {

@@ -36,6 +36,14 @@ func (c *control) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply(w, out)
 	case "GET /requests":
 		reqs := c.srv.Requests()
+		if v := q.Get("since"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				http.Error(w, "m365fake: since must be a number of requests", http.StatusBadRequest)
+				return
+			}
+			reqs = reqs[min(n, len(reqs)):]
+		}
 		for i := range reqs {
 			reqs[i].Header.Del("Authorization")
 			reqs[i].Header.Del("Cookie")

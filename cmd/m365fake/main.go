@@ -50,7 +50,9 @@
 // workers (it holds no secret but can revoke users: keep it on loopback):
 //
 //	GET  /users                       every user: ID, TenantID, UPN, AccountID, Admin
-//	GET  /requests                    the request log (graphtest.Request; Authorization and Cookie removed)
+//	GET  /requests?since=N            the request log from the N-th request on (graphtest.Request, JSON with Go field
+//	                                  names; Authorization and Cookie removed); UserID, Time, End and InFlight show
+//	                                  each account's concurrent requests
 //	POST /requests/reset              forget the log
 //	POST /churn?n=K                   K random changes to generated users' data (graphtest.Change list); notifications follow
 //	POST /revoke?user=UPN|ID          revoke the user's refresh tokens and expire their access tokens

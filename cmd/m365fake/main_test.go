@@ -264,6 +264,11 @@ func TestDemoTenantFromAnotherProcess(t *testing.T) {
 	if graph != 2 {
 		t.Errorf("logged %d Graph requests, want 2", graph)
 	}
+	var tail []graphtest.Request
+	f.control(t, http.MethodGet, fmt.Sprintf("/requests?since=%d", len(reqs)-1), &tail)
+	if len(tail) != 1 || tail[0].Path != reqs[len(reqs)-1].Path {
+		t.Errorf("since=%d: %d requests", len(reqs)-1, len(tail))
+	}
 }
 
 func TestGeneratedTenantsFromAnotherProcess(t *testing.T) {
@@ -320,6 +325,19 @@ func TestGeneratedTenantsFromAnotherProcess(t *testing.T) {
 	}
 	if _, err := fresh.TokenSource(b.AccountID, scopes.Calendar).Token(t.Context()); !errors.Is(err, auth.ErrConsentRequired) {
 		t.Errorf("withdrawn consent: err = %v, want ErrConsentRequired", err)
+	}
+
+	// The log tells whose refresh token was refused.
+	var reqs []graphtest.Request
+	f.control(t, http.MethodGet, "/requests", &reqs)
+	refused := map[string]int{}
+	for _, r := range reqs {
+		if r.Host == graphtest.LoginHost && strings.HasSuffix(r.Path, "/oauth2/v2.0/token") && r.Status == http.StatusBadRequest {
+			refused[r.UserID]++
+		}
+	}
+	if refused[plain[0].ID] == 0 || refused[plain[1].ID] == 0 || refused[""] != 0 {
+		t.Errorf("refused token requests by user: %v, want both users named", refused)
 	}
 }
 
