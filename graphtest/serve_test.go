@@ -3,10 +3,12 @@ package graphtest
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -182,4 +184,44 @@ func TestMailboxConcurrencyOffStillLogsInFlight(t *testing.T) {
 	if len(reqs) != 2 || reqs[0].UserID != d.Adele.ID || reqs[0].InFlight != 1 || reqs[1].UserID != "" || reqs[1].InFlight != 0 {
 		t.Errorf("log: %+v", reqs)
 	}
+}
+
+// BenchmarkGeneratedMailboxes measures the fake as a remote Graph for many
+// accounts: parallel GET /me/events pages of generated users through
+// ClientFor, with the mailbox limit on, no latency.
+func BenchmarkGeneratedMailboxes(b *testing.B) {
+	srv := New(b, WithMailboxConcurrency(OutlookConcurrency, "1"))
+	g, err := srv.Generate(GenerateConfig{Users: 100, Tenants: 5, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	toks := make([]string, len(g.Users))
+	for i, u := range g.Users {
+		toks[i] = srv.IssueToken(u, DemoClientID, "Calendars.Read")
+	}
+	hc, err := ClientFor(srv.Addr(), srv.CertificatePEM())
+	if err != nil {
+		b.Fatal(err)
+	}
+	var next atomic.Int64
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			tok := toks[int(next.Add(1))%len(toks)]
+			req, _ := http.NewRequest(http.MethodGet, "https://"+GraphHost+"/v1.0/me/events?$top=10", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			resp, err := hc.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+	})
 }
