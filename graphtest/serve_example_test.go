@@ -39,7 +39,7 @@ func ExampleClientFor() {
 		fmt.Println(err)
 		return
 	}
-	signInURL, pending, err := app.SignInURL(ctx, auth.SignInRequest{Features: []scopes.Feature{scopes.Calendar}, LoginHint: "adele@contoso.com"})
+	signInURL, pending, err := app.SignInURL(auth.SignInRequest{Features: []scopes.Feature{scopes.Calendar}, LoginHint: "adele@contoso.com"})
 	if err != nil {
 		fmt.Println(err)
 		return

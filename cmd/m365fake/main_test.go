@@ -143,7 +143,7 @@ func newStore(t *testing.T) auth.TokenStore {
 func (f *fake) signIn(t *testing.T, app *auth.App, upn string, features ...scopes.Feature) *auth.User {
 	t.Helper()
 	ctx := t.Context()
-	u, pending, err := app.SignInURL(ctx, auth.SignInRequest{Features: features, LoginHint: upn})
+	u, pending, err := app.SignInURL(auth.SignInRequest{Features: features, LoginHint: upn})
 	if err != nil {
 		t.Fatal(err)
 	}
