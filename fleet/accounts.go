@@ -77,7 +77,8 @@ type AccountState struct {
 	// summary (OAuth error, AADSTS code), never a token.
 	Reason string
 	// Missing names the permissions without consent, for
-	// StatusConsentMissing.
+	// StatusConsentMissing; when Entra does not say which, every
+	// permission the account's features need.
 	Missing []string
 	// ThrottledUntil is when a throttled account's syncs resume.
 	ThrottledUntil time.Time

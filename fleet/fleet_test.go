@@ -2,6 +2,8 @@ package fleet
 
 import (
 	"errors"
+	"os/exec"
+	"strings"
 	"slices"
 	"testing"
 
@@ -120,6 +122,23 @@ func TestConnectRejectsBadInput(t *testing.T) {
 		var fe *Error
 		if !errors.As(err, &fe) || fe.Input == "" || !errors.Is(err, errInvalidInput) {
 			t.Errorf("Connect(%+v) = %v, want an *Error naming the input", a, err)
+		}
+	}
+}
+
+// A program that imports only calendar, mail or auth does not link River
+// or OpenTelemetry: fleet is the only package that brings them.
+func TestEngineStaysOptional(t *testing.T) {
+	t.Parallel()
+	out, err := exec.CommandContext(t.Context(), "go", "list", "-deps",
+		"github.com/m365kit/m365kit/calendar", "github.com/m365kit/m365kit/mail",
+		"github.com/m365kit/m365kit/auth", "github.com/m365kit/m365kit/auth/sqlstore").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if strings.HasPrefix(dep, "github.com/riverqueue/") || strings.HasPrefix(dep, "go.opentelemetry.io/") {
+			t.Errorf("%s is linked without fleet", dep)
 		}
 	}
 }

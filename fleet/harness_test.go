@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -32,7 +34,9 @@ type env struct {
 	srv   *graphtest.Server
 	demo  *graphtest.Demo
 	store *auth.MemoryStore
-	app   *auth.App
+	app   *auth.App // the fleet's
+	users *auth.App // the one users sign in through (its own token cache)
+	gate  *gate
 	db    Database
 	f     *Fleet
 	sink  *testSink
@@ -52,11 +56,16 @@ func newEnv(t *testing.T, postgres bool, tweak func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.app, err = auth.New(auth.Config{ClientID: graphtest.DemoClientID, Credential: cred, RedirectURL: graphtest.DemoRedirectURL,
-		Store: e.store, AllowPlaintextStore: true, HTTPClient: e.srv.HTTPClient()})
-	if err != nil {
-		t.Fatal(err)
+	for _, a := range []**auth.App{&e.app, &e.users} {
+		*a, err = auth.New(auth.Config{ClientID: graphtest.DemoClientID, Credential: cred, RedirectURL: graphtest.DemoRedirectURL,
+			Store: e.store, AllowPlaintextStore: true, HTTPClient: e.srv.HTTPClient()})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
+	hc := e.srv.HTTPClient()
+	e.gate = &gate{base: hc.Transport}
+	hc.Transport = e.gate
 	dsn := filepath.Join(t.TempDir(), "fleet.db")
 	if postgres {
 		dsn = pgtest.Database(t)
@@ -71,7 +80,7 @@ func newEnv(t *testing.T, postgres bool, tweak func(*Config)) *env {
 		t.Fatal(err)
 	}
 	cfg := Config{
-		DB: e.db, App: e.app, Sink: e.sink, HTTPClient: e.srv.HTTPClient(),
+		DB: e.db, App: e.app, Sink: e.sink, HTTPClient: hc,
 		PollInterval: 100 * time.Millisecond,
 		OnStatusChange: func(_ context.Context, c StatusChange) error {
 			e.mu.Lock()
@@ -115,7 +124,7 @@ func (e *env) start(t *testing.T) {
 func (e *env) signIn(t *testing.T, u *graphtest.User) string {
 	t.Helper()
 	ctx := t.Context()
-	url, pending, err := e.app.SignInURL(ctx, auth.SignInRequest{Features: []scopes.Feature{scopes.Calendar, scopes.Mail}, LoginHint: u.UserPrincipalName})
+	url, pending, err := e.users.SignInURL(ctx, auth.SignInRequest{Features: []scopes.Feature{scopes.Calendar, scopes.Mail}, LoginHint: u.UserPrincipalName})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +132,7 @@ func (e *env) signIn(t *testing.T, u *graphtest.User) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	user, err := e.app.CompleteSignIn(ctx, cb, pending)
+	user, err := e.users.CompleteSignIn(ctx, cb, pending)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +214,7 @@ func (e *env) rounds(t *testing.T, id, resource string) int {
 // window sees, read straight from the fake with u's own client.
 func (e *env) fakeEvents(t *testing.T, accountID string, a Account) []string {
 	t.Helper()
-	gc, err := graphclient.New(e.app.TokenSource(accountID, scopes.Calendar), graphclient.WithHTTPClient(e.srv.HTTPClient()))
+	gc, err := graphclient.New(e.users.TokenSource(accountID, scopes.Calendar), graphclient.WithHTTPClient(e.srv.HTTPClient()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,6 +285,18 @@ func (s *testSink) check() error {
 	return nil
 }
 
+// markerID is the event a refused or panicking page writes before it
+// fails: the rollback must remove it.
+const markerID = "refused-page-marker"
+
+func (s *testSink) mark(ctx context.Context, tx *Tx, account string) error {
+	if s.failNext.Load() == 0 && s.panicNext.Load() == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO test_events (account, id, subject, start_ms, end_ms) VALUES ($1, $2, '', 0, 0) ON CONFLICT DO NOTHING`, account, markerID)
+	return err
+}
+
 func (s *testSink) ApplyCalendar(ctx context.Context, tx *Tx, p *CalendarPage) error {
 	if p.Page.Reset {
 		if _, err := tx.Exec(ctx, `DELETE FROM test_events WHERE account = $1`, p.Account); err != nil {
@@ -302,6 +323,9 @@ func (s *testSink) ApplyCalendar(ctx context.Context, tx *Tx, p *CalendarPage) e
 	}
 	// Checked last, so a refused page has already written: the rollback
 	// must undo it.
+	if err := s.mark(ctx, tx, p.Account); err != nil {
+		return err
+	}
 	return s.check()
 }
 
@@ -367,4 +391,44 @@ func (e *env) ids(t *testing.T, q string, args ...any) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// gate is a transport that can hold the next calendar delta request
+// until released, so a test can act while a sync job is running.
+type gate struct {
+	base http.RoundTripper
+
+	mu      sync.Mutex
+	armed   bool
+	entered chan struct{}
+	release chan struct{}
+}
+
+// arm makes the next calendarView request wait; it returns a channel
+// closed when that request arrives and a func that lets it go.
+func (g *gate) arm() (entered <-chan struct{}, release func()) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.armed = true
+	g.entered, g.release = make(chan struct{}), make(chan struct{})
+	rel := g.release
+	return g.entered, sync.OnceFunc(func() { close(rel) })
+}
+
+func (g *gate) RoundTrip(req *http.Request) (*http.Response, error) {
+	if strings.Contains(req.URL.Path, "calendarView") {
+		g.mu.Lock()
+		armed, entered, release := g.armed, g.entered, g.release
+		g.armed = false
+		g.mu.Unlock()
+		if armed {
+			close(entered)
+			select {
+			case <-release:
+			case <-req.Context().Done():
+				return nil, req.Context().Err()
+			}
+		}
+	}
+	return g.base.RoundTrip(req)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/m365kit/m365kit/calendar"
 	"github.com/m365kit/m365kit/graphclient"
 	"github.com/m365kit/m365kit/mail"
+	"github.com/m365kit/m365kit/scopes"
 )
 
 // syncUnique makes at most one sync job per account and resource queued
@@ -413,6 +414,10 @@ func (f *Fleet) failed(ctx context.Context, r *run, err error) error {
 			for _, p := range ae.Missing {
 				missing = append(missing, p.Name)
 			}
+		}
+		if len(missing) == 0 {
+			// Entra did not say which: everything the account needs.
+			missing = scopes.For(r.account.Features...)
 		}
 		if perr := f.park(ctx, r.account.ID, StatusChange{To: StatusConsentMissing, Reason: err.Error(), Missing: missing}); perr != nil {
 			return perr
