@@ -3,8 +3,8 @@ package fleet
 import (
 	"errors"
 	"os/exec"
-	"strings"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
