@@ -1,0 +1,301 @@
+package fleet
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/m365kit/m365kit/graphtest"
+)
+
+// The benchmarks of issue 16's sizing figures. They run only with -bench
+// (they take minutes); the command lines and results are in
+// bench/RESULTS.md. Sizes can be lowered for a quick look with
+// M365KIT_FLEET_BENCH_ACCOUNTS.
+
+// graphLatency is the Graph latency every benchmark's fake adds to each
+// request, as the issue asks.
+const graphLatency = 100 * time.Millisecond
+
+// benchAccounts returns the number of accounts for a benchmark: def, or
+// $M365KIT_FLEET_BENCH_ACCOUNTS.
+func benchAccounts(b *testing.B, def int) int {
+	if s := os.Getenv("M365KIT_FLEET_BENCH_ACCOUNTS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			b.Fatalf("M365KIT_FLEET_BENCH_ACCOUNTS=%q is not a positive number", s)
+		}
+		return n
+	}
+	return def
+}
+
+func forBothDatabases(b *testing.B, run func(b *testing.B, postgres bool)) {
+	b.Run("PostgreSQL", func(b *testing.B) { run(b, true) })
+	b.Run("SQLite", func(b *testing.B) { run(b, false) })
+}
+
+// BenchmarkNotificationLatency measures notification-to-commit latency:
+// 1,000 accounts (calendar and Inbox) on a fake Graph that takes 100 ms
+// a request and enforces Outlook's 4 concurrent requests per mailbox; a
+// steady stream of changes (changesPerSecond, one per iteration) made in
+// the fake by graphtest's Churn, each followed by the sync request a
+// notification makes (Fleet.Sync: the same request counter and unique
+// job the webhook intake uses). A change's latency runs from just before
+// it is made to the end of the COMMIT of the transaction that stored it
+// through the sink (seen by a pgx tracer or the SQLite driver wrapper);
+// an update counts only when the stored version is the changed one.
+// Run it with -benchtime=600x (30 seconds at 20 changes a second).
+func BenchmarkNotificationLatency(b *testing.B) {
+	forBothDatabases(b, benchNotificationLatency)
+}
+
+const changesPerSecond = 20
+
+func benchNotificationLatency(b *testing.B, postgres bool) {
+	ctx := b.Context()
+	e := newBenchEnv(b, benchConfig{postgres: postgres, accounts: benchAccounts(b, 1000), latency: graphLatency})
+	e.start(b)
+	took := e.connectAll(b)
+	b.Logf("%d accounts: first sync of calendar and Inbox took %s", len(e.accounts), took.Round(time.Millisecond))
+
+	users := map[string]*graphtest.User{}
+	for _, u := range e.gen.Users {
+		users[u.ID] = u
+	}
+	e.sink.lat.reset()
+	e.stmts.reset()
+	pages0 := e.sink.pages.Load()
+	since := time.Now()
+	tick := time.NewTicker(time.Second / changesPerSecond)
+	defer tick.Stop()
+	changes := 0
+	for b.Loop() {
+		<-tick.C
+		t0 := time.Now()
+		c := e.gen.Churn(1)[0]
+		a := awaited{at: t0, op: c.Op}
+		if c.Op == "updated" {
+			a.version = currentVersion(users[c.UserID], c)
+		}
+		e.sink.lat.await(c.ID, a)
+		if err := e.f.Sync(ctx, e.byUser[c.UserID]); err != nil {
+			b.Fatal(err)
+		}
+		changes++
+	}
+	sent := time.Since(since)
+	deadline := time.Now().Add(time.Minute)
+	for e.sink.lat.pending() > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := e.sink.lat.pending(); n > 0 {
+		b.Errorf("%d of %d changes never reached a commit within a minute", n, changes)
+	}
+	e.waitIdle(b, time.Minute, nil)
+	p50, p99, n := e.sink.lat.percentiles()
+	pages := e.sink.pages.Load() - pages0
+	graph, token := e.graphRequests(since)
+	stmts := e.stmts.snapshot()
+	b.ReportMetric(ms(p50), "p50-ms")
+	b.ReportMetric(ms(p99), "p99-ms")
+	b.ReportMetric(float64(n)/sent.Seconds(), "changes/s")
+	b.ReportMetric(float64(graph)/float64(max(changes, 1)), "graph-requests/change")
+	b.ReportMetric(engineStatements(stmts)/float64(max(pages, 1)), "statements/page")
+	b.Logf("%d changes in %s (%d timed), %d pages applied, %d Graph requests, %d token requests; statements %s",
+		changes, sent.Round(time.Millisecond), n, pages, graph, token, formatCounts(stmts))
+}
+
+// currentVersion returns the version an update left in the fake: an
+// event's ChangeKey, a message's IsRead.
+func currentVersion(u *graphtest.User, c graphtest.Change) string {
+	if c.Kind == "event" {
+		for _, ev := range u.Events() {
+			if ev.ID == c.ID {
+				return ev.ChangeKey
+			}
+		}
+		return ""
+	}
+	for _, m := range u.Messages("inbox") {
+		if m.ID == c.ID {
+			return fmt.Sprint(m.IsRead)
+		}
+	}
+	return ""
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// engineStatements counts the statements of fleet and River, not the
+// sink's own.
+func engineStatements(by map[string]int) float64 {
+	n := 0
+	for k, v := range by {
+		if k != "sink" && k != "bench" {
+			n += v
+		}
+	}
+	return float64(n)
+}
+
+func formatCounts(by map[string]int) string {
+	keys := make([]string, 0, len(by))
+	for k := range by {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", k, by[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// BenchmarkStatementsPerPage counts the database statements (round
+// trips: BEGIN and COMMIT included) of the engine, fleet's and River's,
+// not the sink's own: first over the first sync of 20 accounts
+// (multi-page rounds, Connect included), then per iteration one change
+// in the fake, the sync request a notification makes (both resources of
+// the account: "statements/request") and the jobs that apply its pages
+// ("statements/page": River's fetch and completion, fleet's reads, the
+// cursor and the completion). River's background work (leader election,
+// polling) during the run is counted too. No Graph latency: the counts
+// do not depend on it.
+func BenchmarkStatementsPerPage(b *testing.B) {
+	forBothDatabases(b, benchStatements)
+}
+
+func benchStatements(b *testing.B, postgres bool) {
+	ctx := b.Context()
+	e := newBenchEnv(b, benchConfig{postgres: postgres, accounts: benchAccounts(b, 20)})
+	e.start(b)
+	e.stmts.reset()
+	p0 := e.sink.pages.Load()
+	e.connectAll(b)
+	first, firstPages := e.stmts.snapshot(), e.sink.pages.Load()-p0
+
+	users := map[string]*graphtest.User{}
+	for _, u := range e.gen.Users {
+		users[u.ID] = u
+	}
+	req, job := map[string]int{}, map[string]int{}
+	requests, pages := 0, int64(0)
+	for b.Loop() {
+		c := e.gen.Churn(1)[0]
+		a := awaited{at: time.Now(), op: c.Op}
+		if c.Op == "updated" {
+			a.version = currentVersion(users[c.UserID], c)
+		}
+		e.sink.lat.await(c.ID, a)
+		p := e.sink.pages.Load()
+		e.stmts.reset()
+		if err := e.f.Sync(ctx, e.byUser[c.UserID]); err != nil {
+			b.Fatal(err)
+		}
+		addCounts(req, e.stmts.snapshot())
+		e.stmts.reset()
+		e.waitIdle(b, time.Minute, func() bool { return e.sink.lat.pending() == 0 })
+		addCounts(job, e.stmts.snapshot())
+		requests++
+		pages += e.sink.pages.Load() - p
+	}
+	b.ReportMetric(engineStatements(first)/float64(max(firstPages, 1)), "statements/page-first-sync")
+	b.ReportMetric(engineStatements(req)/float64(max(requests, 1)), "statements/request")
+	b.ReportMetric(engineStatements(job)/float64(max(pages, 1)), "statements/page")
+	b.Logf("first sync: %d pages, statements %s", firstPages, formatCounts(first))
+	b.Logf("%d sync requests: statements %s", requests, formatCounts(req))
+	b.Logf("their jobs: %d pages, statements %s", pages, formatCounts(job))
+}
+
+func addCounts(into, from map[string]int) {
+	for k, v := range from {
+		into[k] += v
+	}
+}
+
+// BenchmarkIdleAccountRequests measures the Graph requests an idle
+// connected account (calendar and Inbox, no change, no notification)
+// costs a day with the default SweepAfter and SweepInterval, on a
+// simulated period: both durations are divided by idleScale (1,440: a
+// day passes in 60 seconds), accounts are connected one after another
+// over one SweepAfter so that their sweeps are spread as in production,
+// and the fake's request log is counted over one simulated day. The
+// daily window slide cannot be scaled (it follows the UTC date), so it
+// is measured apart: the stored calendar windows are moved back one day,
+// as if the day had changed, and the requests of the slide that follows
+// are counted. requests/account/day is the sum of both. Token requests
+// (Entra, not Graph) are not scaled either: see the log line.
+// Run it with -benchtime=1x.
+func BenchmarkIdleAccountRequests(b *testing.B) {
+	for b.Loop() {
+		benchIdle(b)
+	}
+}
+
+const idleScale = 1440
+
+func benchIdle(b *testing.B) {
+	ctx := b.Context()
+	sweepAfter, sweepInterval := DefaultSweepAfter/idleScale, DefaultSweepInterval/idleScale
+	n := benchAccounts(b, 100)
+	e := newBenchEnv(b, benchConfig{postgres: true, accounts: n, latency: graphLatency, tweak: func(c *Config) {
+		c.SweepAfter, c.SweepInterval = sweepAfter, sweepInterval
+	}})
+	e.start(b)
+	gap := sweepAfter / time.Duration(n)
+	for _, id := range e.accounts {
+		if err := e.f.Connect(ctx, benchAccount(id)); err != nil {
+			b.Fatal(err)
+		}
+		time.Sleep(gap)
+	}
+	e.waitIdle(b, 5*time.Minute, func() bool { return e.connected(b) == n })
+
+	day := 24 * time.Hour / idleScale
+	since := time.Now()
+	time.Sleep(day)
+	sweepGraph, _ := e.graphRequests(since)
+	simDays := float64(time.Since(since)) * idleScale / float64(24*time.Hour)
+	sweepPerDay := float64(sweepGraph) / float64(n) / simDays
+
+	// The slide: stop the sweep from picking the accounts meanwhile, move
+	// the stored windows back a day, and wait for every window to be
+	// today's again.
+	const dayMs = int64(24 * time.Hour / time.Millisecond)
+	future := time.Now().Add(24 * time.Hour).UnixMilli()
+	err := e.db.inTx(ctx, func(tx *Tx) error {
+		if _, err := tx.Exec(ctx, benchMarker+` UPDATE fleet_accounts SET synced_at = $1`, future); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, benchMarker+` UPDATE fleet_cursors SET window_start = window_start - $1, window_end = window_end - $1 WHERE resource = 'calendar'`, dayMs)
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	slideSince := time.Now()
+	acct := benchAccount("x.y")
+	start, _ := acct.window(time.Now())
+	e.waitIdle(b, 5*time.Minute, func() bool {
+		var left int
+		if err := e.db.queryRow(ctx, benchMarker+` SELECT COUNT(*) FROM fleet_cursors WHERE resource = 'calendar' AND window_start <> $1`, start.UnixMilli()).Scan(&left); err != nil {
+			b.Fatal(err)
+		}
+		return left == 0
+	})
+	slideGraph, _ := e.graphRequests(slideSince)
+	slidePerDay := float64(slideGraph) / float64(n)
+
+	b.ReportMetric(sweepPerDay+slidePerDay, "requests/account/day")
+	b.ReportMetric(sweepPerDay, "sweep-requests/account/day")
+	b.ReportMetric(slidePerDay, "slide-requests/account/day")
+	b.Logf("sweep: %d Graph requests for %d idle accounts in %s = %.3f simulated days (x%d): %d / %d / %.3f = %.2f requests/account/day",
+		sweepGraph, n, time.Since(since).Round(time.Millisecond), simDays, idleScale, sweepGraph, n, simDays, sweepPerDay)
+	b.Logf("slide: %d Graph requests for %d accounts, once a day: %.2f requests/account/day; total %.2f + %.2f = %.2f",
+		slideGraph, n, slidePerDay, sweepPerDay, slidePerDay, sweepPerDay+slidePerDay)
+}
