@@ -34,6 +34,9 @@ var (
 	ErrSyncReset = errors.New("graphclient: sync state reset")
 )
 
+// ErrInvalidInput is wrapped by every error that reports bad input to a function of this module.
+var ErrInvalidInput = errors.New("graphclient: invalid input")
+
 // maxErrorBody is how much of an error response body is read.
 const maxErrorBody = 1 << 20
 
