@@ -22,7 +22,9 @@ import (
 //     clientState (the Manager stores it and forgets the old one), then
 //     ask Sync for a sync to catch what happened in between.
 //
-// Unknown lifecycle events are ignored. A Router is safe for concurrent
+// Unknown lifecycle events are ignored, and so are lifecycle events for a
+// Registration the Store no longer holds (it was replaced or deleted after
+// the Handler verified the notification). A Router is safe for concurrent
 // use when its Sync and Manager are.
 type Router struct {
 	// Sync runs or schedules the syncs: a SyncFunc for one sync per Key
@@ -82,7 +84,13 @@ func (rt *Router) lifecycle(ctx context.Context, n ChangeNotification) (resync b
 		return false, subErr(op, n.SubscriptionID, err)
 	}
 	reg, err := m.store.Load(ctx, n.RegistrationID)
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrUnknownSubscription):
+		// The Handler verified n against this registration, so it was
+		// replaced or deleted since (a renewal that recreated it, an
+		// earlier lifecycle event, a disconnect): nothing left to do.
+		return false, nil
+	case err != nil:
 		return false, subErr(op, n.SubscriptionID, err)
 	}
 	if reg.Subscription.ID == "" { // still pending: Graph has told us its ID

@@ -61,8 +61,8 @@ func TestRouterLifecycleErrors(t *testing.T) {
 		{"no syncer", &notify.Router{}, lifecycle(notify.Missed), "Router.Sync"},
 		{"no manager", &notify.Router{Sync: syncer}, lifecycle(notify.SubscriptionRemoved), "Router.Manager"},
 		{"unknown event ignored", &notify.Router{Sync: syncer}, lifecycle("somethingNew"), ""},
-		{"unknown registration", &notify.Router{Sync: syncer, Manager: func(context.Context, string) (*notify.Manager, error) { return emptyManager, nil }},
-			lifecycle(notify.ReauthorizationRequired), "unknown subscription"},
+		{"replaced registration ignored", &notify.Router{Sync: syncer, Manager: func(context.Context, string) (*notify.Manager, error) { return emptyManager, nil }},
+			lifecycle(notify.SubscriptionRemoved), ""},
 		{"manager fails", &notify.Router{Sync: syncer, Manager: func(context.Context, string) (*notify.Manager, error) {
 			return nil, errors.New("user signed out")
 		}}, lifecycle(notify.ReauthorizationRequired), "user signed out"},
