@@ -12,6 +12,8 @@ import (
 // The Router calls it for change notifications, missed notifications and
 // recreated subscriptions. A SyncFunc syncs at once, in the caller's
 // goroutine; a *Debouncer coalesces bursts into one sync per Key.
+// Implementations must be safe for concurrent use when the Handler has
+// more than one worker or serves POSTs concurrently.
 type Syncer interface {
 	Sync(ctx context.Context, k Key) error
 }

@@ -46,7 +46,9 @@ type HandlerConfig struct {
 	// call Deliver from that many goroutines of its own, fed by an
 	// in-memory queue: a simple program's mode, where a notification
 	// Deliver fails on is logged and lost, as are those still queued
-	// when the process ends. Default 0: Deliver runs before the answer.
+	// when the process ends. Deliver then gets a context of the Handler's
+	// own, cancelled when Shutdown stops waiting. Default 0: Deliver runs
+	// before the answer.
 	Workers int
 	// QueueSize bounds the notifications waiting for a worker (default
 	// DefaultQueueSize; only with Workers). When a POST's notifications do

@@ -124,6 +124,7 @@ func TestHandlerRejectsAlike(t *testing.T) {
 		{"unknown subscription", changeBody("00000000-0000-0000-0000-000000000000", secret), notify.ErrUnknownSubscription},
 		{"unknown registration", changeBody(subID, "bm9zdWNo.x"), notify.ErrUnknownSubscription},
 		{"wrong clientState", changeBody(subID, secret+"x"), notify.ErrClientState},
+		{"oversized clientState", changeBody(subID, secret+strings.Repeat("x", 128)), notify.ErrClientState},
 		{"no clientState", changeBody(subID, ""), notify.ErrClientState},
 		{"clientState prefix", changeBody(subID, secret[:len(secret)-1]), notify.ErrClientState},
 	}

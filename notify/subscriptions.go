@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/m365kit/m365kit/graphclient"
 )
@@ -137,10 +138,18 @@ func randomText(n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// registrationIDOf returns the registration ID a clientState carries.
+// maxClientState is Graph's limit on a clientState.
+const maxClientState = 128
+
+// registrationIDOf returns the registration ID a clientState carries. A
+// clientState Graph would not accept carries none, so a forger's cannot
+// make the Store look up anything large.
 func registrationIDOf(clientState string) (string, bool) {
+	if len(clientState) > maxClientState {
+		return "", false
+	}
 	id, _, ok := strings.Cut(clientState, ".")
-	return id, ok && id != ""
+	return id, ok && id != "" && !strings.ContainsFunc(id, unicode.IsControl)
 }
 
 // Create subscribes to t and stores the Registration in one step: it saves
