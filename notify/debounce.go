@@ -117,7 +117,8 @@ func NewDebouncer(cfg DebouncerConfig) (*Debouncer, error) {
 // Sync asks for a sync of k and returns at once, without waiting for it;
 // the sync runs later with the Debouncer's own context, not ctx. After
 // Shutdown it returns an error matching ErrClosed.
-func (d *Debouncer) Sync(_ context.Context, k Key) error {
+func (d *Debouncer) Sync(ctx context.Context, k Key) error {
+	_ = ctx // the sync runs later, with the Debouncer's own context
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
