@@ -36,7 +36,9 @@ func TestDatabaseOutageRecovers(t *testing.T) {
 		outage = 30 * time.Second
 	}
 	ctx := t.Context()
-	e := newBenchEnv(t, benchConfig{postgres: true, accounts: 12, tweak: func(c *Config) {
+	// Graph takes 300 ms a request, so syncs are waiting on Graph when the
+	// database goes away and try to commit while it is away.
+	e := newBenchEnv(t, benchConfig{postgres: true, accounts: 12, latency: 300 * time.Millisecond, tweak: func(c *Config) {
 		c.RescueAfter = 10 * time.Second // the shortest allowed: jobs whose worker lost its connection are rescued sooner
 	}})
 	e.start(t)
@@ -64,6 +66,10 @@ func TestDatabaseOutageRecovers(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	// The outage begins while the syncs of those changes run.
+	var running int
+	if err := e.db.queryRow(ctx, benchMarker+` SELECT COUNT(*) FROM river_job WHERE state = 'running'`).Scan(&running); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := admin.ExecContext(ctx, `ALTER DATABASE `+name+` WITH ALLOW_CONNECTIONS false`); err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +111,7 @@ func TestDatabaseOutageRecovers(t *testing.T) {
 	if len(refused) > 0 {
 		t.Fatalf("%d sync requests refused after the database came back", len(refused))
 	}
-	t.Logf("outage of %s: %d connections terminated, %d sync requests refused during it", outage, killed, during)
+	t.Logf("outage of %s: %d jobs running and %d connections terminated when it began, %d sync requests refused during it", outage, running, killed, during)
 	if during == 0 {
 		t.Error("no sync request was refused during the outage: the database did not go away")
 	}
