@@ -106,8 +106,9 @@ func benchNotificationLatency(b *testing.B, postgres bool) {
 	b.ReportMetric(float64(n)/sent.Seconds(), "changes/s")
 	b.ReportMetric(float64(graph)/float64(max(changes, 1)), "graph-requests/change")
 	b.ReportMetric(engineStatements(stmts)/float64(max(pages, 1)), "statements/page")
-	b.Logf("%d changes in %s (%d timed), %d pages applied, %d Graph requests, %d token requests; statements %s",
-		changes, sent.Round(time.Millisecond), n, pages, graph, token, formatCounts(stmts))
+	p90, max := e.sink.lat.quantile(0.90), e.sink.lat.quantile(1)
+	b.Logf("%d changes in %s (%d timed: p90 %s, max %s), %d pages applied, %d Graph requests (%d answered 429), %d token requests; statements %s",
+		changes, sent.Round(time.Millisecond), n, p90.Round(time.Millisecond), max.Round(time.Millisecond), pages, graph, e.throttled(since), token, formatCounts(stmts))
 }
 
 // currentVersion returns the version an update left in the fake: an

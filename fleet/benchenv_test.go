@@ -5,9 +5,10 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
-	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -94,6 +95,13 @@ func newBenchEnv(tb testing.TB, c benchConfig) *benchEnv {
 			tb.Fatal(err)
 		}
 		pc.ConnConfig.Tracer = &pgTracer{count: e.stmts, lat: e.sink.lat}
+		if s := os.Getenv("M365KIT_FLEET_BENCH_POOL"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 {
+				tb.Fatalf("M365KIT_FLEET_BENCH_POOL=%q is not a positive number", s)
+			}
+			pc.MaxConns = int32(n)
+		}
 		pool, err := pgxpool.NewWithConfig(ctx, pc)
 		if err != nil {
 			tb.Fatal(err)
@@ -191,7 +199,12 @@ func (e *benchEnv) connectAll(tb testing.TB) time.Duration {
 		}
 	}
 	e.waitIdle(tb, 10*time.Minute, func() bool { return e.connected(tb) == len(e.accounts) })
-	return time.Since(t0)
+	took := time.Since(t0)
+	// The status changes (syncing, then connected: two a account) are
+	// delivered by jobs in the same queue; a measurement starts once they
+	// are done too.
+	e.waitIdle(tb, 10*time.Minute, func() bool { return e.jobs(tb, "") == 0 })
+	return took
 }
 
 // waitIdle waits until cond holds and no sync job is queued or running.
@@ -221,9 +234,15 @@ func (e *benchEnv) connected(tb testing.TB) int {
 
 // syncJobs counts the sync jobs queued or running.
 func (e *benchEnv) syncJobs(tb testing.TB) int {
+	return e.jobs(tb, `AND kind IN ('fleet.calendar_sync', 'fleet.mail_sync')`)
+}
+
+// jobs counts the jobs queued or running (of the kinds the condition
+// and, if not empty, names), apart from the periodic ones.
+func (e *benchEnv) jobs(tb testing.TB, and string) int {
 	var n int
-	err := e.db.queryRow(tb.Context(), benchMarker+` SELECT COUNT(*) FROM river_job WHERE kind IN ('fleet.calendar_sync', 'fleet.mail_sync')
-		AND state IN ('available', 'scheduled', 'retryable', 'running', 'pending')`).Scan(&n)
+	err := e.db.queryRow(tb.Context(), benchMarker+` SELECT COUNT(*) FROM river_job WHERE state IN ('available', 'scheduled', 'running', 'pending', 'retryable')
+		AND kind NOT IN ('fleet.sweep', 'fleet.slide', 'fleet.renew') `+and).Scan(&n)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -249,6 +268,17 @@ func (e *benchEnv) graphRequests(since time.Time) (graph, token int) {
 		}
 	}
 	return graph, token
+}
+
+// throttled counts the Graph requests answered 429 after since.
+func (e *benchEnv) throttled(since time.Time) int {
+	n := 0
+	for _, r := range e.srv.Requests() {
+		if !r.Time.Before(since) && r.Host == graphtest.GraphHost && r.Status == 429 {
+			n++
+		}
+	}
+	return n
 }
 
 // benchSink is the tests' recording sink plus the latency tracker: it
@@ -309,9 +339,9 @@ func (s *benchSink) ApplyMail(ctx context.Context, tx *Tx, p *MailPage) error {
 
 // seenItem is an item a page brought.
 type seenItem struct {
-	id, version         string
-	removed, skipped    bool
-	occurrence          bool // an occurrence of the series id
+	id, version      string
+	removed, skipped bool
+	occurrence       bool // an occurrence of the series id
 }
 
 // awaited is a change made in the fake whose commit is awaited.
@@ -400,21 +430,25 @@ func (l *latencyTracker) reset() {
 	l.want, l.staged, l.got = map[string]awaited{}, map[any][]string{}, nil
 }
 
-// percentiles returns the latencies' p50 and p99 (nearest rank) and
-// their number.
-func (l *latencyTracker) percentiles() (p50, p99 time.Duration, n int) {
+// quantile returns the latency at quantile q (nearest rank).
+func (l *latencyTracker) quantile(q float64) time.Duration {
 	l.mu.Lock()
 	got := slices.Clone(l.got)
 	l.mu.Unlock()
 	if len(got) == 0 {
-		return 0, 0, 0
+		return 0
 	}
-	sort.Slice(got, func(i, j int) bool { return got[i] < got[j] })
-	rank := func(p float64) time.Duration {
-		i := int(p*float64(len(got))+0.999999) - 1
-		return got[min(max(i, 0), len(got)-1)]
-	}
-	return rank(0.50), rank(0.99), len(got)
+	slices.Sort(got)
+	i := int(q*float64(len(got))+0.999999) - 1
+	return got[min(max(i, 0), len(got)-1)]
+}
+
+// percentiles returns the latencies' p50 and p99 and their number.
+func (l *latencyTracker) percentiles() (p50, p99 time.Duration, n int) {
+	l.mu.Lock()
+	n = len(l.got)
+	l.mu.Unlock()
+	return l.quantile(0.50), l.quantile(0.99), n
 }
 
 // benchMarker starts the benchmarks' own queries, which are not counted
