@@ -73,7 +73,7 @@ type Config struct {
 	SweepAfter time.Duration
 	// SweepInterval is how often the elected leader looks for such
 	// accounts and for calendar windows to slide (default
-	// DefaultSweepInterval).
+	// DefaultSweepInterval; at least 1 second).
 	SweepInterval time.Duration
 	// MaxAttempts is how many times a failing job runs before River
 	// discards it (default DefaultMaxAttempts). Snoozes for throttling
@@ -137,6 +137,10 @@ func New(cfg Config) (*Fleet, error) {
 		return nil, invalid(op, "Config.SweepAfter", "is negative")
 	case cfg.SweepInterval < 0:
 		return nil, invalid(op, "Config.SweepInterval", "is negative")
+	case cfg.SweepInterval != 0 && cfg.SweepInterval < time.Second:
+		// River refuses the periodic jobs' unique period below a second,
+		// silently: the sweep and the slide would never run.
+		return nil, invalid(op, "Config.SweepInterval", "is less than 1s")
 	case cfg.MaxAttempts < 0:
 		return nil, invalid(op, "Config.MaxAttempts", "is negative")
 	case cfg.PollInterval != 0 && cfg.PollInterval < 100*time.Millisecond:

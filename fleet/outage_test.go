@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"os"
 	"regexp"
 	"slices"
@@ -216,4 +217,22 @@ func (e *benchEnv) storedIDs(t *testing.T, q string, args ...any) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// A SweepInterval under a second is refused: River refuses a periodic
+// job's unique period below one second without an error anyone sees, so
+// the sweep and the window slide would silently never run.
+func TestSweepIntervalUnderOneSecondRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false, nil)
+	cfg := Config{DB: e.db, App: e.app, Sink: e.sink, SweepInterval: 500 * time.Millisecond}
+	_, err := New(cfg)
+	var fe *Error
+	if !errors.As(err, &fe) || fe.Input != "Config.SweepInterval" {
+		t.Errorf("New with SweepInterval 500ms = %v, want an *Error naming Config.SweepInterval", err)
+	}
+	cfg.SweepInterval = time.Second
+	if _, err := New(cfg); err != nil {
+		t.Errorf("New with SweepInterval 1s: %v", err)
+	}
 }
