@@ -57,8 +57,9 @@ type Server struct {
 	now           func() time.Time
 	tokenLifetime time.Duration
 
-	login *http.ServeMux // requests for LoginHost
-	graph *http.ServeMux // requests for GraphHost
+	login      *http.ServeMux // requests for LoginHost
+	graph      *http.ServeMux // requests for GraphHost
+	graphPaths []string       // the path of every Graph route, without the version
 
 	mu      sync.Mutex
 	tenants map[string]*Tenant // by ID
