@@ -143,7 +143,11 @@
 // Subscriptions validate the notification URL and push change and
 // lifecycle notifications to it (SetNotificationClient, SendLifecycle):
 // for events and messages created, updated or deleted, and for chat
-// messages posted (created).
+// messages posted (created). Delivery follows Microsoft's rules: a 2xx
+// within 3 seconds counts, anything else is retried with exponential
+// back-off for up to 4 hours (duplicates included), and endpoints that
+// answer slowly are delayed, then dropped. Its waits run on the server
+// clock; RetryDue sends what has come due at once.
 //
 // # Request log
 //

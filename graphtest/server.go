@@ -92,6 +92,7 @@ func NewServer(opts ...Option) *Server {
 		o(s)
 	}
 	s.entra.init()
+	s.subs.ctx, s.subs.cancel = context.WithCancel(context.Background())
 	s.routes()
 	s.transport = sync.OnceValue(s.newTransport)
 	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
@@ -113,6 +114,7 @@ func New(t testing.TB, opts ...Option) *Server {
 // and closes the idle connections of HTTPClient's transport and of the
 // default notification client.
 func (s *Server) Close() {
+	s.subs.cancel() // no more notifications or retries
 	s.ts.Close()
 	s.transport().CloseIdleConnections()
 	s.closeNotificationClient()
