@@ -2,6 +2,7 @@ package graphtest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -156,7 +157,7 @@ func isWrite(method string) bool {
 func (s *Server) runBatchItem(outer *http.Request, it batchItem, status map[string]int) batchResult {
 	for _, d := range it.DependsOn {
 		if st := status[strings.ToLower(d)]; st >= 400 {
-			return s.itemError(it.ID, http.StatusFailedDependency, "FailedDependency", fmt.Sprintf("The request depends on request '%s', which failed.", d))
+			return s.itemError(outer, it, http.StatusFailedDependency, "FailedDependency", fmt.Sprintf("The request depends on request '%s', which failed.", d))
 		}
 	}
 	rel := it.URL
@@ -164,15 +165,15 @@ func (s *Server) runBatchItem(outer *http.Request, it batchItem, status map[stri
 		rel = "/" + rel
 	}
 	if strings.HasPrefix(rel, "/v1.0/") || strings.HasPrefix(rel, "/beta/") || strings.Contains(it.URL, "://") {
-		return s.itemError(it.ID, http.StatusBadRequest, "BadRequest", "A batch request url must be relative to the version, such as /me/events.")
+		return s.itemError(outer, it, http.StatusBadRequest, "BadRequest", "A batch request url must be relative to the version, such as /me/events.")
 	}
 	version := batchVersion(outer)
 	target, err := url.Parse("https://" + GraphHost + version + rel)
 	if err != nil {
-		return s.itemError(it.ID, http.StatusBadRequest, "BadRequest", "Invalid request url.")
+		return s.itemError(outer, it, http.StatusBadRequest, "BadRequest", "Invalid request url.")
 	}
 	if strings.HasPrefix(target.Path, version+"/$batch") {
-		return s.itemError(it.ID, http.StatusBadRequest, "BadRequest", "A batch cannot contain a batch.")
+		return s.itemError(outer, it, http.StatusBadRequest, "BadRequest", "A batch cannot contain a batch.")
 	}
 	var body io.Reader
 	if it.hasBody() {
@@ -180,7 +181,7 @@ func (s *Server) runBatchItem(outer *http.Request, it batchItem, status map[stri
 	}
 	req, err := http.NewRequestWithContext(outer.Context(), strings.ToUpper(it.Method), target.String(), body)
 	if err != nil {
-		return s.itemError(it.ID, http.StatusBadRequest, "BadRequest", "Invalid request method or url.")
+		return s.itemError(outer, it, http.StatusBadRequest, "BadRequest", "Invalid request method or url.")
 	}
 	req.Host = GraphHost
 	req.RemoteAddr = outer.RemoteAddr
@@ -230,9 +231,14 @@ func recorded(id string, rec *httptest.ResponseRecorder) batchResult {
 	return res
 }
 
-// itemError is a batch response carrying Graph's error envelope.
-func (s *Server) itemError(id string, status int, code, msg string) batchResult {
+// itemError is a batch response carrying Graph's error envelope, with the
+// item's client-request-id (else the batch's) echoed as for a request
+// that ran.
+func (s *Server) itemError(outer *http.Request, it batchItem, status int, code, msg string) batchResult {
 	rec := httptest.NewRecorder()
+	if id := cmp.Or(it.header("client-request-id"), outer.Header.Get("client-request-id")); id != "" {
+		rec.Header().Set("client-request-id", id)
+	}
 	writeGraphError(&statusWriter{ResponseWriter: rec, now: s.now}, status, code, msg)
-	return recorded(id, rec)
+	return recorded(it.ID, rec)
 }

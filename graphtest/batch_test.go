@@ -291,3 +291,22 @@ func TestBatchUnknownSegment(t *testing.T) {
 		t.Errorf("item body = %+v", body.Error)
 	}
 }
+
+// An item that fails without running (a failed dependency) echoes the
+// client-request-id too: the item's own, else the batch's.
+func TestBatchItemErrorEchoesClientRequestID(t *testing.T) {
+	t.Parallel()
+	f := newEntraFixture(t)
+	tok := f.srv.IssueToken(f.adele, appClientID, "User.Read")
+	a := postBatch(t, f.srv, tok, `{"requests":[
+		{"id":"1","method":"GET","url":"/me/nothing-here"},
+		{"id":"2","method":"GET","url":"/me","dependsOn":["1"],"headers":{"client-request-id":"crid-2"}}]}`)
+	var body graphError
+	raw, _ := json.Marshal(a.responses["2"].Body)
+	if err := json.Unmarshal(raw, &body); err != nil {
+		t.Fatal(err)
+	}
+	if a.responses["2"].Status != http.StatusFailedDependency || body.Error.InnerError.ClientRequestID != "crid-2" || a.responses["2"].Headers["Client-Request-Id"] != "crid-2" {
+		t.Errorf("item 2 = %d %+v headers %v, want 424 echoing crid-2", a.responses["2"].Status, body.Error, a.responses["2"].Headers)
+	}
+}

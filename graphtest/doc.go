@@ -162,7 +162,9 @@
 // skipped: the user is chosen from login_hint. A personal account may sign
 // in through organizations, so that tests can prove the app refuses it.
 // $batch responses come back in reverse order, which Graph permits and
-// clients must handle. Chat and channel messages are only posted: the fake
-// has no edits, deletions or reactions, so chat-message subscriptions see
-// "created" only.
+// clients must handle. Microsoft does not publish its retry back-off for
+// notifications: the fake's (1, 2, 4, … minutes) is its own choice within
+// the published four hours. Chat and channel messages are only posted: the
+// fake has no edits, deletions or reactions, so chat-message subscriptions
+// see "created" only.
 package graphtest
