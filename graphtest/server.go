@@ -36,9 +36,11 @@ type Option func(*Server)
 
 // WithClock makes the server read the time from now instead of time.Now.
 // It is the fake's one clock: token and code expiry, subscription
-// expirations, the demo tenant's week, item timestamps, the request log
-// and the dates of error answers ($batch items included) all read it. A
-// test moves the fake's time by changing what now returns.
+// expirations, the demo tenant's week, item timestamps, the request log,
+// the dates of error answers ($batch items included) and notification
+// delivery (the 3-second answer window, retries, throttling; see
+// SetNotificationClient and RetryDue) all read it. A test moves the fake's
+// time by changing what now returns.
 func WithClock(now func() time.Time) Option {
 	return func(s *Server) { s.now = now }
 }
