@@ -26,10 +26,14 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -275,4 +279,23 @@ func (tb *Tab) Screenshot(name string) {
 		tb.t.Fatal(err)
 	}
 	tb.t.Logf("screenshot %s", p)
+}
+
+// Serve serves h on the loopback address for the test and returns its base
+// URL, http://localhost:PORT; h is built by newHandler, which receives the
+// base URL first (an example derives its redirect URI from it). The
+// server closes when t ends.
+func Serve(t *testing.T, newHandler func(base string) http.Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	srv := httptest.NewUnstartedServer(newHandler(base))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return base
 }
