@@ -198,10 +198,21 @@ func (tb *Tab) WaitPage(next string) {
 		}
 		select {
 		case <-ctx.Done():
-			tb.t.Fatalf("browser: no page with %s after 30s (at %s, last error %v)", next, tb.Location(), err)
+			tb.t.Fatalf("browser: no page with %s after 30s (at %s, last error %v); the page reads:\n%s", next, tb.Location(), err, tb.pageText())
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// pageText returns the start of the page's visible text, for failures.
+func (tb *Tab) pageText() string {
+	ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string]("document.body ? document.body.innerText.slice(0, 600) : ''"))
+	if err != nil {
+		return "(unreadable: " + err.Error() + ")"
+	}
+	return s
 }
 
 // Type types text into the field sel.
