@@ -90,7 +90,7 @@ func New(t *testing.T, srv *graphtest.Server) *Browser {
 		// The tests visit only their own pages; chromium's sandbox needs
 		// user namespaces that CI containers (running as root) lack.
 		chromedp.NoSandbox,
-		chromedp.WindowSize(1100, 800),
+		chromedp.WindowSize(1000, 560),
 		chromedp.Flag("host-resolver-rules", fmt.Sprintf("MAP %s %s, MAP %s %s, EXCLUDE localhost",
 			graphtest.LoginHost, u.Host, graphtest.GraphHost, u.Host)),
 		chromedp.Flag("ignore-certificate-errors-spki-list", base64.StdEncoding.EncodeToString(spki[:])),
