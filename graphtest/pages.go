@@ -241,20 +241,17 @@ func permissionViews(graph, oidc []string) []permissionView {
 		}
 		out = append(out, pv)
 	}
-	signIn, offline := false, false
-	for _, o := range oidc {
-		switch o {
-		case "openid", "profile", "email":
-			signIn = true
-		case "offline_access":
-			offline = true
+	// Entra's wording for the OpenID Connect scopes.
+	words := map[string]string{
+		"openid":         "Sign you in",
+		"profile":        "View your basic profile",
+		"email":          "View your email address",
+		"offline_access": "Maintain access to data you have given it access to",
+	}
+	for _, o := range []string{"openid", "profile", "email", "offline_access"} {
+		if containsFold(oidc, o) {
+			out = append(out, permissionView{Name: o, Description: words[o]})
 		}
-	}
-	if signIn {
-		out = append(out, permissionView{Name: "openid profile email", Description: "Sign you in and read your profile"})
-	}
-	if offline {
-		out = append(out, permissionView{Name: "offline_access", Description: "Maintain access to data you have given it access to"})
 	}
 	return out
 }

@@ -124,7 +124,7 @@ func TestPagesAdminConsent(t *testing.T) {
 	mustContain(t, "the admin sign-in page", body, "<h1>Sign in as an administrator</h1>", `Megan Bowen<span class="admin-tag">Administrator</span>`)
 
 	_, body = page(t, f.srv, raw, url.Values{"login": {"megan@contoso.com"}})
-	mustContain(t, "the admin consent prompt", body, "Accept for your organization", "Mail.Read", "Calendars.ReadWrite", "Sign you in and read your profile")
+	mustContain(t, "the admin consent prompt", body, "Accept for your organization", "Mail.Read", "Calendars.ReadWrite", "Sign you in")
 
 	resp, _ := page(t, f.srv, raw, url.Values{"login": {"megan@contoso.com"}, "consent": {"cancel"}})
 	q := redirectParams(t, resp)

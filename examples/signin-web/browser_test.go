@@ -16,8 +16,9 @@ import (
 
 // TestBrowser signs a user in through the fake authority's pages in
 // chromium: the form_post callback must carry the SameSite=None pending
-// cookie across sites; then a GET of the callback, sign-out, and a
-// cross-site sign-out that must be refused.
+// cookie across sites; then a GET of the callback, sign-out, a personal
+// account (which the fake lets through /organizations so that the app
+// must refuse it) and a cross-site sign-out that must be refused.
 func TestBrowser(t *testing.T) {
 	d := m365test.New(t)
 	var s *server
@@ -106,6 +107,26 @@ func TestBrowser(t *testing.T) {
 		if got := tab.Text("h1"); got != "This sign-in has already finished" {
 			t.Errorf("GET of the callback signed out shows %q", got)
 		}
+	})
+
+	t.Run("personal account refused", func(t *testing.T) {
+		personal := d.Server.PersonalTenant()
+		personal.AddUser("sam@outlook.com", "Sam Personal")
+		personal.AllowUserConsent(true) // personal accounts consent for themselves
+		tab := b.Tab(t)
+		tab.Navigate(base + "/")
+		tab.Follow("a.button", "#signin-next")
+		tab.Type("#login-other", "sam@outlook.com")
+		tab.Follow("#signin-next", "#consent-accept")
+		if got := tab.Text("main"); !strings.Contains(got, "Sign in and read the signed-in user's own profile") || strings.Contains(got, "Accept for your organization") {
+			t.Errorf("the consent prompt reads:\n%s", got)
+		}
+		tab.Screenshot("graphtest-user-consent")
+		tab.Follow("#consent-accept", "h1")
+		if got := tab.Text("body"); !strings.Contains(got, "Sign-in failed") || !strings.Contains(got, "use a work or school account") {
+			t.Errorf("a personal account's sign-in reads:\n%s", got)
+		}
+		tab.Screenshot("signin-personal-refused")
 	})
 
 	t.Run("cross-site sign-out refused", func(t *testing.T) {
