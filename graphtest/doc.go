@@ -42,8 +42,8 @@
 //	GET  /{tenant}/v2.0/.well-known/openid-configuration   (organizations, common, consumers, a GUID or domain)
 //	GET  /{tenant}/discovery/v2.0/keys                     (RS256 JWKS)
 //	GET  /common/discovery/instance                         (MSAL instance discovery)
-//	GET  /{tenant}/oauth2/v2.0/authorize                   (code flow, PKCE S256 required)
-//	GET  /{tenant}/v2.0/adminconsent
+//	GET  /{tenant}/oauth2/v2.0/authorize                   (code flow, PKCE S256 required; POST from its pages)
+//	GET  /{tenant}/v2.0/adminconsent                       (POST from its pages)
 //	POST /{tenant}/oauth2/v2.0/token                       (authorization_code, refresh_token)
 //	GET  /{tenant}/oauth2/v2.0/logout                      (back to post_logout_redirect_uri)
 //
