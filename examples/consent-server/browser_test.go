@@ -92,6 +92,11 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("Cancel granted %v", g)
 		}
 		tab.Screenshot("consent-declined")
+		tab.Follow(`a[href="/troubleshooting"]`, "table")
+		if got := tab.Text("body"); !strings.Contains(got, "AADSTS65004") || !strings.Contains(got, "AADSTS90094") {
+			t.Errorf("the troubleshooting page reads:\n%s", got)
+		}
+		tab.Screenshot("troubleshooting")
 	})
 
 	t.Run("user who is not an administrator", func(t *testing.T) {

@@ -168,7 +168,7 @@ var pages = template.Must(template.New("").Parse(`
 <style>body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;line-height:1.5}
 .button{display:inline-block;background:#2f2f2f;color:#fff;padding:.6rem 1rem;border-radius:4px;text-decoration:none}
 code{background:#f3f3f3;padding:0 .2rem}td,th{text-align:left;padding:.2rem .6rem;vertical-align:top}
-table{border-collapse:collapse}tr{border-bottom:1px solid #ddd}.yes{color:#107c10;font-weight:600}.no{color:#a4262c;font-weight:600}</style></head><body>{{end}}
+table{border-collapse:collapse}tr{border-bottom:1px solid #ddd}.yes{color:#107c10;font-weight:600}.no{color:#a4262c;font-weight:600}.codes td:last-child,.codes th:last-child{white-space:nowrap}</style></head><body>{{end}}
 {{define "home"}}{{template "top" "Add to Microsoft 365"}}
 <h1>Connect your Microsoft 365 organisation</h1>
 <p>A Global, Cloud Application or Application Administrator grants consent once for everyone in the organisation.
@@ -177,8 +177,8 @@ The app uses delegated permissions only: it acts for signed-in users and sees no
 <p><a href="/consent/start?choice=mailbox">Grant access to the mailbox only</a> (email sync)</p>
 {{if .Demo}}<p><small>Demo tenant: <a href="/consent/start?choice=all&amp;demo=decline">try a declined consent</a>.</small></p>{{end}}
 <h2>What the app may do</h2>
-<table><tr><th>Permission category</th><th>What the app can do</th><th>Permissions</th></tr>
-{{range .Features}}<tr><td>{{.Title}}</td><td>{{.Summary}}</td><td>{{range .Scopes}}<code>{{.}}</code> {{end}}</td></tr>{{end}}</table>
+<table><tr><th>Permission category</th><th>What the app can do</th><th>Required?</th><th>Permissions</th></tr>
+{{range .Features}}<tr><td>{{.Title}}</td><td>{{.Summary}}</td><td>{{.Required}}</td><td>{{range .Scopes}}<code>{{.}}</code> {{end}}</td></tr>{{end}}</table>
 <p><a href="/troubleshooting">Troubleshooting sign-in and consent errors</a></p></body></html>{{end}}
 {{define "granted"}}{{template "top" "Consent granted"}}
 <h1>Consent granted</h1>
@@ -203,14 +203,15 @@ The app uses delegated permissions only: it acts for signed-in users and sees no
 <h1>Troubleshooting Microsoft 365 sign-in and consent</h1>
 {{with .One}}<h2>AADSTS{{.Code}} {{.Name}}</h2><p>{{.Meaning}}</p><p><b>Who fixes it:</b> {{.Fixer}}. <b>How:</b> {{.Fix}}</p>
 <p><a href="{{.Link}}">Microsoft's page about this error</a></p>{{end}}
-<h2>Common errors</h2><table><tr><th>Code</th><th>What it means</th><th>Who fixes it</th></tr>
+<p>Error pages from Microsoft and from this app show a code that starts with AADSTS. Find it below and open it to see what it means, who can fix it (the tenant admin, the user or the vendor) and how.</p>
+<h2>Common errors</h2><table class="codes"><tr><th>Code</th><th>What it means</th><th>Who fixes it</th></tr>
 {{range .All}}<tr><td><a href="/troubleshooting?code={{.Code}}">AADSTS{{.Code}}</a></td><td>{{with .Name}}{{.}}: {{end}}{{.Meaning}}</td><td>{{.Fixer}}</td></tr>{{end}}</table>
 <p><a href="/">Back</a></p></body></html>{{end}}
 `))
 
 type featureRow struct {
-	Title, Summary string
-	Scopes         []string
+	Title, Summary, Required string
+	Scopes                   []string
 }
 
 func (s *server) home(w http.ResponseWriter, r *http.Request) {
@@ -228,7 +229,7 @@ func (s *server) home(w http.ResponseWriter, r *http.Request) {
 				names = append(names, p.Name)
 			}
 		}
-		rows = append(rows, featureRow{Title: f.Title(), Summary: summaries[f], Scopes: names})
+		rows = append(rows, featureRow{Title: f.Title(), Summary: summaries[f], Required: required[f], Scopes: names})
 	}
 	// The declined-consent shortcut needs the played authority; a browser that
 	// reaches it has a Cancel button.

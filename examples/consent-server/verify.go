@@ -76,3 +76,12 @@ func (s *server) reloaded(r *http.Request, err error) *consent.Grant {
 	defer s.mu.Unlock()
 	return s.completed[g.Nonce]
 }
+
+// required says when each feature's permissions are needed, as the
+// permission overview of the administrator's guide does.
+var required = map[scopes.Feature]string{
+	scopes.SignIn:   "Always",
+	scopes.Calendar: "For calendar sync and the automatic notetaker",
+	scopes.Teams:    "For sharing to Teams",
+	scopes.Mail:     "For email sync",
+}
