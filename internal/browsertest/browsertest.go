@@ -130,10 +130,6 @@ type Tab struct {
 	ctx context.Context
 }
 
-// Context returns the tab's context, for chromedp actions the Tab does not
-// wrap.
-func (tb *Tab) Context() context.Context { return tb.ctx }
-
 // Do runs chromedp actions in the tab, failing the test on error.
 func (tb *Tab) Do(actions ...chromedp.Action[chromedp.Void]) {
 	tb.t.Helper()
@@ -221,12 +217,6 @@ func (tb *Tab) Type(sel, text string) {
 	tb.Do(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.SendKeys(chromedp.CSS(sel), text))
 }
 
-// WaitFor waits until the element sel is visible.
-func (tb *Tab) WaitFor(sel string) {
-	tb.t.Helper()
-	tb.Do(chromedp.WaitVisible(chromedp.CSS(sel)))
-}
-
 // Text returns the visible text of the element sel.
 func (tb *Tab) Text(sel string) string {
 	tb.t.Helper()
@@ -242,12 +232,6 @@ func (tb *Tab) Location() string {
 		return "(unknown: " + err.Error() + ")"
 	}
 	return s
-}
-
-// Title returns the page's title.
-func (tb *Tab) Title() string {
-	tb.t.Helper()
-	return run(tb, chromedp.Title())
 }
 
 // Reload reloads the page (a GET reload re-sends the same request) and
