@@ -31,7 +31,11 @@ func postedLogin(r *http.Request) string {
 func (s *Server) showSignIn(w http.ResponseWriter, r *http.Request, a authority, app *App, admin bool, hint, errMsg string) {
 	v := signInView{App: viewApp(app), Admin: admin, Action: r.URL.RequestURI(), Error: errMsg}
 	ts := []*Tenant{a.tenant}
-	if a.tenant == nil {
+	switch dh := s.Tenant(r.URL.Query().Get("domain_hint")); {
+	case a.tenant != nil:
+	case dh != nil: // domain_hint narrows organizations and common to one tenant, as for Browse
+		ts = []*Tenant{dh}
+	default:
 		ts = slices.DeleteFunc(s.Tenants(), func(t *Tenant) bool { return t.ID == PersonalTenantID })
 	}
 	picked := false

@@ -73,6 +73,16 @@ func TestPagesSignIn(t *testing.T) {
 	mustContain(t, "the sign-in page", body, `<html lang="en">`, `<title>Sign in to your account</title>`,
 		`<label for="login-other">`, `value="adele@contoso.com" checked`, `value="megan@contoso.com"`, `<h1>Sign in</h1>`)
 
+	// domain_hint lists that tenant's users only.
+	other := f.srv.AddTenant("fabrikam.com")
+	other.AddUser("katie@fabrikam.com", "Katie Jordan")
+	_, body = page(t, f.srv, authURL("organizations", map[string]string{"domain_hint": "fabrikam.com"}), nil)
+	if !strings.Contains(body, `value="katie@fabrikam.com"`) || strings.Contains(body, `value="adele@contoso.com"`) {
+		t.Errorf("with domain_hint=fabrikam.com the page lists:\n%s", body)
+	}
+	_, body = page(t, f.srv, raw, nil)
+	mustContain(t, "the sign-in page without a domain hint", body, `value="katie@fabrikam.com"`)
+
 	// An unknown account stays on the page with Entra's message.
 	resp, body = page(t, f.srv, raw, url.Values{"login_other": {"nobody@contoso.com"}})
 	if resp.StatusCode != http.StatusBadRequest {

@@ -18,6 +18,7 @@ import (
 // administrator. With M365KIT_SCREENSHOTS=DIR it saves the pages the
 // README shows.
 func TestBrowser(t *testing.T) {
+	t.Parallel()
 	d := m365test.New(t)
 	clientID := d.Demo.App.ClientID
 	base := browsertest.Serve(t, func(base string) http.Handler {

@@ -20,6 +20,7 @@ import (
 // account (which the fake lets through /organizations so that the app
 // must refuse it) and a cross-site sign-out that must be refused.
 func TestBrowser(t *testing.T) {
+	t.Parallel()
 	d := m365test.New(t)
 	var s *server
 	base := browsertest.Serve(t, func(base string) http.Handler {

@@ -22,6 +22,7 @@ func consentURL(clientID, redirect string) string {
 // user who is not an administrator meeting "Need admin approval", a
 // personal account and an unknown client meeting Entra's error pages.
 func TestAuthorityPages(t *testing.T) {
+	t.Parallel()
 	srv := graphtest.New(t)
 	demo := srv.AddDemoTenant()
 	srv.PersonalTenant().AddUser("sam@outlook.com", "Sam Personal")
