@@ -21,6 +21,11 @@ type Env struct {
 	// Demo, when set, is the demo tenant used instead of starting one
 	// (tests share one between runs to show that a program resumes).
 	Demo *m365test.Sandbox
+	// BrowserReachesDemo, with Demo set, says the browser reaches the demo's
+	// authority itself (the browser tests map login.microsoftonline.com to
+	// the fake): the web examples then send it there, as to Microsoft,
+	// instead of playing the authority's pages with Server.Browse.
+	BrowserReachesDemo bool
 }
 
 // Conn is a Graph client acting for one user, demo or real. It is safe for
