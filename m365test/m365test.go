@@ -118,6 +118,9 @@ type Session struct {
 	// Graph is a Graph client acting for User through the sandbox's App,
 	// over the fake's HTTP client; its tokens refresh as in production.
 	Graph *graphclient.Client
+	// App is the auth.App User signed in through (other features'
+	// token sources, SignOut).
+	App *auth.App
 }
 
 // SignIn signs a user of the demo tenant in through App, the way a
@@ -153,5 +156,5 @@ func (sb *Sandbox) SignIn(ctx context.Context, user string, features ...scopes.F
 	if err != nil {
 		return nil, fmt.Errorf("m365test: SignIn %s: %w", upn, err)
 	}
-	return &Session{User: au, Graph: gc}, nil
+	return &Session{User: au, Graph: gc, App: sb.App}, nil
 }
