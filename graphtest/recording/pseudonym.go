@@ -78,10 +78,14 @@ func (p *pseudonyms) address(orig string) string {
 	if !ok {
 		return p.get("local", strings.ToLower(orig))
 	}
-	s := p.get("local", strings.ToLower(local)) + "@" + p.get("domain", strings.ToLower(domain))
+	d := p.get("domain", strings.ToLower(domain))
+	s := p.get("local", strings.ToLower(local)) + "@" + d
 	p.mu.Lock()
 	p.remember(orig, s)
 	p.remember(strings.ToLower(orig), s)
+	if len(domain) >= 4 {
+		p.remember(strings.ToLower(domain), d)
+	}
 	p.mu.Unlock()
 	return s
 }
@@ -140,6 +144,12 @@ func (p *pseudonyms) object(m map[string]any, key string) {
 			kind = "body"
 		case k == "displayName" && (key == "location" || key == "locations"):
 			kind = "place"
+		case k == "internetMessageId" || k == "value" && key == "internetMessageHeaders":
+			// Addresses and domains in them, as mapped elsewhere.
+			if s, ok := v.(string); ok {
+				m[k] = p.replaceKnown(s, false)
+			}
+			continue
 		case person:
 			kind = personKeys[k]
 		}

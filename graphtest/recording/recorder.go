@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -48,10 +49,28 @@ type Recorder struct {
 	start  time.Time
 	pseudo bool
 
-	mu   sync.Mutex
-	seq  int
-	done []Exchange
+	mu     sync.Mutex
+	seq    int
+	done   []Exchange
+	labels map[string]string
 }
+
+// Label notes key=value about the run in the recording (Recording.Labels):
+// the program's mode, its flags. Values are not redacted: never put a
+// secret there.
+func (r *Recorder) Label(key, value string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.labels == nil {
+		r.labels = map[string]string{}
+	}
+	r.labels[key] = value
+}
+
+// Started returns when the recording started, as Recording.Recorded
+// will say: a program that computes a time window from the clock uses it
+// while recording, as its replay will.
+func (r *Recorder) Started() time.Time { return r.start.UTC().Truncate(time.Second) }
 
 // NewRecorder returns a Recorder whose recording starts now.
 func NewRecorder(cfg Config) *Recorder {
@@ -115,6 +134,7 @@ func (r *Recorder) Callback(req *http.Request) {
 func (r *Recorder) Recording() *Recording {
 	r.mu.Lock()
 	xs := slices.Clone(r.done)
+	labels := maps.Clone(r.labels)
 	r.mu.Unlock()
 	slices.SortFunc(xs, func(a, b Exchange) int { return a.Seq - b.Seq })
 	// A secret first seen late (a token redeemed after a request that
@@ -125,7 +145,8 @@ func (r *Recorder) Recording() *Recording {
 	return &Recording{
 		Version:       Version,
 		Name:          r.name,
-		Recorded:      r.start.UTC().Truncate(time.Second),
+		Recorded:      r.Started(),
+		Labels:        labels,
 		Redacted:      redactedList,
 		Pseudonymized: r.pseudo,
 		Exchanges:     xs,

@@ -31,6 +31,10 @@ type Recording struct {
 	// time windows from the clock (calendarView's startDateTime, say)
 	// takes "now" from here so its requests match the recorded ones.
 	Recorded time.Time `json:"recorded"`
+	// Labels are notes the recording program kept about the run (the
+	// examples note the mode they ran in), for the program that replays
+	// it and for the reader. Never a secret.
+	Labels map[string]string `json:"labels,omitempty"`
 	// Redacted lists what the recorder removed, for the reader of the
 	// file (see the package documentation).
 	Redacted []string `json:"redacted,omitempty"`
