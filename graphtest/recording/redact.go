@@ -27,7 +27,7 @@ var secretParams = map[string]bool{
 	"code": true, "code_verifier": true, "code_challenge": true,
 	"client_secret": true, "client_assertion": true, "assertion": true, "password": true,
 	"state": true, "nonce": true, "clientstate": true, "validationtoken": true,
-	"token": true, "sig": true, "logout_hint": true,
+	"token": true, "sig": true, "logout_hint": true, "session_state": true,
 }
 
 // secretKeys are the JSON object keys (lower case) whose values are
@@ -78,7 +78,7 @@ type redactor struct {
 	pseudo      *pseudonyms // nil: personal data is kept
 
 	mu      sync.Mutex
-	learned []string // secret values seen, longest first
+	learned []string // secret values seen, in every form, longest first
 }
 
 func newRedactor(cfg Config) *redactor {
@@ -98,13 +98,24 @@ func (r *redactor) learn(s string) {
 	if len(s) < minLearned || s == Redacted {
 		return
 	}
+	// Each form the value can take in a file: raw, URL-escaped (query
+	// and path) and JSON-escaped.
+	forms := []string{s, url.QueryEscape(s), url.PathEscape(s)}
+	if j, err := json.Marshal(s); err == nil {
+		forms = append(forms, string(j[1:len(j)-1]))
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if slices.Contains(r.learned, s) {
-		return
+	added := false
+	for _, f := range forms {
+		if !slices.Contains(r.learned, f) {
+			r.learned = append(r.learned, f)
+			added = true
+		}
 	}
-	r.learned = append(r.learned, s)
-	slices.SortFunc(r.learned, func(a, b string) int { return len(b) - len(a) })
+	if added {
+		slices.SortFunc(r.learned, func(a, b string) int { return len(b) - len(a) })
+	}
 }
 
 // scrub removes secrets from free text: JWTs, bearer credentials, secret
@@ -182,15 +193,8 @@ func (r *redactor) scrubLearned(s string) string {
 	learned := r.learned
 	r.mu.Unlock()
 	for _, v := range learned {
-		s = strings.ReplaceAll(s, v, Redacted)
-		if q := url.QueryEscape(v); q != v {
-			s = strings.ReplaceAll(s, q, Redacted)
-		}
-		if p := url.PathEscape(v); p != v {
-			s = strings.ReplaceAll(s, p, Redacted)
-		}
-		if j, _ := json.Marshal(v); string(j[1:len(j)-1]) != v {
-			s = strings.ReplaceAll(s, string(j[1:len(j)-1]), Redacted)
+		if strings.Contains(s, v) {
+			s = strings.ReplaceAll(s, v, Redacted)
 		}
 	}
 	return s

@@ -58,8 +58,7 @@ func secretExchanges(t testing.TB, secret string, cfg Config) string {
 		if resp.status == 0 {
 			resp.status = 200
 		}
-		cl := &http.Client{Transport: rec.Transport(resp), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		res, err := cl.Do(req)
+		res, err := rec.Transport(resp).RoundTrip(req)
 		if err != nil {
 			t.Fatal(err)
 		}
