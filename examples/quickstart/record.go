@@ -26,7 +26,7 @@ func liveClient(rec *recording.Recorder) *http.Client {
 	if rec == nil {
 		return nil
 	}
-	return rec.Client(nil)
+	return rec.Client(&http.Client{Timeout: 30 * time.Second}) // auth's default timeout
 }
 
 // record makes the walker's exchanges go through rec, once demo or live

@@ -81,9 +81,15 @@
 // the same $deltatoken link answered round after round); a request the
 // recording does not hold, or asked more often than recorded, gets a
 // *MissError naming it and what was recorded for the same path, and
-// Replay fails the test at the first one. Entra's metadata and signing
-// keys may be fetched any number of times. Replay answers at once: the
-// recorded timings are for reading.
+// Replay fails the test at the first one. (A miss is a transport error,
+// which graphclient and auth retry like a dropped connection before they
+// return it; the test has failed already, naming the request.) Entra's
+// metadata and signing keys may be fetched any number of times. A recorded
+// transport error (a dropped connection) or truncated body is replayed as
+// one, so a client's retries meet the recorded retries. Replay answers at
+// once: the recorded timings are for reading. Requests with the same key
+// sent at once (concurrent pages of a $batch) take the recorded answers in
+// the order they arrive.
 //
 // A program that computes a window from the clock (calendarView's
 // startDateTime) must compute it from Recording.Recorded when replaying,

@@ -77,11 +77,11 @@ func NewRecorder(cfg Config) *Recorder {
 	return &Recorder{name: cfg.Name, red: newRedactor(cfg), start: time.Now(), pseudo: cfg.Pseudonymize}
 }
 
-// Client returns a copy of hc (nil: a client with Go's default transport
-// and a 30-second timeout) whose transport records: pass it as
-// auth.Config.HTTPClient and to graphclient.WithHTTPClient.
+// Client returns a copy of hc (nil: a client with Go's default transport)
+// whose transport records: pass it as auth.Config.HTTPClient and to
+// graphclient.WithHTTPClient.
 func (r *Recorder) Client(hc *http.Client) *http.Client {
-	cp := http.Client{Timeout: 30 * time.Second}
+	var cp http.Client
 	if hc != nil {
 		cp = *hc
 	}
@@ -119,10 +119,16 @@ func (r *Recorder) add(x Exchange) {
 func (r *Recorder) Callback(req *http.Request) {
 	seq, at := r.next()
 	x := Exchange{Seq: seq, Kind: "callback", At: Duration(at), Method: req.Method, URL: r.red.url(req.URL.String())}
-	if req.Body != nil && req.Method == http.MethodPost {
-		b, _ := io.ReadAll(io.LimitReader(req.Body, maxBody))
-		req.Body.Close()
-		req.Body = io.NopCloser(bytes.NewReader(b))
+	if req.Method == http.MethodPost {
+		var b []byte
+		switch {
+		case req.PostForm != nil: // a handler parsed the form already
+			b = []byte(req.PostForm.Encode())
+		case req.Body != nil:
+			b, _ = io.ReadAll(io.LimitReader(req.Body, maxBody))
+			req.Body.Close()
+			req.Body = io.NopCloser(bytes.NewReader(b))
+		}
 		x.RequestHeader = r.red.header(req.Header, requestHeaders)
 		x.Request = r.red.body(req.Header.Get("Content-Type"), b)
 	}

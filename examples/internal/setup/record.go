@@ -97,21 +97,22 @@ func (e Env) Now() time.Time {
 	return time.Now()
 }
 
-// recordClient is the HTTP client for Entra ID and Graph: recording, or
-// nil (the packages' defaults).
+// recordClient is the HTTP client for Entra ID: recording (with auth's
+// default 30-second timeout), or nil (auth's default).
 func (e Env) recordClient() *http.Client {
 	if e.Record == nil {
 		return nil
 	}
-	return e.Record.Client(nil)
+	return e.Record.Client(&http.Client{Timeout: 30 * time.Second})
 }
 
-// graphOptions are the Graph client's options for a live tenant.
+// graphOptions are the Graph client's options for a live tenant: its
+// traffic recorded, or graphclient's defaults.
 func (e Env) graphOptions() []graphclient.Option {
-	if hc := e.recordClient(); hc != nil {
-		return []graphclient.Option{graphclient.WithHTTPClient(hc)}
+	if e.Record == nil {
+		return nil
 	}
-	return nil
+	return []graphclient.Option{graphclient.WithHTTPClient(e.Record.Client(nil))}
 }
 
 // demoSignIn signs Adele in to the demo tenant, through the recorder when
