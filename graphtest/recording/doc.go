@@ -31,8 +31,7 @@
 //
 // # What is redacted
 //
-// Secrets never reach the file, nor stay in memory beyond the exchange
-// that carried them:
+// Secrets never reach the file:
 //
 //   - Authorization, Proxy-Authorization, Cookie and Set-Cookie headers,
 //     and every header not in the lists above (Config.KeepHeaders adds

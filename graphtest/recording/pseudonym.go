@@ -2,6 +2,7 @@ package recording
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -133,7 +134,8 @@ func (p *pseudonyms) object(m map[string]any, key string) {
 	_, upn := m["userPrincipalName"]
 	_, mail := m["mail"]
 	person := upn || mail || key == "emailAddress" || key == "user" || key == "organizer" && m["emailAddress"] == nil
-	for k, v := range m {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		v := m[k]
 		kind := ""
 		switch {
 		case k == "subject":
@@ -180,7 +182,8 @@ var claimKinds = map[string]string{
 
 // claims maps the personal claims of an ID token.
 func (p *pseudonyms) claims(c map[string]any) {
-	for k, kind := range claimKinds {
+	for _, k := range slices.Sorted(maps.Keys(claimKinds)) {
+		kind := claimKinds[k]
 		if v, ok := c[k]; ok {
 			c[k] = p.value(kind, v)
 		}

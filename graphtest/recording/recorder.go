@@ -38,8 +38,9 @@ type Config struct {
 }
 
 // Recorder records exchanges with Entra ID and Graph through the
-// transports it wraps, redacting as it goes: nothing secret is held in
-// memory past the exchange that carried it, let alone written. Wrap the
+// transports it wraps, redacting each exchange as it completes. The only
+// secrets it holds are the values it removed, in memory, to scrub them
+// wherever they reappear; they are never written. Wrap the
 // HTTP client of the auth App and of the Graph client with the same
 // Recorder to get one recording of the run. It is safe for concurrent
 // use.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -293,7 +294,19 @@ func (r *redactor) header(h http.Header, allowed []string) http.Header {
 // learnHeader learns the credentials in an Authorization or Cookie header.
 func (r *redactor) learnHeader(v string) {
 	if scheme, cred, ok := strings.Cut(strings.TrimSpace(v), " "); ok && !strings.Contains(scheme, "=") {
-		r.learn(strings.TrimSpace(cred))
+		cred = strings.TrimSpace(cred)
+		r.learn(cred)
+		// client_secret_basic: base64(client_id ":" secret).
+		if strings.EqualFold(scheme, "basic") {
+			if b, err := base64.StdEncoding.DecodeString(cred); err == nil {
+				if _, pw, ok := strings.Cut(string(b), ":"); ok {
+					r.learn(pw)
+					if u, err := url.QueryUnescape(pw); err == nil {
+						r.learn(u)
+					}
+				}
+			}
+		}
 	}
 	for part := range strings.SplitSeq(v, ";") {
 		if _, val, ok := strings.Cut(part, "="); ok {
@@ -343,7 +356,10 @@ func (r *redactor) json(v any, key string) any {
 	switch v := v.(type) {
 	case map[string]any:
 		oauth := slices.ContainsFunc(grantKeys, func(k string) bool { _, ok := v[k]; return ok })
-		for k, val := range v {
+		// In key order, so the stand-ins are numbered the same way each
+		// time the same answer is recorded.
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			val := v[k]
 			lk := strings.ToLower(k)
 			switch {
 			case lk == "id_token":

@@ -86,6 +86,9 @@ func secretExchanges(t testing.TB, secret string, cfg Config) string {
 	send("POST", "https://login.microsoftonline.com/organizations/oauth2/v2.0/token", "application/x-www-form-urlencoded",
 		"grant_type=refresh_token&refresh_token="+q, nil,
 		stub{status: 400, header: jsonHeader, body: `{"error":"invalid_grant","error_description":"AADSTS70000: the refresh_token=` + secret + ` is bad"}`})
+	send("POST", "https://login.microsoftonline.com/organizations/oauth2/v2.0/token", "application/x-www-form-urlencoded", "grant_type=client_credentials",
+		http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("client-id:"+url.QueryEscape(secret)))}},
+		stub{status: 401, header: jsonHeader, body: `{"error":"invalid_client","error_description":"secret ` + secret + ` expired"}`})
 	send("GET", "https://graph.microsoft.com/v1.0/me/events?access_token="+q, "", "", http.Header{"Proxy-Authorization": {"Basic " + secret}},
 		stub{header: http.Header{"Www-Authenticate": {`Bearer realm="", error_description="token ` + secret + `"`}}, body: "plain text with " + idToken + " inside"})
 	req, _ := http.NewRequest("POST", "http://localhost/cb", strings.NewReader(url.Values{"code": {secret}, "state": {secret}, "id_token": {idToken}}.Encode()))
@@ -191,13 +194,14 @@ func TestPseudonymize(t *testing.T) {
 			t.Errorf("%q survives pseudonymization: %s", gone, out)
 		}
 	}
-	for _, kept := range []string{"https://zoom.us/j/123", "https://teams.microsoft.com/l/meetup-join/x", `"address":"person1@domain1.example"`, `"address":"person2@domain2.example"`, `"address":"person3@domain2.example"`} {
+	for _, kept := range []string{"https://zoom.us/j/123", "https://teams.microsoft.com/l/meetup-join/x", `"address":"person1@domain1.example"`, `"address":"person2@domain2.example"`, `"address":"person3@domain1.example"`,
+		`"organizer":{"emailAddress":{"address":"person2@domain2.example","name":"Person 2"}}`} {
 		if !strings.Contains(out, kept) {
 			t.Errorf("%q missing: %s", kept, out)
 		}
 	}
 	// The same person maps to the same stand-in, in URLs too.
-	if got := r.url("https://graph.microsoft.com/v1.0/users/katie@fabrikam.com"); got != "https://graph.microsoft.com/v1.0/users/person1@domain1.example" {
+	if got := r.url("https://graph.microsoft.com/v1.0/users/katie@fabrikam.com"); got != "https://graph.microsoft.com/v1.0/users/person2@domain2.example" {
 		t.Errorf("url = %s", got)
 	}
 }
