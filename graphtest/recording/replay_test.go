@@ -3,6 +3,7 @@ package recording
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -175,4 +176,64 @@ func TestSaveOneFilePerRun(t *testing.T) {
 func sameJSON(a, b string) bool {
 	var x, y any
 	return json.Unmarshal([]byte(a), &x) == nil && json.Unmarshal([]byte(b), &y) == nil && reflect.DeepEqual(x, y)
+}
+
+// fakeTB records what Replay reports to a test, instead of failing this
+// one.
+type fakeTB struct {
+	testing.TB
+	mu       sync.Mutex
+	errors   []string
+	cleanups []func()
+}
+
+func (f *fakeTB) Helper() {}
+func (f *fakeTB) Errorf(format string, args ...any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.errors = append(f.errors, fmt.Sprintf(format, args...))
+}
+func (f *fakeTB) Failed() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.errors) > 0
+}
+func (f *fakeTB) Cleanup(fn func()) { f.cleanups = append(f.cleanups, fn) }
+
+// Replay fails the test once, at the first unrecorded request, naming it;
+// and, when every request was recorded, names the first recorded exchange
+// the test never asked for.
+func TestReplayFailsTheTest(t *testing.T) {
+	t.Parallel()
+	rec := &Recording{Version: Version, Recorded: time.Now(), Exchanges: []Exchange{
+		{Seq: 1, Method: "GET", URL: graph + "me", Status: 200, Response: Body{JSON: []byte(`{"id":"1"}`)}},
+		{Seq: 2, Method: "GET", URL: graph + "me/events", Status: 200, Response: Body{JSON: []byte(`{"value":[]}`)}},
+	}}
+	path := filepath.Join(t.TempDir(), "r.json")
+	if err := rec.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+
+	missed := &fakeTB{TB: t}
+	rp := Replay(missed, path)
+	get(t, rp.Client(), graph+"me/calendars")
+	get(t, rp.Client(), graph+"me/messages")
+	for _, fn := range missed.cleanups {
+		fn()
+	}
+	if len(missed.errors) != 1 || !strings.Contains(missed.errors[0], "not recorded: GET "+graph+"me/calendars") {
+		t.Errorf("errors = %q; want one naming GET me/calendars", missed.errors)
+	}
+
+	short := &fakeTB{TB: t}
+	rp = Replay(short, path)
+	if _, err := get(t, rp.Client(), graph+"me"); err != nil {
+		t.Fatal(err)
+	}
+	for _, fn := range short.cleanups {
+		fn()
+	}
+	if len(short.errors) != 1 || !strings.Contains(short.errors[0], "1 recorded exchanges were not replayed, the first: #2 GET "+graph+"me/events") {
+		t.Errorf("errors = %q; want one naming #2 GET me/events", short.errors)
+	}
 }
