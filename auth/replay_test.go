@@ -2,7 +2,6 @@ package auth_test
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -77,18 +76,17 @@ func TestReplayChecksIDToken(t *testing.T) {
 	}
 	tampered := 0
 	for i, x := range rec.Exchanges {
-		var body map[string]any
-		if x.Response.JSON == nil || json.Unmarshal(x.Response.JSON, &body) != nil || body["id_token"] == nil {
+		var body struct {
+			IDToken map[string]map[string]any `json:"id_token"`
+			Rest    map[string]any            `json:"-"`
+		}
+		var all map[string]any
+		if x.Response.JSON == nil || json.Unmarshal(x.Response.JSON, &body) != nil || body.IDToken == nil || json.Unmarshal(x.Response.JSON, &all) != nil {
 			continue
 		}
-		parts := strings.Split(body["id_token"].(string), ".")
-		raw, _ := base64.RawURLEncoding.DecodeString(parts[1])
-		var claims map[string]any
-		json.Unmarshal(raw, &claims)
-		claims["aud"] = "00000000-0000-0000-0000-000000000001"
-		raw, _ = json.Marshal(claims)
-		body["id_token"] = parts[0] + "." + base64.RawURLEncoding.EncodeToString(raw) + "."
-		rec.Exchanges[i].Response.JSON, _ = json.Marshal(body)
+		body.IDToken["claims"]["aud"] = "00000000-0000-0000-0000-000000000001"
+		all["id_token"] = body.IDToken
+		rec.Exchanges[i].Response.JSON, _ = json.Marshal(all)
 		tampered++
 	}
 	if tampered == 0 {

@@ -41,9 +41,11 @@
 //     password and assertion grants: in JSON bodies, form bodies, URL
 //     queries and fragments (#access_token=...), Location headers, HTML
 //     and free text.
-//   - ID tokens keep their header and claims (what the token said: tid,
-//     oid, aud, iss, name, ...) and lose their signature and nonce, so
-//     nothing in the file verifies as Entra's: no one can present it.
+//   - ID tokens are written decoded, {"header": ..., "claims": ...}, so a
+//     reader sees what the token said (tid, oid, aud, iss, name, ...) and
+//     a diff shows the claim that changed; the signature and the nonce are
+//     dropped, so nothing in the file verifies as Entra's: no one can
+//     present it.
 //   - Graph's clientState (subscriptions, notifications), validation
 //     tokens and encrypted-content keys; any JWT anywhere; Config.Secrets.
 //   - Every value removed above, wherever it appears again in the run

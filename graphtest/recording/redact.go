@@ -406,11 +406,12 @@ func (r *redactor) learnValue(v any) {
 	}
 }
 
-// idToken keeps an ID token's header and claims and drops its signature,
-// so the file holds what the token said but nothing that verifies: no
-// one can present it as Entra's. The nonce claim is redacted too (the
-// replayer puts the nonce of the sign-in in progress there). Personal
-// claims are mapped when asked. A value that is not a JWT is redacted.
+// idToken keeps an ID token's header and claims, decoded (so a reader of
+// the file sees what the token said, and a diff shows the claim that
+// changed), and drops its signature: nothing in the file verifies, no one
+// can present it as Entra's. The nonce claim is redacted too (the replayer
+// puts the nonce of the sign-in in progress there). Personal claims are
+// mapped when asked. A value that is not a JWT is redacted.
 func (r *redactor) idToken(v any) any {
 	s, _ := v.(string)
 	r.learn(s)
@@ -445,12 +446,7 @@ func (r *redactor) idToken(v any) any {
 	if r.pseudo != nil {
 		r.pseudo.claims(claims)
 	}
-	hb, err1 := json.Marshal(header)
-	cb, err2 := json.Marshal(claims)
-	if err1 != nil || err2 != nil {
-		return Redacted
-	}
-	return base64.RawURLEncoding.EncodeToString(hb) + "." + base64.RawURLEncoding.EncodeToString(cb) + "."
+	return map[string]any{"header": header, "claims": claims}
 }
 
 // final scrubs every secret learned during the run from an exchange

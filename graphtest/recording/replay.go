@@ -369,25 +369,11 @@ func (rp *Replayer) keys(recorded []byte) ([]byte, error) {
 // authorization-code grant the nonce of the sign-in in progress.
 func (rp *Replayer) reissue(body []byte, grant, nonce string) ([]byte, error) {
 	var resp map[string]json.RawMessage
-	if json.Unmarshal(body, &resp) != nil {
+	if json.Unmarshal(body, &resp) != nil || resp["id_token"] == nil {
 		return body, nil
 	}
-	var tok string
-	if json.Unmarshal(resp["id_token"], &tok) != nil || tok == "" {
-		return body, nil
-	}
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		return body, nil
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return body, nil
-	}
-	var claims map[string]any
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if dec.Decode(&claims) != nil {
+	claims, ok := recordedClaims(resp["id_token"])
+	if !ok {
 		return body, nil
 	}
 	now := rp.now().Unix()
@@ -419,6 +405,40 @@ func (rp *Replayer) reissue(body []byte, grant, nonce string) ([]byte, error) {
 	}
 	resp["id_token"], _ = json.Marshal(signing + "." + base64.RawURLEncoding.EncodeToString(sig))
 	return json.Marshal(resp)
+}
+
+// recordedClaims returns the claims of a recorded ID token: the decoded
+// form the recorder writes ({"header": ..., "claims": ...}), or a JWT
+// string (a recording made by hand).
+func recordedClaims(raw json.RawMessage) (map[string]any, bool) {
+	var claimsJSON []byte
+	var tok string
+	if json.Unmarshal(raw, &tok) == nil {
+		parts := strings.Split(tok, ".")
+		if len(parts) != 3 {
+			return nil, false
+		}
+		b, err := base64.RawURLEncoding.DecodeString(parts[1])
+		if err != nil {
+			return nil, false
+		}
+		claimsJSON = b
+	} else {
+		var decoded struct {
+			Claims json.RawMessage `json:"claims"`
+		}
+		if json.Unmarshal(raw, &decoded) != nil || decoded.Claims == nil {
+			return nil, false
+		}
+		claimsJSON = decoded.Claims
+	}
+	var claims map[string]any
+	dec := json.NewDecoder(bytes.NewReader(claimsJSON))
+	dec.UseNumber()
+	if dec.Decode(&claims) != nil || claims == nil {
+		return nil, false
+	}
+	return claims, true
 }
 
 func number(v any) (int64, bool) {
