@@ -247,15 +247,31 @@ func (rec *Recording) Save(dir string) (string, error) {
 	}
 }
 
-// WriteFile writes rec to path, replacing it: for a test's testdata
-// fixture, regenerated in place.
+// WriteFile writes rec to path, replacing it at once (a reader sees the
+// old file or the new one): for a test's testdata fixture, regenerated in
+// place.
 func (rec *Recording) WriteFile(path string) error {
 	var buf bytes.Buffer
 	if err := rec.Write(&buf); err != nil {
 		return fmt.Errorf("recording: %w", err)
 	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+	f, err := os.CreateTemp(filepath.Dir(path), ".recording-*")
+	if err != nil {
 		return fmt.Errorf("recording: %w", err)
+	}
+	_, werr := f.Write(buf.Bytes())
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Chmod(f.Name(), 0o644)
+	}
+	if werr == nil {
+		werr = os.Rename(f.Name(), path)
+	}
+	if werr != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("recording: %w", werr)
 	}
 	return nil
 }
