@@ -92,6 +92,10 @@
 // Latency. They apply inside POST /$batch too, per item, for the kinds a
 // batch item can show.
 //
+// WithLatency delays every Graph request; WithMailboxConcurrency
+// enforces Outlook's 4 concurrent requests per app and mailbox (429
+// ApplicationThrottled).
+//
 // # Graph data
 //
 // Each user has a calendar, a mailbox and Teams membership, changed through
@@ -145,7 +149,17 @@
 // Requests lists every request on both hosts with its headers (the
 // Authorization header included) and status, each $batch item too, so a
 // test can assert which token went where and how often the code under
-// test retried.
+// test retried. Each entry also has its End time, the UserID its token
+// (or redeemed code or refresh token) names and InFlight, the user's
+// concurrent Graph requests when it arrived.
+//
+// # Other processes
+//
+// cmd/m365fake serves a Server (demo tenant or Generate's users) to other
+// processes and prints its address and certificate. In a client process
+// ClientFor(addr, caPEM) gives the *http.Client to put in auth.Config and
+// graphclient.WithHTTPClient, and Browse with that client signs users in;
+// WithListener, Addr and CertificatePEM do the serving side in Go.
 //
 // # Differences from Microsoft 365
 //

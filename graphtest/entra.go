@@ -2,12 +2,8 @@ package graphtest
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"html"
-	"io"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -153,7 +149,7 @@ var adminOnlyScopes = []string{"User.Read.All", "User.ReadWrite.All", "Directory
 
 // needsAdmin reports whether only an administrator may consent to scope.
 func needsAdmin(scope string) bool {
-	if p, ok := scopes.Lookup(scope); ok {
+	if p, ok := scopes.ByName(scope); ok {
 		return p.AdminConsentRequired
 	}
 	return containsFold(adminOnlyScopes, scope)
@@ -184,45 +180,7 @@ var formAction = regexp.MustCompile(`<form method="POST" name="hiddenform" actio
 // redirecting (unknown client, unregistered redirect URI, unknown user)
 // Browse returns an error holding the page's AADSTS text.
 func (s *Server) Browse(ctx context.Context, rawURL string) (*http.Request, error) {
-	hc := s.HTTPClient()
-	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
-	if err != nil {
-		return nil, fmt.Errorf("graphtest: browse: %w", err)
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("graphtest: browse: %w", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, fmt.Errorf("graphtest: browse: %w", err)
-	}
-	switch {
-	case resp.StatusCode == http.StatusFound:
-		return http.NewRequestWithContext(ctx, http.MethodGet, resp.Header.Get("Location"), nil)
-	case resp.StatusCode == http.StatusOK && formAction.Match(body):
-		action := html.UnescapeString(string(formAction.FindSubmatch(body)[1]))
-		form := url.Values{}
-		for _, m := range formInput.FindAllSubmatch(body, -1) {
-			form.Set(html.UnescapeString(string(m[1])), html.UnescapeString(string(m[2])))
-		}
-		cb, err := http.NewRequestWithContext(ctx, http.MethodPost, action, strings.NewReader(form.Encode()))
-		if err != nil {
-			return nil, fmt.Errorf("graphtest: browse: %w", err)
-		}
-		cb.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		return cb, nil
-	}
-	msg := string(body)
-	if m := regexp.MustCompile(`<div id="error">([^<]*)</div>`).FindStringSubmatch(msg); m != nil {
-		msg = html.UnescapeString(m[1])
-	}
-	if i := strings.Index(msg, "\r\n"); i >= 0 {
-		msg = msg[:i]
-	}
-	return nil, errors.New("graphtest: browse: the authority answered " + resp.Status + ": " + strings.TrimSpace(msg))
+	return Browse(ctx, s.HTTPClient(), rawURL)
 }
 
 // EntraError is an error the token endpoint answers with, in Entra's JSON

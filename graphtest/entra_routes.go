@@ -228,6 +228,9 @@ func (s *Server) redeemCode(w http.ResponseWriter, r *http.Request, tr tokenRequ
 		c.used = true // a code is burnt by its first redemption attempt
 	}
 	s.entra.mu.Unlock()
+	if c != nil {
+		logUser(w, c.user) // serve.go
+	}
 	invalid := func(code int, desc string) {
 		s.writeEntraError(w, r, EntraError{Error: "invalid_grant", Codes: []int{code}, Description: fmt.Sprintf("AADSTS%d: %s", code, desc)})
 	}
@@ -280,6 +283,9 @@ func (s *Server) redeemRefresh(w http.ResponseWriter, r *http.Request, tr tokenR
 			Description: fmt.Sprintf("AADSTS50020: User account '%s' from identity provider does not exist in tenant '%s' and cannot access the application in that tenant.", g.user.UserPrincipalName, tr.auth.tenant.Domain)}
 	}
 	s.entra.mu.Unlock()
+	if g != nil {
+		logUser(w, g.user) // serve.go
+	}
 	if fail != nil {
 		s.writeEntraError(w, r, *fail)
 		return

@@ -1,7 +1,6 @@
 package graphtest
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -9,7 +8,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
-	"fmt"
 	"math/big"
 	"net"
 	"net/http"
@@ -72,6 +70,7 @@ type Server struct {
 	faults faultState        // injected Graph faults and chaos (faults.go)
 	reqlog requestLog        // every request received (log.go)
 	subs   subscriptionState // change-notification subscriptions (subscriptions.go)
+	serve  serveState        // listener, latency and mailbox limits (serve.go)
 }
 
 // NewServer starts a fake Microsoft 365. Close it when done; in tests, New
@@ -94,6 +93,7 @@ func NewServer(opts ...Option) *Server {
 	s.routes()
 	s.transport = sync.OnceValue(s.newTransport)
 	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	s.useListener()
 	s.ts.EnableHTTP2 = true
 	s.ts.TLS = &tls.Config{Certificates: []tls.Certificate{serverCertificate()}}
 	s.ts.StartTLS()
@@ -139,28 +139,7 @@ func (s *Server) HTTPClient() *http.Client {
 func (s *Server) newTransport() *http.Transport {
 	pool := x509.NewCertPool()
 	pool.AddCert(s.ts.Certificate())
-	addr := s.ts.Listener.Addr().String()
-	dialer := &net.Dialer{Timeout: 5 * time.Second}
-	tr := &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
-		DialContext: func(ctx context.Context, network, hostport string) (net.Conn, error) {
-			host, _, err := net.SplitHostPort(hostport)
-			if err != nil {
-				return nil, err
-			}
-			switch strings.ToLower(host) {
-			case LoginHost, GraphHost:
-				return dialer.DialContext(ctx, network, addr)
-			}
-			if hostport == addr {
-				return dialer.DialContext(ctx, network, addr)
-			}
-			return nil, fmt.Errorf("graphtest: refusing to dial %s: only %s and %s are served", hostport, LoginHost, GraphHost)
-		},
-		ForceAttemptHTTP2:   true,
-		MaxIdleConnsPerHost: 64,
-	}
-	return tr
+	return mappedTransport(s.ts.Listener.Addr().String(), pool)
 }
 
 // serveHTTP dispatches by the Host header: the authority or Graph.
@@ -175,7 +154,7 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 	case LoginHost:
 		s.login.ServeHTTP(w, r)
 	case GraphHost:
-		s.serveGraph(w, r)
+		s.serveGraphLimited(w, r)
 	default:
 		http.Error(w, "graphtest: unknown host "+host, http.StatusMisdirectedRequest)
 	}

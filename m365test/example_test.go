@@ -33,9 +33,8 @@ func Example() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		if join, _ := rules.Match(ev); join {
-			link, _ := calendar.FindMeetingLink(ev)
-			fmt.Printf("%s (%s)\n", ev.Subject, link.Provider)
+		if d := rules.Match(ev); d.Join {
+			fmt.Printf("%s (%s)\n", ev.Subject, d.Link.Provider)
 		}
 	}
 	// Output:

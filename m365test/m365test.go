@@ -140,7 +140,7 @@ func (sb *Sandbox) SignIn(ctx context.Context, user string, features ...scopes.F
 	if len(features) == 0 {
 		features = scopes.Features()
 	}
-	u, pending, err := sb.App.SignInURL(ctx, auth.SignInRequest{Features: features, LoginHint: upn})
+	u, pending, err := sb.App.SignInURL(auth.SignInRequest{Features: features, LoginHint: upn})
 	if err != nil {
 		return nil, fmt.Errorf("m365test: SignIn %s: %w", upn, err)
 	}

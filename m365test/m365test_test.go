@@ -92,7 +92,7 @@ func TestSignInOwnApp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if blob, err := store.Load(t.Context(), s.User.AccountID); err != nil || len(blob) == 0 {
+	if blob, _, err := store.Load(t.Context(), s.User.AccountID); err != nil || len(blob) == 0 {
 		t.Errorf("store.Load(%s) = %d bytes, %v; want the tokens", s.User.AccountID, len(blob), err)
 	}
 	me(t, s)

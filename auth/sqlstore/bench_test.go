@@ -30,7 +30,7 @@ func BenchmarkToken(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { _ = db.Close() })
-		raw, err := sqlstore.New(db, sqlstore.WithDialect(d.dialect), sqlstore.WithTable("bench_tokens"))
+		raw, err := sqlstore.New(db, sqlstore.Config{Dialect: d.dialect, Table: "bench_tokens"})
 		if err != nil {
 			b.Fatal(err)
 		}

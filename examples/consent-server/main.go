@@ -252,12 +252,12 @@ func (s *server) troubleshooting(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "code: want an AADSTS number such as 65004", http.StatusBadRequest)
 			return
 		}
-		d, _ := consent.Lookup(code) // unknown codes still get Microsoft's lookup link
+		d, _ := consent.DiagnoseCode(code) // unknown codes still get Microsoft's lookup link
 		data["One"] = d
 	}
 	var all []consent.Diagnosis
 	for _, c := range commonCodes {
-		if d, ok := consent.Lookup(c); ok {
+		if d, ok := consent.DiagnoseCode(c); ok {
 			all = append(all, d)
 		}
 	}

@@ -398,7 +398,7 @@ func (w *walker) consent(ctx context.Context, feats []scopes.Feature) (*consent.
 // signIn is "Sign in with Microsoft" for the user whose data the next steps
 // read.
 func (w *walker) signIn(ctx context.Context, feats []scopes.Feature, grant *consent.Grant) (*auth.User, error) {
-	u, pending, err := w.app.SignInURL(ctx, auth.SignInRequest{Features: feats, LoginHint: w.loginHint})
+	u, pending, err := w.app.SignInURL(auth.SignInRequest{Features: feats, LoginHint: w.loginHint})
 	if err != nil {
 		return nil, err
 	}
@@ -484,13 +484,13 @@ func (w *walker) calendar(ctx context.Context, gc *graphclient.Client) error {
 			res.Skipped["over"]++ // earlier today: too late to join
 			continue
 		}
-		ok, reason := rules.Match(ev)
-		if !ok {
-			res.Skipped[string(reason)]++
+		d := rules.Match(ev)
+		if !d.Join {
+			res.Skipped[string(d.Reason)]++
 			continue
 		}
-		link, _ := calendar.FindMeetingLink(ev)
-		res.Meetings = append(res.Meetings, meetingSummary{Subject: ev.Subject, Start: ev.Start.Time, Provider: string(link.Provider), JoinURL: link.URL, Source: string(link.Source)})
+		link := d.Link
+		res.Meetings = append(res.Meetings, meetingSummary{Subject: ev.Subject, Start: ev.Start.Time, Provider: string(link.Provider), JoinURL: link.URL, Source: string(link.Field)})
 		fmt.Fprintf(tw, "      %s\t%s\t%s\t%s\n", ev.Start.Time.Format("Mon 02 Jan 15:04"), clip(ev.Subject, 40), link.Provider, clip(link.URL, 70))
 	}
 	tw.Flush()
@@ -560,7 +560,7 @@ func (w *walker) teams(ctx context.Context, gc *graphclient.Client, user *auth.U
 			return fmt.Errorf("teams: %w", err)
 		}
 		if teamName == "" || strings.EqualFold(t.DisplayName, teamName) {
-			team = &t
+			team = t
 			break
 		}
 	}
@@ -573,7 +573,7 @@ func (w *walker) teams(ctx context.Context, gc *graphclient.Client, user *auth.U
 			return fmt.Errorf("teams: %w", err)
 		}
 		if channelName == "" || strings.EqualFold(c.DisplayName, channelName) {
-			channel = &c
+			channel = c
 			break
 		}
 	}

@@ -363,7 +363,7 @@ func TestQuickstartLivePath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.Load(t.Context(), w.sum.User.AccountID); err != nil {
+	if _, _, err := store.Load(t.Context(), w.sum.User.AccountID); err != nil {
 		t.Errorf("stored tokens do not open: %v", err)
 	}
 }

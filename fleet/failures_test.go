@@ -1,0 +1,226 @@
+package fleet
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/m365kit/m365kit/graphtest"
+	"github.com/m365kit/m365kit/scopes"
+)
+
+var calendarOnly = []scopes.Feature{scopes.Calendar}
+
+// connect connects an account and waits until its first sync is done.
+func (e *env) connect(t *testing.T, a Account) {
+	t.Helper()
+	if err := e.f.Connect(t.Context(), a); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, a.ID+" connected", func() bool { return e.status(t, a.ID) == StatusConnected })
+}
+
+// A request that arrives while the account's sync runs is not swallowed
+// by the unique job: one more round runs after it.
+func TestRequestDuringSyncRunsOnceMore(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false, nil)
+	e.start(t)
+	ctx := t.Context()
+	id := e.signIn(t, e.demo.Adele)
+	e.connect(t, Account{ID: id, Features: calendarOnly})
+	waitFor(t, "idle", func() bool { return e.idle(t) })
+	before := e.rounds(t, id, resCalendar)
+
+	entered, release := e.gate.arm()
+	defer release()
+	if err := e.f.Sync(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	<-entered // the job is running, waiting on Graph
+	// The change happens now, after the running round has read Graph's
+	// state: only a second round can see it.
+	if err := e.demo.Adele.DeleteEvent(e.demo.Interview.ID); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if err := e.f.Sync(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	release()
+	waitFor(t, "two rounds", func() bool { return e.rounds(t, id, resCalendar) >= before+2 })
+	waitFor(t, "idle", func() bool { return e.idle(t) })
+	if got := e.rounds(t, id, resCalendar) - before; got != 2 {
+		t.Errorf("%d rounds, want 2 (the running one and one after it)", got)
+	}
+	if slices.Contains(e.storedEvents(t, id), e.demo.Interview.ID) {
+		t.Error("the deletion made during the running sync was never synced")
+	}
+}
+
+// A revoked refresh token parks the account after one token request: the
+// status says why, the callback hears it once, nothing more is tried.
+func TestRevokedAccountParks(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false, nil)
+	e.start(t)
+	ctx := t.Context()
+	id := e.signIn(t, e.demo.Diego)
+	e.expireStored(t, id)
+	e.srv.RevokeRefreshTokens(e.demo.Diego)
+	calls := e.srv.TokenCalls()
+	if err := e.f.Connect(ctx, Account{ID: id, Features: calendarOnly}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "needs sign-in", func() bool { return e.status(t, id) == StatusNeedsSignIn })
+	waitFor(t, "idle", func() bool { return e.idle(t) })
+	st, err := e.f.Account(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Reason == "" {
+		t.Error("no reason given for the new sign-in")
+	}
+	if err := e.f.Sync(ctx, id); err == nil {
+		t.Error("Sync of a parked account succeeded")
+	}
+	if n, err := e.f.queueFor(ctx, "sweep", selectAccount+` WHERE status IN ('syncing', 'connected') AND id = $1`, id); err != nil || n != 0 {
+		t.Errorf("the sweep picked the parked account: %d, %v", n, err)
+	}
+	if got := e.srv.TokenCalls() - calls; got != 1 {
+		t.Errorf("%d token requests, want 1", got)
+	}
+	waitFor(t, "status changes delivered", func() bool { return len(e.statusChanges(id)) >= 2 })
+	changes := e.statusChanges(id)
+	if len(changes) != 2 || changes[1].To != StatusNeedsSignIn || changes[1].Reason == "" {
+		t.Errorf("status changes %+v, want syncing, then needs_sign_in with a reason", changes)
+	}
+
+	// Signing in again and connecting resumes.
+	e.signIn(t, e.demo.Diego)
+	e.connect(t, Account{ID: id, Features: calendarOnly})
+}
+
+// Missing consent parks the account in consent_missing, naming the
+// permissions.
+func TestConsentMissingParks(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false, nil)
+	e.start(t)
+	id := e.signIn(t, e.demo.Alex)
+	e.expireStored(t, id)
+	e.srv.FailNextToken(graphtest.ErrConsentRequired("Calendars.Read"))
+	if err := e.f.Connect(t.Context(), Account{ID: id, Features: calendarOnly}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "consent missing", func() bool { return e.status(t, id) == StatusConsentMissing })
+	st, err := e.f.Account(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Missing) == 0 {
+		t.Error("the missing permissions are not named")
+	}
+}
+
+// A 429 snoozes the job for Retry-After without spending an attempt
+// (MaxAttempts 1 would discard it otherwise) and shows as throttled.
+func TestThrottlingSnoozes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false, func(c *Config) { c.MaxAttempts = 1 })
+	e.start(t)
+	id := e.signIn(t, e.demo.Adele)
+	e.srv.Inject(graphtest.Fault{PathPrefix: "/me/calendarView", Kind: graphtest.Throttle, RetryAfter: "1", Times: 2})
+	if err := e.f.Connect(t.Context(), Account{ID: id, Features: calendarOnly}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "throttled", func() bool { return e.status(t, id) == StatusThrottled })
+	st, err := e.f.Account(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.ThrottledUntil.IsZero() {
+		t.Error("ThrottledUntil not set")
+	}
+	waitFor(t, "connected after the throttling", func() bool { return e.status(t, id) == StatusConnected })
+	if diff := cmp.Diff(e.fakeEvents(t, id, Account{ID: id, Features: calendarOnly}), e.storedEvents(t, id)); diff != "" {
+		t.Errorf("(-fake +stored):\n%s", diff)
+	}
+}
+
+// A sink error or panic rolls the page back (its writes and its cursor)
+// and the job retries.
+func TestSinkFailureRollsBack(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		arm  func(s *testSink)
+	}{
+		{"error", func(s *testSink) { s.failNext.Store(1) }},
+		{"panic", func(s *testSink) { s.panicNext.Store(1) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, false, nil)
+			id := e.signIn(t, e.demo.Adele)
+			tc.arm(e.sink)
+			e.start(t)
+			e.connect(t, Account{ID: id, Features: calendarOnly})
+			if got := e.sink.applied.Load(); got < 2 {
+				t.Errorf("sink called %d times, want the refused page and its retry", got)
+			}
+			stored := e.storedEvents(t, id)
+			if slices.Contains(stored, markerID) {
+				t.Error("the refused page's write was committed")
+			}
+			if diff := cmp.Diff(e.fakeEvents(t, id, Account{ID: id, Features: calendarOnly}), stored); diff != "" {
+				t.Errorf("(-fake +stored):\n%s", diff)
+			}
+		})
+	}
+}
+
+// Disconnect removes the account, its cursors and its queued jobs.
+func TestDisconnect(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false, nil)
+	e.start(t)
+	ctx := t.Context()
+	id := e.signIn(t, e.demo.Adele)
+	e.connect(t, Account{ID: id, Features: both})
+	if err := e.f.Disconnect(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.f.Account(ctx, id); !errors.Is(err, ErrUnknownAccount) {
+		t.Errorf("Account after Disconnect: %v, want ErrUnknownAccount", err)
+	}
+	if err := e.f.Sync(ctx, id); !errors.Is(err, ErrUnknownAccount) {
+		t.Errorf("Sync after Disconnect: %v, want ErrUnknownAccount", err)
+	}
+	var n int
+	if err := e.db.queryRow(ctx, `SELECT COUNT(*) FROM fleet_cursors WHERE account_id = $1`, id).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d cursors left (%v)", n, err)
+	}
+	waitFor(t, "idle", func() bool { return e.idle(t) })
+	if err := e.f.Disconnect(ctx, id); err != nil {
+		t.Errorf("disconnecting twice: %v", err)
+	}
+	// Disable keeps the cursors; Connect resumes.
+	e.connect(t, Account{ID: id, Features: calendarOnly})
+	if err := e.f.Disable(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if s := e.status(t, id); s != StatusDisabled {
+		t.Errorf("status %s after Disable", s)
+	}
+	if err := e.f.Sync(ctx, id); err == nil {
+		t.Error("Sync of a disabled account succeeded")
+	}
+	e.connect(t, Account{ID: id, Features: calendarOnly})
+	if diff := cmp.Diff(e.fakeEvents(t, id, Account{ID: id, Features: calendarOnly}), e.storedEvents(t, id)); diff != "" {
+		t.Errorf("after re-enabling (-fake +stored):\n%s", diff)
+	}
+}

@@ -1,0 +1,246 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/riverqueue/rivercontrib/otelriver"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/m365kit/m365kit/auth"
+	"github.com/m365kit/m365kit/graphclient"
+	"github.com/m365kit/m365kit/mail"
+)
+
+// Defaults of the Config fields left zero.
+const (
+	DefaultWorkers       = 20
+	DefaultRescueAfter   = time.Minute
+	DefaultSweepAfter    = 6 * time.Hour
+	DefaultSweepInterval = 10 * time.Minute
+	DefaultMaxAttempts   = 10
+	DefaultPollInterval  = 250 * time.Millisecond
+	DefaultThrottle      = time.Minute
+)
+
+// Config configures a Fleet. DB, App and Sink are required; zero fields
+// take the documented defaults. Give every replica the same Config (the
+// same Sink, the same OnStatusChange): any replica may run any job.
+type Config struct {
+	// DB is the database for River's queue, fleet's tables and, through
+	// the Tx handed to Sink, the caller's synced data.
+	DB Database
+	// App hands out each account's delegated tokens.
+	App *auth.App
+	// Sink applies synced pages inside fleet's transaction. See Sink for
+	// what it may and may not do.
+	Sink Sink
+	// HTTPClient carries the Graph requests (nil: a client with a
+	// 60-second timeout). Tests pass graphtest's Server.HTTPClient().
+	HTTPClient *http.Client
+	// GraphOptions are extra options for each account's Graph client
+	// (graphclient.WithBaseURL for a national cloud, WithLogger, ...).
+	// fleet adds its own retry policy last: throttled (429) and
+	// unavailable (503) answers snooze the job instead of waiting in a
+	// worker.
+	GraphOptions []graphclient.Option
+	// PageSize asks Graph for at most this many events a calendar page
+	// (0: Graph's default).
+	PageSize int
+	// MailRequest is the template of every mail-folder sync (Filter,
+	// Body, Headers, Classification, PageSize); fleet sets Folder and
+	// Cursor.
+	MailRequest mail.SyncRequest
+	// Workers is how many jobs one process runs at once (default
+	// DefaultWorkers). Jobs wait on Graph, not on the CPU.
+	Workers int
+	// RescueAfter is how long a job may run before River considers its
+	// worker dead and runs it again elsewhere (default DefaultRescueAfter;
+	// at least 10 seconds). A job times out at three quarters of it, and
+	// a long sync hands over to a follow-up job at half of it, so a live
+	// job is never rescued.
+	RescueAfter time.Duration
+	// SweepAfter is how long an account may go without a notification
+	// or a sync before the safety-net sweep syncs it anyway (default
+	// DefaultSweepAfter).
+	SweepAfter time.Duration
+	// SweepInterval is how often the elected leader looks for such
+	// accounts and for calendar windows to slide (default
+	// DefaultSweepInterval).
+	SweepInterval time.Duration
+	// MaxAttempts is how many times a failing job runs before River
+	// discards it (default DefaultMaxAttempts). Snoozes for throttling
+	// do not count.
+	MaxAttempts int
+	// PollInterval is how often an idle SQLite worker looks for jobs
+	// (default DefaultPollInterval; PostgreSQL is woken by LISTEN/NOTIFY
+	// and polls once a second as a fallback).
+	PollInterval time.Duration
+	// OnStatusChange, if set, is told each change of an account's status
+	// once, on whichever replica runs the delivery job (an error retries
+	// the delivery). A product emails "reconnect your calendar" from it.
+	OnStatusChange func(ctx context.Context, c StatusChange) error
+	// Logger receives fleet's and River's logs (default: discarded).
+	Logger *slog.Logger
+	// MeterProvider makes fleet's and River's metrics (default: the
+	// OpenTelemetry global provider, a no-op until the program sets one).
+	MeterProvider metric.MeterProvider
+	// TracerProvider makes River's job spans (default: the global one).
+	TracerProvider trace.TracerProvider
+}
+
+// Fleet keeps every connected account's calendar and mail in sync, on
+// River. Create one per process with New, run Migrate once at start-up,
+// then Start. It is safe for concurrent use.
+type Fleet struct {
+	db       Database
+	app      *auth.App
+	sink     Sink
+	hc       *http.Client
+	gopts    []graphclient.Option
+	pageSize int
+	mailReq  mail.SyncRequest
+	log      *slog.Logger
+	onState  func(ctx context.Context, c StatusChange) error
+	q        queue
+	m        *metrics
+
+	rescueAfter, jobTimeout, slice time.Duration
+	sweepAfter, sweepInterval      time.Duration
+}
+
+// New checks cfg and returns a Fleet; nothing runs until Start. An error
+// names the Config field at fault.
+func New(cfg Config) (*Fleet, error) {
+	const op = "New"
+	switch {
+	case !cfg.DB.valid():
+		return nil, invalid(op, "Config.DB", "is not set (use fleet.Postgres, fleet.SQLite or fleet.Open)")
+	case cfg.App == nil:
+		return nil, invalid(op, "Config.App", "is nil")
+	case cfg.Sink == nil:
+		return nil, invalid(op, "Config.Sink", "is nil")
+	case cfg.PageSize < 0:
+		return nil, invalid(op, "Config.PageSize", "is negative")
+	case cfg.Workers < 0:
+		return nil, invalid(op, "Config.Workers", "is negative")
+	case cfg.RescueAfter != 0 && cfg.RescueAfter < 10*time.Second:
+		return nil, invalid(op, "Config.RescueAfter", "is less than 10s")
+	case cfg.SweepAfter < 0:
+		return nil, invalid(op, "Config.SweepAfter", "is negative")
+	case cfg.SweepInterval < 0:
+		return nil, invalid(op, "Config.SweepInterval", "is negative")
+	case cfg.MaxAttempts < 0:
+		return nil, invalid(op, "Config.MaxAttempts", "is negative")
+	case cfg.PollInterval != 0 && cfg.PollInterval < 100*time.Millisecond:
+		return nil, invalid(op, "Config.PollInterval", "is less than 100ms")
+	}
+	f := &Fleet{
+		db:            cfg.DB,
+		app:           cfg.App,
+		sink:          cfg.Sink,
+		hc:            cfg.HTTPClient,
+		gopts:         cfg.GraphOptions,
+		pageSize:      cfg.PageSize,
+		mailReq:       cfg.MailRequest,
+		log:           cfg.Logger,
+		onState:       cfg.OnStatusChange,
+		rescueAfter:   or(cfg.RescueAfter, DefaultRescueAfter),
+		sweepAfter:    or(cfg.SweepAfter, DefaultSweepAfter),
+		sweepInterval: or(cfg.SweepInterval, DefaultSweepInterval),
+	}
+	f.jobTimeout = f.rescueAfter * 3 / 4
+	f.slice = f.rescueAfter / 2
+	if f.log == nil {
+		f.log = slog.New(slog.DiscardHandler)
+	}
+	if f.hc == nil {
+		f.hc = &http.Client{Timeout: 60 * time.Second}
+	}
+	mp := cfg.MeterProvider
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	m, err := newMetrics(mp, f)
+	if err != nil {
+		return nil, &Error{Op: op, Input: "Config.MeterProvider", Err: err}
+	}
+	f.m = m
+	f.hc = f.m.instrument(f.hc)
+
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &calendarWorker{f: f})
+	river.AddWorker(workers, &mailWorker{f: f})
+	river.AddWorker(workers, &sweepWorker{f: f})
+	river.AddWorker(workers, &slideWorker{f: f})
+	river.AddWorker(workers, &statusWorker{f: f})
+
+	rc := &river.Config{
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: or(cfg.Workers, DefaultWorkers)}},
+		Workers:              workers,
+		JobTimeout:           f.jobTimeout,
+		RescueStuckJobsAfter: f.rescueAfter,
+		MaxAttempts:          or(cfg.MaxAttempts, DefaultMaxAttempts),
+		Logger:               f.log,
+		PeriodicJobs:         f.periodicJobs(),
+		Middleware: []rivertype.Middleware{otelriver.NewMiddleware(&otelriver.MiddlewareConfig{
+			MeterProvider:  mp,
+			TracerProvider: cfg.TracerProvider,
+		})},
+		ErrorHandler: &errorHandler{f: f},
+	}
+	if cfg.DB.sqlite != nil {
+		rc.FetchPollInterval = or(cfg.PollInterval, DefaultPollInterval)
+		rc.FetchCooldown = min(rc.FetchPollInterval, 100*time.Millisecond)
+	}
+	f.q, err = newQueue(cfg.DB, rc)
+	if err != nil {
+		return nil, &Error{Op: op, Err: err}
+	}
+	return f, nil
+}
+
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// Start starts this process's share of the work: River's job fetching,
+// its leader election (the leader runs the periodic sweep, window slide
+// and subscription renewal for the whole fleet) and the rescue of jobs
+// whose worker died. It returns once started; Stop ends it. Run Migrate
+// first.
+func (f *Fleet) Start(ctx context.Context) error {
+	if err := f.q.start(ctx); err != nil {
+		return &Error{Op: "Start", Err: err}
+	}
+	return nil
+}
+
+// Stop stops fetching jobs and waits for the running ones to finish, or
+// for ctx; jobs still running then are cancelled and run again later.
+func (f *Fleet) Stop(ctx context.Context) error {
+	if err := f.q.stop(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return &Error{Op: "Stop", Err: err}
+	}
+	return nil
+}
+
+func nowMs() int64 { return time.Now().UnixMilli() }
+
+func fromMs(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}

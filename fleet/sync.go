@@ -1,0 +1,469 @@
+package fleet
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/m365kit/m365kit/auth"
+	"github.com/m365kit/m365kit/calendar"
+	"github.com/m365kit/m365kit/graphclient"
+	"github.com/m365kit/m365kit/mail"
+	"github.com/m365kit/m365kit/scopes"
+)
+
+// syncUnique makes at most one sync job per account and resource queued
+// or running: a completed job does not block the next one.
+var syncUnique = river.UniqueOpts{
+	ByArgs: true,
+	ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+		rivertype.JobStateRunning, rivertype.JobStateScheduled,
+	},
+}
+
+// calendarArgs is the calendar sync job of one account.
+type calendarArgs struct {
+	Account string `json:"account" river:"unique"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+func (calendarArgs) Kind() string { return "fleet.calendar_sync" }
+
+func (calendarArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{UniqueOpts: syncUnique} }
+
+// mailArgs is the sync job of one mail folder of one account.
+type mailArgs struct {
+	Account string `json:"account" river:"unique"`
+	Folder  string `json:"folder" river:"unique"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+func (mailArgs) Kind() string { return "fleet.mail_sync" }
+
+func (mailArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{UniqueOpts: syncUnique} }
+
+func syncArgsFor(accountID, resource, reason string) river.JobArgs {
+	if folder, ok := strings.CutPrefix(resource, "mail:"); ok {
+		return mailArgs{Account: accountID, Folder: folder, Reason: reason}
+	}
+	return calendarArgs{Account: accountID, Reason: reason}
+}
+
+type calendarWorker struct {
+	river.WorkerDefaults[calendarArgs]
+	f *Fleet
+}
+
+func (w *calendarWorker) Work(ctx context.Context, job *river.Job[calendarArgs]) error {
+	return w.f.runSync(ctx, job.JobRow, job.Args.Account, resCalendar)
+}
+
+type mailWorker struct {
+	river.WorkerDefaults[mailArgs]
+	f *Fleet
+}
+
+func (w *mailWorker) Work(ctx context.Context, job *river.Job[mailArgs]) error {
+	return w.f.runSync(ctx, job.JobRow, job.Args.Account, mailResource(job.Args.Folder))
+}
+
+// cursorRow is a stored cursor.
+type cursorRow struct {
+	cursor                 string
+	windowStart, windowEnd int64
+	complete               bool
+}
+
+// run is one sync job under way.
+type run struct {
+	job       *rivertype.JobRow
+	account   *AccountState
+	resource  string
+	started   time.Time
+	requested int64 // the request counter when the job started
+	firstAt   int64 // when the oldest request it serves arrived (0: none)
+	pages     int
+}
+
+// errGone says the account was disconnected, disabled or parked while
+// the job ran.
+var errGone = errors.New("account no longer active")
+
+// runSync runs one sync job: it loads the account and cursor, walks the
+// pages from Graph and commits each with its cursor.
+func (f *Fleet) runSync(ctx context.Context, job *rivertype.JobRow, accountID, resource string) error {
+	kind := job.Kind
+	if job.AttemptedAt != nil {
+		f.m.queued(ctx, kind, job.AttemptedAt.Sub(job.ScheduledAt))
+	}
+	r := &run{job: job, resource: resource, started: time.Now()}
+	var cur *cursorRow
+	err := f.db.inTx(ctx, func(tx *Tx) error {
+		st, err := scanAccount(tx.QueryRow(ctx, selectAccount+` WHERE id = $1`, accountID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return errGone
+		}
+		if err != nil {
+			return err
+		}
+		r.account = st
+		if !st.Status.active() || !contains(st.resources(), resource) {
+			return errGone
+		}
+		err = tx.QueryRow(ctx, `SELECT requested, first_at FROM fleet_requests WHERE account_id = $1 AND resource = $2`, accountID, resource).Scan(&r.requested, &r.firstAt)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		var c cursorRow
+		var complete int
+		err = tx.QueryRow(ctx, `SELECT cursor, window_start, window_end, complete FROM fleet_cursors WHERE account_id = $1 AND resource = $2`, accountID, resource).
+			Scan(&c.cursor, &c.windowStart, &c.windowEnd, &complete)
+		if err == nil {
+			c.complete = complete == 1
+			cur = &c
+			return nil
+		}
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	if errors.Is(err, errGone) {
+		f.m.job(ctx, kind, "skipped")
+		return nil
+	}
+	if err != nil {
+		f.m.job(ctx, kind, "error")
+		return err
+	}
+	gc, err := f.graph(r.account)
+	if err != nil {
+		f.m.job(ctx, kind, "error")
+		return river.JobCancel(err)
+	}
+	if resource == resCalendar {
+		err = f.syncCalendar(ctx, r, gc, cur)
+	} else {
+		err = f.syncMail(ctx, r, gc, strings.TrimPrefix(resource, "mail:"), cur)
+	}
+	if errors.Is(err, errGone) {
+		f.m.job(ctx, kind, "skipped")
+		return nil
+	}
+	if err != nil {
+		return f.failed(ctx, r, err)
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// graph returns a Graph client for the account. Throttled and unavailable
+// answers are not retried in the worker: the job snoozes instead.
+func (f *Fleet) graph(st *AccountState) (*graphclient.Client, error) {
+	ts := f.app.TokenSource(st.ID, st.Features...)
+	opts := append([]graphclient.Option{graphclient.WithHTTPClient(f.hc)}, f.gopts...)
+	opts = append(opts, graphclient.WithRetry(graphclient.RetryPolicy{ShouldRetry: noThrottleRetry}))
+	return graphclient.New(ts, opts...)
+}
+
+func noThrottleRetry(ctx context.Context, req *http.Request, resp *http.Response, err error) bool {
+	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+		return false
+	}
+	return graphclient.DefaultShouldRetry(ctx, req, resp, err)
+}
+
+// syncCalendar runs the calendar: a first round, the continuation of the
+// stored cursor, or a slide to today's window.
+func (f *Fleet) syncCalendar(ctx context.Context, r *run, gc *graphclient.Client, cur *cursorRow) error {
+	svc := calendar.New(gc)
+	start, end := r.account.window(time.Now())
+	startMs, endMs := start.UnixMilli(), end.UnixMilli()
+	fresh := cur == nil || cur.cursor == ""
+	slide := !fresh && cur.complete && (cur.windowStart != startMs || cur.windowEnd != endMs)
+	var pages func(yield func(*calendar.Page, error) bool)
+	switch {
+	case fresh:
+		pages = svc.Sync(ctx, calendar.SyncRequest{Start: start, End: end, PageSize: f.pageSize})
+	case slide:
+		pages = svc.Slide(ctx, calendar.SlideRequest{Cursor: cur.cursor, Start: start, End: end, PageSize: f.pageSize})
+	default:
+		// Continue the stored cursor in its own window (a round cut
+		// short finishes before the window slides).
+		pages = svc.Sync(ctx, calendar.SyncRequest{Cursor: cur.cursor, PageSize: f.pageSize})
+		start, end = fromMs(cur.windowStart), fromMs(cur.windowEnd)
+		startMs, endMs = cur.windowStart, cur.windowEnd
+	}
+	first := true
+	for p, err := range pages {
+		if err != nil {
+			return err
+		}
+		if fresh && first {
+			p.Reset = true
+		}
+		first = false
+		// The window the page's cursor belongs to: a slide's pages carry
+		// the old cursor until its last page (or until a restart).
+		cs, ce := startMs, endMs
+		if slide && p.Cursor == cur.cursor {
+			cs, ce = cur.windowStart, cur.windowEnd
+		}
+		page := &CalendarPage{Account: r.account.ID, Start: start, End: end, Page: p}
+		ws, we := r.account.window(time.Now())
+		stale := p.Done && (cs != ws.UnixMilli() || ce != we.UnixMilli())
+		last, err := f.commit(ctx, r, commitReq{
+			cursor: p.Cursor, windowStart: cs, windowEnd: ce, done: p.Done, canPause: !slide, forceFollowUp: stale,
+			apply: func(tx *Tx) error { return f.sink.ApplyCalendar(ctx, tx, page) },
+		})
+		if err != nil || last {
+			return err
+		}
+	}
+	return nil
+}
+
+// syncMail runs one mail folder from its stored cursor.
+func (f *Fleet) syncMail(ctx context.Context, r *run, gc *graphclient.Client, folder string, cur *cursorRow) error {
+	req := f.mailReq
+	req.Folder = folder
+	fresh := cur == nil || cur.cursor == ""
+	if !fresh {
+		req.Cursor = cur.cursor
+	}
+	first := true
+	for p, err := range mail.New(gc).Sync(ctx, req) {
+		if err != nil {
+			return err
+		}
+		if fresh && first {
+			p.Reset = true
+		}
+		first = false
+		page := &MailPage{Account: r.account.ID, Folder: folder, Page: p}
+		last, err := f.commit(ctx, r, commitReq{
+			cursor: p.Cursor, done: p.Done, canPause: true,
+			apply: func(tx *Tx) error { return f.sink.ApplyMail(ctx, tx, page) },
+		})
+		if err != nil || last {
+			return err
+		}
+	}
+	return nil
+}
+
+// commitReq is one page to commit.
+type commitReq struct {
+	cursor                 string
+	windowStart, windowEnd int64
+	done                   bool // the round's last page
+	canPause               bool // the job may hand over to a follow-up after this page
+	forceFollowUp          bool // run once more after this round (the window is stale)
+	apply                  func(tx *Tx) error
+}
+
+// commit applies one page through the sink and stores its cursor in one
+// transaction. On the job's last page (the round's last, or the page
+// after which a long job hands over) it also completes the job in that
+// transaction and, if a sync was requested since the job started (or the
+// job handed over), inserts the follow-up job. It reports whether that
+// page was the job's last.
+func (f *Fleet) commit(ctx context.Context, r *run, c commitReq) (last bool, err error) {
+	last = c.done || (c.canPause && time.Since(r.started) > f.slice)
+	var served int64 // first_at of the requests this round served
+	err = f.db.inTx(ctx, func(tx *Tx) error {
+		st, err := f.lockAccount(ctx, tx, r.account.ID)
+		if errors.Is(err, ErrUnknownAccount) {
+			return errGone
+		}
+		if err != nil {
+			return err
+		}
+		if !st.Status.active() {
+			return errGone
+		}
+		if err := f.safely(ctx, func() error { return c.apply(tx) }); err != nil {
+			return err
+		}
+		now := nowMs()
+		done := 0
+		if c.done {
+			done = 1
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO fleet_cursors (account_id, resource, cursor, window_start, window_end, rounds, complete, pages, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8)
+			ON CONFLICT (account_id, resource) DO UPDATE SET cursor = excluded.cursor, window_start = excluded.window_start,
+				window_end = excluded.window_end, rounds = fleet_cursors.rounds + excluded.rounds, complete = excluded.complete,
+				pages = fleet_cursors.pages + 1, updated_at = excluded.updated_at`,
+			r.account.ID, r.resource, c.cursor, c.windowStart, c.windowEnd, int64(done), done, now); err != nil {
+			return err
+		}
+		if !last {
+			return nil
+		}
+		// Lock the request counter: an intake bumping it now either
+		// commits first (and we see its bump) or waits for us (and finds
+		// no running job, so its insert goes through).
+		q := `SELECT requested, last_at FROM fleet_requests WHERE account_id = $1 AND resource = $2`
+		if f.db.pg != nil {
+			q += ` FOR UPDATE`
+		}
+		var requested, lastAt int64
+		if err := tx.QueryRow(ctx, q, r.account.ID, r.resource).Scan(&requested, &lastAt); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if err := f.q.completeTx(ctx, tx, r.job); err != nil {
+			return fmt.Errorf("complete job: %w", err)
+		}
+		moved := requested != r.requested
+		if c.done {
+			served = r.firstAt
+			next := int64(0)
+			if moved {
+				next = lastAt // a request arrived during the round: its time is at most this old
+			}
+			if _, err := tx.Exec(ctx, `UPDATE fleet_requests SET first_at = $3 WHERE account_id = $1 AND resource = $2`, r.account.ID, r.resource, next); err != nil {
+				return err
+			}
+		}
+		if moved || !c.done || c.forceFollowUp {
+			reason := "follow-up"
+			if !c.done {
+				reason = "continue"
+			}
+			if _, err := f.q.insertTx(ctx, tx, syncArgsFor(r.account.ID, r.resource, reason), nil); err != nil {
+				return err
+			}
+		}
+		if c.done {
+			if _, err := tx.Exec(ctx, `UPDATE fleet_accounts SET synced_at = $2 WHERE id = $1`, r.account.ID, now); err != nil {
+				return err
+			}
+		}
+		// Leave syncing (all first rounds done) and throttled.
+		if st.Status == StatusSyncing || st.Status == StatusThrottled {
+			all, err := roundsDone(ctx, tx, st.ID, st.resources())
+			if err != nil {
+				return err
+			}
+			to := StatusSyncing
+			if all {
+				to = StatusConnected
+			}
+			if to != st.Status {
+				return f.setStatusTx(ctx, tx, st.ID, StatusChange{To: to})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	r.pages++
+	if last {
+		outcome := "completed"
+		if !c.done {
+			outcome = "continued"
+		}
+		f.m.job(ctx, r.job.Kind, outcome)
+		if served != 0 {
+			f.m.notificationLatency(ctx, r.job.Kind, time.Since(time.UnixMilli(served)))
+		}
+		f.log.DebugContext(ctx, "fleet: sync done", "account", r.account.ID, "resource", r.resource, "pages", r.pages, "outcome", outcome)
+	}
+	return last, nil
+}
+
+// failed decides what a failed sync job does: park the account on a
+// sign-in or consent problem, snooze on throttling, retry otherwise.
+func (f *Fleet) failed(ctx context.Context, r *run, err error) error {
+	kind := r.job.Kind
+	var ae *auth.Error
+	errors.As(err, &ae)
+	switch {
+	case errors.Is(err, auth.ErrReauthRequired) || errors.Is(err, auth.ErrNotSignedIn):
+		reason := err.Error()
+		if ae != nil {
+			reason = ae.Error()
+		}
+		if perr := f.park(ctx, r.account.ID, StatusChange{To: StatusNeedsSignIn, Reason: reason}); perr != nil {
+			return perr
+		}
+		f.m.job(ctx, kind, "parked")
+		f.log.WarnContext(ctx, "fleet: account needs a new sign-in", "account", r.account.ID, "reason", reason)
+		return river.JobCancel(err)
+	case errors.Is(err, auth.ErrConsentRequired):
+		var missing []string
+		if ae != nil {
+			for _, p := range ae.Missing {
+				missing = append(missing, p.Name)
+			}
+		}
+		if len(missing) == 0 {
+			// Entra did not say which: everything the account needs.
+			missing = scopes.For(r.account.Features...)
+		}
+		if perr := f.park(ctx, r.account.ID, StatusChange{To: StatusConsentMissing, Reason: err.Error(), Missing: missing}); perr != nil {
+			return perr
+		}
+		f.m.job(ctx, kind, "parked")
+		f.log.WarnContext(ctx, "fleet: account lacks consent", "account", r.account.ID, "missing", strings.Join(missing, ","))
+		return river.JobCancel(err)
+	}
+	var ge *graphclient.Error
+	if errors.As(err, &ge) && (ge.StatusCode == http.StatusTooManyRequests || ge.StatusCode == http.StatusServiceUnavailable) {
+		d := ge.RetryAfter
+		if d <= 0 {
+			d = DefaultThrottle
+		}
+		until := time.Now().Add(d)
+		if perr := f.db.inTx(ctx, func(tx *Tx) error {
+			return f.setStatusTx(ctx, tx, r.account.ID, StatusChange{To: StatusThrottled, Until: until})
+		}); perr != nil {
+			return perr
+		}
+		f.m.job(ctx, kind, "snoozed")
+		f.log.InfoContext(ctx, "fleet: throttled", "account", r.account.ID, "resource", r.resource, "status", ge.StatusCode, "retry_after", d)
+		return river.JobSnooze(d)
+	}
+	if errors.Is(err, graphclient.ErrSyncReset) {
+		// Graph dropped the state twice in one round: start over.
+		if derr := f.db.inTx(ctx, func(tx *Tx) error {
+			_, err := tx.Exec(ctx, `DELETE FROM fleet_cursors WHERE account_id = $1 AND resource = $2`, r.account.ID, r.resource)
+			return err
+		}); derr != nil {
+			return derr
+		}
+	}
+	var sp *sinkPanic
+	outcome := "error"
+	if errors.As(err, &sp) {
+		outcome = "panic"
+	}
+	f.m.job(ctx, kind, outcome)
+	f.log.WarnContext(ctx, "fleet: sync failed", "account", r.account.ID, "resource", r.resource, "attempt", r.job.Attempt, "error", err)
+	return err
+}
+
+// park moves an account to a status where nothing is scheduled for it.
+func (f *Fleet) park(ctx context.Context, accountID string, c StatusChange) error {
+	return f.db.inTx(ctx, func(tx *Tx) error {
+		return f.setStatusTx(ctx, tx, accountID, c)
+	})
+}
