@@ -120,7 +120,7 @@ func signInWith(ctx context.Context, app *auth.App, hc *http.Client, browse func
 	if len(features) == 0 {
 		features = scopes.Features()
 	}
-	u, pending, err := app.SignInURL(ctx, auth.SignInRequest{Features: features, LoginHint: loginHint})
+	u, pending, err := app.SignInURL(auth.SignInRequest{Features: features, LoginHint: loginHint})
 	if err != nil {
 		return nil, fmt.Errorf("m365test: sign in: %w", err)
 	}

@@ -22,8 +22,8 @@ func teamsRun(ctx context.Context, t *testing.T, env replaytest.Env) []string {
 	s := env.Session
 	svc := teams.New(s.Graph)
 	var out []string
-	var team teams.Team
-	var channel teams.Channel
+	var team *teams.Team
+	var channel *teams.Channel
 	for tm, err := range svc.JoinedTeams(ctx) {
 		if err != nil {
 			t.Fatal(err)
@@ -34,18 +34,18 @@ func teamsRun(ctx context.Context, t *testing.T, env replaytest.Env) []string {
 				t.Fatal(err)
 			}
 			out = append(out, fmt.Sprintf("  channel %q %s", ch.DisplayName, ch.MembershipType))
-			if channel.ID == "" {
+			if channel == nil {
 				team, channel = tm, ch
 			}
 		}
 	}
-	var chat teams.Chat
+	var chat *teams.Chat
 	for c, err := range svc.Chats(ctx, nil) {
 		if err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, fmt.Sprintf("chat %s %q", c.ChatType, c.Topic))
-		if chat.ID == "" && c.ChatType == teams.ChatGroup {
+		if chat == nil && c.ChatType == teams.ChatGroup {
 			chat = c
 		}
 	}
