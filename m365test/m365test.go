@@ -18,6 +18,12 @@
 // request log and subscriptions, Sandbox.Demo for the tenant's users and
 // items.
 //
+// The same sign-in can be recorded and replayed (package
+// graphtest/recording): Sandbox.SignInRecorded records a session's
+// exchanges with Entra ID and Graph, and ReplaySignIn signs the recorded
+// user in again from the recording alone, offline, with the ID token
+// checked as a live one.
+//
 // The name follows Microsoft's own: a Microsoft 365 developer sandbox is a
 // ready-made tenant with sample users (Adele Vance, Alex Wilber, ...) and
 // sample data, which is what the demo tenant imitates.
