@@ -348,27 +348,55 @@ type seenItem struct {
 type awaited struct {
 	at      time.Time
 	op      string // "created", "updated", "deleted"
+	kind    string // "event", "message"
 	version string // for updates: the event's ChangeKey, the message's IsRead
 }
 
 // latencyTracker matches the items that pages bring against the changes
 // awaited, and times each from the change to the end of the commit that
-// stored it.
+// stored it. It also remembers what recent commits stored, because a
+// sync already running may store a change before the change's
+// notification has been answered and the change registered.
 type latencyTracker struct {
 	mu     sync.Mutex
 	want   map[string]awaited
-	staged map[any][]string // connection -> awaited item IDs its open transaction applied
+	staged map[any][]seenItem // connection -> items its open transaction applied
+	recent map[string]stored  // item ID -> the last commit that stored it
 	got    []time.Duration
 }
 
-func newLatencyTracker() *latencyTracker {
-	return &latencyTracker{want: map[string]awaited{}, staged: map[any][]string{}}
+// stored is an item as a commit stored it.
+type stored struct {
+	seenItem
+	at time.Time
 }
 
-// await registers a change.
+func newLatencyTracker() *latencyTracker {
+	return &latencyTracker{want: map[string]awaited{}, staged: map[any][]seenItem{}, recent: map[string]stored{}}
+}
+
+// matches reports whether s carries the change a.
+func (a awaited) matches(s seenItem) bool {
+	switch a.op {
+	case "deleted":
+		return s.removed || s.skipped
+	case "created":
+		return !s.removed
+	case "updated":
+		return s.skipped || (!s.removed && !s.occurrence && s.version == a.version)
+	}
+	return false
+}
+
+// await registers a change made at a.at; if a commit after a.at already
+// stored it, it is timed at once.
 func (l *latencyTracker) await(id string, a awaited) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if r, ok := l.recent[id]; ok && !r.at.Before(a.at) && a.matches(r.seenItem) {
+		l.got = append(l.got, r.at.Sub(a.at))
+		return
+	}
 	if _, ok := l.want[id]; !ok { // keep the oldest change of an item
 		l.want[id] = a
 	}
@@ -377,24 +405,7 @@ func (l *latencyTracker) await(id string, a awaited) {
 func (l *latencyTracker) stage(key any, seen []seenItem) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, s := range seen {
-		a, ok := l.want[s.id]
-		if !ok {
-			continue
-		}
-		match := false
-		switch a.op {
-		case "deleted":
-			match = s.removed || s.skipped
-		case "created":
-			match = !s.removed
-		case "updated":
-			match = s.skipped || (!s.removed && !s.occurrence && s.version == a.version)
-		}
-		if match {
-			l.staged[key] = append(l.staged[key], s.id)
-		}
-	}
+	l.staged[key] = append(l.staged[key], seen...)
 }
 
 // committed is told that the transaction on key committed (ok) or not.
@@ -402,20 +413,39 @@ func (l *latencyTracker) committed(key any, ok bool) {
 	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	ids := l.staged[key]
-	if len(ids) == 0 {
+	items := l.staged[key]
+	if len(items) == 0 {
 		return
 	}
 	delete(l.staged, key)
 	if !ok {
 		return
 	}
-	for _, id := range ids {
-		if a, found := l.want[id]; found {
-			l.got = append(l.got, now.Sub(a.at))
-			delete(l.want, id)
+	if len(l.recent) > 100000 {
+		for id, r := range l.recent {
+			if now.Sub(r.at) > 10*time.Second {
+				delete(l.recent, id)
+			}
 		}
 	}
+	for _, s := range items {
+		l.recent[s.id] = stored{seenItem: s, at: now}
+		if a, found := l.want[s.id]; found && a.matches(s) {
+			l.got = append(l.got, now.Sub(a.at))
+			delete(l.want, s.id)
+		}
+	}
+}
+
+// pendingList describes the changes still awaited.
+func (l *latencyTracker) pendingList() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for id, a := range l.want {
+		out = append(out, a.kind+" "+a.op+" "+id+" at "+a.at.Format("15:04:05.000"))
+	}
+	return out
 }
 
 func (l *latencyTracker) pending() int {
@@ -427,7 +457,7 @@ func (l *latencyTracker) pending() int {
 func (l *latencyTracker) reset() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.want, l.staged, l.got = map[string]awaited{}, map[any][]string{}, nil
+	l.want, l.staged, l.recent, l.got = map[string]awaited{}, map[any][]seenItem{}, map[string]stored{}, nil
 }
 
 // quantile returns the latency at quantile q (nearest rank).

@@ -78,7 +78,7 @@ func benchNotificationLatency(b *testing.B, postgres bool) {
 		<-tick.C
 		t0 := time.Now()
 		c := e.gen.Churn(1)[0]
-		a := awaited{at: t0, op: c.Op}
+		a := awaited{at: t0, op: c.Op, kind: c.Kind}
 		if c.Op == "updated" {
 			a.version = currentVersion(users[c.UserID], c)
 		}
@@ -94,7 +94,7 @@ func benchNotificationLatency(b *testing.B, postgres bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if n := e.sink.lat.pending(); n > 0 {
-		b.Errorf("%d of %d changes never reached a commit within a minute", n, changes)
+		b.Errorf("%d of %d changes never reached a commit within a minute: %v", n, changes, e.sink.lat.pendingList())
 	}
 	e.waitIdle(b, time.Minute, nil)
 	p50, p99, n := e.sink.lat.percentiles()
@@ -188,7 +188,7 @@ func benchStatements(b *testing.B, postgres bool) {
 	requests, pages := 0, int64(0)
 	for b.Loop() {
 		c := e.gen.Churn(1)[0]
-		a := awaited{at: time.Now(), op: c.Op}
+		a := awaited{at: time.Now(), op: c.Op, kind: c.Kind}
 		if c.Op == "updated" {
 			a.version = currentVersion(users[c.UserID], c)
 		}
