@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -26,7 +27,23 @@ func (e *env) connect(t *testing.T, a Account) {
 // by the unique job: one more round runs after it.
 func TestRequestDuringSyncRunsOnceMore(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, false, nil)
+	for _, postgres := range []bool{false, true} {
+		t.Run(dbName(postgres), func(t *testing.T) {
+			t.Parallel()
+			testRequestDuringSync(t, postgres)
+		})
+	}
+}
+
+func dbName(postgres bool) string {
+	if postgres {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+func testRequestDuringSync(t *testing.T, postgres bool) {
+	e := newEnv(t, postgres, nil)
 	e.start(t)
 	ctx := t.Context()
 	id := e.signIn(t, e.demo.Adele)
@@ -65,7 +82,16 @@ func TestRequestDuringSyncRunsOnceMore(t *testing.T) {
 // status says why, the callback hears it once, nothing more is tried.
 func TestRevokedAccountParks(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, false, nil)
+	for _, postgres := range []bool{false, true} {
+		t.Run(dbName(postgres), func(t *testing.T) {
+			t.Parallel()
+			testRevoked(t, postgres)
+		})
+	}
+}
+
+func testRevoked(t *testing.T, postgres bool) {
+	e := newEnv(t, postgres, nil)
 	e.start(t)
 	ctx := t.Context()
 	id := e.signIn(t, e.demo.Diego)
@@ -222,5 +248,60 @@ func TestDisconnect(t *testing.T) {
 	e.connect(t, Account{ID: id, Features: calendarOnly})
 	if diff := cmp.Diff(e.fakeEvents(t, id, Account{ID: id, Features: calendarOnly}), e.storedEvents(t, id)); diff != "" {
 		t.Errorf("after re-enabling (-fake +stored):\n%s", diff)
+	}
+}
+
+// When an account's window moves (a new day, or a wider window), the
+// slide job finds it and the calendar sync slides the window: events
+// that enter it are stored, those that left it deleted.
+func TestWindowSlides(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false, nil)
+	e.start(t)
+	ctx := t.Context()
+	id := e.signIn(t, e.demo.Adele)
+	a := Account{ID: id, Features: calendarOnly, DaysBack: 1, DaysAhead: 7}
+	e.connect(t, a)
+	waitFor(t, "idle", func() bool { return e.idle(t) })
+	day := time.Now().UTC().Truncate(24 * time.Hour)
+	far := e.demo.Adele.AddEvent(graphtest.Event{Subject: "Quarterly planning", Start: day.AddDate(0, 0, 10).Add(9 * time.Hour), End: day.AddDate(0, 0, 10).Add(10 * time.Hour)})
+	if slices.Contains(e.storedEvents(t, id), far.ID) {
+		t.Fatal("an event outside the window is stored")
+	}
+	before := e.rounds(t, id, resCalendar)
+	// Widen the window behind fleet's back, as the passing of days does.
+	a.DaysAhead = 14
+	if err := e.db.inTx(ctx, func(tx *Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE fleet_accounts SET days_ahead = 14 WHERE id = $1`, id)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&slideWorker{f: e.f}).Work(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the slide", func() bool { return e.rounds(t, id, resCalendar) > before })
+	waitFor(t, "idle", func() bool { return e.idle(t) })
+	stored := e.storedEvents(t, id)
+	if !slices.Contains(stored, far.ID) {
+		t.Error("the event that entered the window is not stored")
+	}
+	if diff := cmp.Diff(e.fakeEvents(t, id, a), stored); diff != "" {
+		t.Errorf("(-fake +stored):\n%s", diff)
+	}
+	// The slide job finds nothing more to do.
+	var n int
+	if err := e.db.queryRow(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'fleet.calendar_sync' AND args LIKE '%slide%'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&slideWorker{f: e.f}).Work(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	var m int
+	if err := e.db.queryRow(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'fleet.calendar_sync' AND args LIKE '%slide%'`).Scan(&m); err != nil {
+		t.Fatal(err)
+	}
+	if m != n {
+		t.Errorf("a slid window was queued again (%d slide jobs, then %d)", n, m)
 	}
 }
