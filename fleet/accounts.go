@@ -594,6 +594,8 @@ type statusArgs struct {
 
 func (statusArgs) Kind() string { return "fleet.status_change" }
 
+func (statusArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: Queue} }
+
 type statusWorker struct {
 	river.WorkerDefaults[statusArgs]
 	f *Fleet

@@ -30,6 +30,10 @@ const (
 	DefaultThrottle      = time.Minute
 )
 
+// Queue is the River queue fleet's jobs run in, so a program's own River
+// client on the same database (in the default queue) never fetches them.
+const Queue = "m365kit_fleet"
+
 // Config configures a Fleet. DB, App and Sink are required; zero fields
 // take the documented defaults. Give every replica the same Config (the
 // same Sink, the same OnStatusChange): any replica may run any job.
@@ -183,7 +187,7 @@ func New(cfg Config) (*Fleet, error) {
 	river.AddWorker(workers, &statusWorker{f: f})
 
 	rc := &river.Config{
-		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: or(cfg.Workers, DefaultWorkers)}},
+		Queues:               map[string]river.QueueConfig{Queue: {MaxWorkers: or(cfg.Workers, DefaultWorkers)}},
 		Workers:              workers,
 		JobTimeout:           f.jobTimeout,
 		RescueStuckJobsAfter: f.rescueAfter,

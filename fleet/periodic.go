@@ -14,11 +14,15 @@ type sweepArgs struct{}
 
 func (sweepArgs) Kind() string { return "fleet.sweep" }
 
+func (sweepArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: Queue} }
+
 // slideArgs is the leader's periodic look for calendar windows to slide
 // (once a day per account, when its day changes).
 type slideArgs struct{}
 
 func (slideArgs) Kind() string { return "fleet.slide" }
+
+func (slideArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: Queue} }
 
 // sweepBatch bounds the accounts one sweep or slide run queues.
 const sweepBatch = 5000
@@ -27,10 +31,10 @@ func (f *Fleet) periodicJobs() []*river.PeriodicJob {
 	slideEvery := min(f.sweepInterval, time.Hour)
 	return []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(f.sweepInterval), func() (river.JobArgs, *river.InsertOpts) {
-			return sweepArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: f.sweepInterval}}
+			return sweepArgs{}, &river.InsertOpts{Queue: Queue, UniqueOpts: river.UniqueOpts{ByPeriod: f.sweepInterval}}
 		}, &river.PeriodicJobOpts{ID: "fleet.sweep"}),
 		river.NewPeriodicJob(river.PeriodicInterval(slideEvery), func() (river.JobArgs, *river.InsertOpts) {
-			return slideArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: slideEvery}}
+			return slideArgs{}, &river.InsertOpts{Queue: Queue, UniqueOpts: river.UniqueOpts{ByPeriod: slideEvery}}
 		}, &river.PeriodicJobOpts{ID: "fleet.slide", RunOnStart: true}),
 	}
 }

@@ -37,7 +37,9 @@ type calendarArgs struct {
 
 func (calendarArgs) Kind() string { return "fleet.calendar_sync" }
 
-func (calendarArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{UniqueOpts: syncUnique} }
+func (calendarArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: Queue, UniqueOpts: syncUnique}
+}
 
 // mailArgs is the sync job of one mail folder of one account.
 type mailArgs struct {
@@ -48,7 +50,9 @@ type mailArgs struct {
 
 func (mailArgs) Kind() string { return "fleet.mail_sync" }
 
-func (mailArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{UniqueOpts: syncUnique} }
+func (mailArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: Queue, UniqueOpts: syncUnique}
+}
 
 func syncArgsFor(accountID, resource, reason string) river.JobArgs {
 	if folder, ok := strings.CutPrefix(resource, "mail:"); ok {
