@@ -113,9 +113,7 @@ func testRevoked(t *testing.T, postgres bool) {
 	if err := e.f.Sync(ctx, id); err == nil {
 		t.Error("Sync of a parked account succeeded")
 	}
-	if n, err := e.f.queueFor(ctx, "sweep", selectAccount+` WHERE status IN ('syncing', 'connected') AND id = $1`, id); err != nil || n != 0 {
-		t.Errorf("the sweep picked the parked account: %d, %v", n, err)
-	}
+	e.sweep(t, -time.Hour)
 	if got := e.srv.TokenCalls() - calls; got != 1 {
 		t.Errorf("%d token requests, want 1", got)
 	}
@@ -303,5 +301,45 @@ func TestWindowSlides(t *testing.T) {
 	}
 	if m != n {
 		t.Errorf("a slid window was queued again (%d slide jobs, then %d)", n, m)
+	}
+}
+
+// sweep runs the safety-net sweep as if Config.SweepAfter were after.
+func (e *env) sweep(t *testing.T, after time.Duration) {
+	t.Helper()
+	old := e.f.sweepAfter
+	e.f.sweepAfter = after
+	defer func() { e.f.sweepAfter = old }()
+	if err := (&sweepWorker{f: e.f}).Work(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The sweep syncs each resource not synced for SweepAfter, and skips
+// parked accounts.
+func TestSweep(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false, nil)
+	e.start(t)
+	adele, diego := e.signIn(t, e.demo.Adele), e.signIn(t, e.demo.Diego)
+	e.connect(t, Account{ID: adele, Features: both})
+	e.connect(t, Account{ID: diego, Features: calendarOnly})
+	waitFor(t, "idle", func() bool { return e.idle(t) })
+	if err := e.f.park(t.Context(), diego, StatusChange{To: StatusNeedsSignIn, Reason: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	cal, inbox, parked := e.rounds(t, adele, resCalendar), e.rounds(t, adele, "mail:Inbox"), e.rounds(t, diego, resCalendar)
+	e.sweep(t, time.Hour) // everything was synced within the hour: nothing to do
+	waitFor(t, "idle", func() bool { return e.idle(t) })
+	if e.rounds(t, adele, resCalendar) != cal || e.rounds(t, adele, "mail:Inbox") != inbox {
+		t.Fatal("the sweep synced resources synced recently")
+	}
+	e.sweep(t, -time.Hour) // everything is overdue
+	waitFor(t, "the sweep's syncs", func() bool {
+		return e.rounds(t, adele, resCalendar) == cal+1 && e.rounds(t, adele, "mail:Inbox") == inbox+1
+	})
+	waitFor(t, "idle", func() bool { return e.idle(t) })
+	if e.rounds(t, diego, resCalendar) != parked {
+		t.Error("the sweep synced a parked account")
 	}
 }

@@ -23,7 +23,7 @@ import (
 const (
 	DefaultWorkers       = 20
 	DefaultRescueAfter   = time.Minute
-	DefaultSweepAfter    = 6 * time.Hour
+	DefaultSweepAfter    = 24 * time.Hour
 	DefaultSweepInterval = 10 * time.Minute
 	DefaultMaxAttempts   = 10
 	DefaultPollInterval  = 250 * time.Millisecond
@@ -71,9 +71,11 @@ type Config struct {
 	// a long sync hands over to a follow-up job at half of it, so a live
 	// job is never rescued.
 	RescueAfter time.Duration
-	// SweepAfter is how long an account may go without a notification
-	// or a sync before the safety-net sweep syncs it anyway (default
-	// DefaultSweepAfter).
+	// SweepAfter is how long a resource (a calendar, a mail folder) may
+	// go without a sync, for want of notifications, before the safety-net
+	// sweep syncs it anyway (default DefaultSweepAfter: with the daily
+	// window slide and subscription renewals, an idle account costs a few
+	// Graph requests a day).
 	SweepAfter time.Duration
 	// SweepInterval is how often the elected leader looks for such
 	// accounts and for calendar windows to slide (default

@@ -7,9 +7,9 @@ import (
 	"github.com/riverqueue/river"
 )
 
-// sweepArgs is the leader's periodic safety net: a sync for every active
-// account that has not been synced for Config.SweepAfter (no
-// notification arrived, or its subscriptions are broken).
+// sweepArgs is the leader's periodic safety net: a sync of every resource
+// of an active account that has not been synced for Config.SweepAfter (no
+// notification arrived, or its subscription is broken).
 type sweepArgs struct{}
 
 func (sweepArgs) Kind() string { return "fleet.sweep" }
@@ -47,15 +47,30 @@ type sweepWorker struct {
 func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[sweepArgs]) error {
 	f := w.f
 	cutoff := time.Now().Add(-f.sweepAfter).UnixMilli()
-	n, err := f.queueFor(ctx, "sweep",
-		selectAccount+` WHERE status IN ('syncing', 'connected') AND synced_at < $1 ORDER BY synced_at LIMIT $2`,
-		cutoff, sweepBatch)
+	rows, err := f.db.query(ctx, `SELECT c.account_id, c.resource FROM fleet_cursors c JOIN fleet_accounts a ON a.id = c.account_id
+		WHERE a.status IN ('syncing', 'connected') AND c.updated_at < $1 ORDER BY c.updated_at LIMIT $2`, cutoff, sweepBatch)
 	if err != nil {
 		return err
 	}
-	if n > 0 {
-		f.log.InfoContext(ctx, "fleet: sweep queued syncs", "accounts", n)
+	var params []river.InsertManyParams
+	for rows.Next() {
+		var id, res string
+		if err := rows.Scan(&id, &res); err != nil {
+			rows.Close()
+			return err
+		}
+		params = append(params, river.InsertManyParams{Args: syncArgsFor(id, res, "sweep")})
 	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if len(params) == 0 {
+		return nil
+	}
+	if err := f.db.inTx(ctx, func(tx *Tx) error { return f.q.insertManyTx(ctx, tx, params) }); err != nil {
+		return err
+	}
+	f.log.InfoContext(ctx, "fleet: sweep queued syncs", "resources", len(params))
 	return nil
 }
 
@@ -98,33 +113,4 @@ func (w *slideWorker) Work(ctx context.Context, _ *river.Job[slideArgs]) error {
 	}
 	f.log.InfoContext(ctx, "fleet: calendar windows to slide", "accounts", len(ids))
 	return nil
-}
-
-// queueFor queues a sync of every resource of the accounts a query
-// returns, and reports how many accounts it found.
-func (f *Fleet) queueFor(ctx context.Context, reason, query string, args ...any) (int, error) {
-	rows, err := f.db.query(ctx, query, args...)
-	if err != nil {
-		return 0, err
-	}
-	var params []river.InsertManyParams
-	n := 0
-	for rows.Next() {
-		st, err := scanAccount(rows)
-		if err != nil {
-			rows.Close()
-			return 0, err
-		}
-		n++
-		for _, r := range st.resources() {
-			params = append(params, river.InsertManyParams{Args: syncArgsFor(st.ID, r, reason)})
-		}
-	}
-	if err := rows.Close(); err != nil {
-		return 0, err
-	}
-	if err := f.db.inTx(ctx, func(tx *Tx) error { return f.q.insertManyTx(ctx, tx, params) }); err != nil {
-		return 0, err
-	}
-	return n, nil
 }
