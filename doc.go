@@ -20,6 +20,7 @@
 //	tokens on many machines       auth/sqlstore
 //	any Graph call                graphclient  NewRequest, Do, All, Delta, Batch, Error
 //	a fake Microsoft 365          graphtest
+//	a signed-in user in a test    m365test     New, Start, SignIn
 //	calendar sync and notetaker   calendar     Sync, FindMeetingLink, Rules, DedupKey
 //	Teams posting and clips       teams        PostToChannel, PostToChat, ClipMessage
 //	read-only mail sync           mail         Sync, SyncMailbox, Filter

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -28,7 +29,7 @@ func TestCacheAdapter(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	store := NewMemoryStore()
-	if err := store.Save(ctx, "alice.t", []byte(`{"alice":1}`)); err != nil {
+	if err := store.Save(ctx, "alice.t", []byte(`{"alice":1}`), 0); err != nil {
 		t.Fatal(err)
 	}
 
@@ -47,7 +48,7 @@ func TestCacheAdapter(t *testing.T) {
 	if err := ad.Export(ctx, r, cache.ExportHints{PartitionKey: "alice.t"}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := store.Load(ctx, "alice.t"); string(got) != `{"x":1}` {
+	if got, _, _ := store.Load(ctx, "alice.t"); string(got) != `{"x":1}` {
 		t.Errorf("alice.t = %s after Export", got)
 	}
 	// An empty key is never stored.
@@ -62,7 +63,7 @@ func TestCacheAdapter(t *testing.T) {
 	if err := ad.Export(ctx, r, cache.ExportHints{PartitionKey: "bob.t"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.Load(ctx, "bob.t"); !errors.Is(err, ErrNoToken) || !ad.gone {
+	if _, _, err := store.Load(ctx, "bob.t"); !errors.Is(err, ErrNoToken) || !ad.gone {
 		t.Errorf("bob.t after Export of a missing partition: err %v, gone %v", err, ad.gone)
 	}
 
@@ -79,7 +80,7 @@ func TestCacheAdapter(t *testing.T) {
 	if string(sign.captured) != `{"new":1}` || sign.capturedKey != "alice.t" {
 		t.Errorf("captured %q under %q", sign.captured, sign.capturedKey)
 	}
-	if got, _ := store.Load(ctx, "alice.t"); string(got) != `{"x":1}` {
+	if got, _, _ := store.Load(ctx, "alice.t"); string(got) != `{"x":1}` {
 		t.Errorf("sign-in wrote to the store before validation: %s", got)
 	}
 
@@ -92,4 +93,47 @@ func TestCacheAdapter(t *testing.T) {
 
 type failStore struct{ TokenStore }
 
-func (failStore) Load(context.Context, string) ([]byte, error) { return nil, errors.New("db down") }
+func (failStore) Load(context.Context, string) ([]byte, int64, error) {
+	return nil, 0, errors.New("db down")
+}
+
+// TestMerge: when another process saved newer tokens, they win, and only
+// this refresh's access tokens that are missing or fresher are added.
+func TestMerge(t *testing.T) {
+	t.Parallel()
+	stored := `{"AccessToken":{"cal":{"secret":"theirs-cal","expires_on":"2000"},"mail":{"secret":"theirs-mail","expires_on":"3000"}},` +
+		`"RefreshToken":{"rt":{"secret":"theirs-rt"}},"Account":{"a":{"username":"adele"}}}`
+	ours := `{"AccessToken":{"cal":{"secret":"ours-cal","expires_on":"2500"},"mail":{"secret":"ours-mail","expires_on":"2500"},"teams":{"secret":"ours-teams","expires_on":"2500"}},` +
+		`"RefreshToken":{"rt":{"secret":"ours-rt"}}}`
+	got, add := merge([]byte(stored), []byte(ours))
+	if !add {
+		t.Fatal("merge added nothing")
+	}
+	var doc struct {
+		AccessToken  map[string]struct{ Secret string }
+		RefreshToken map[string]struct{ Secret string }
+		Account      map[string]any
+	}
+	if err := json.Unmarshal(got, &doc); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"cal": "ours-cal", "mail": "theirs-mail", "teams": "ours-teams"}
+	for k, w := range want {
+		if doc.AccessToken[k].Secret != w {
+			t.Errorf("access token %s = %q, want %q", k, doc.AccessToken[k].Secret, w)
+		}
+	}
+	if doc.RefreshToken["rt"].Secret != "theirs-rt" || len(doc.Account) != 1 {
+		t.Errorf("the stored refresh token or account did not win: %s", got)
+	}
+	// Nothing fresher: nothing to save.
+	if _, add := merge(got, []byte(ours)); add {
+		t.Error("merging the same access tokens again added some")
+	}
+	// A blob that does not parse: the stored one is kept as it is.
+	for _, tc := range [][2]string{{"not json", ours}, {stored, "not json"}, {`{"AccessToken":[]}`, ours}} {
+		if m, add := merge([]byte(tc[0]), []byte(tc[1])); add || string(m) != tc[0] {
+			t.Errorf("merge(%.20q, %.20q) = %.40q, %v; want the stored blob unchanged", tc[0], tc[1], m, add)
+		}
+	}
+}

@@ -43,9 +43,6 @@ type Config struct {
 	// AllowTenant, if set, is asked for the tenant ID (lower case) of
 	// every sign-in; false refuses the sign-in with ErrAccountNotAllowed.
 	AllowTenant func(tenantID string) bool
-	// Clock returns the current time for ID-token and pending-sign-in
-	// expiry and the in-process access-token cache (default time.Now).
-	Clock func() time.Time
 	// Authority is the Entra ID authority URL (default DefaultAuthority).
 	// Use https://login.microsoftonline.com/{tenant-id} for a
 	// single-tenant app.
@@ -119,8 +116,8 @@ type App struct {
 	authority   string // https://host/tenant
 	host        string
 	store       TokenStore
-	hc          *http.Client // retrying client given to MSAL
-	now         func() time.Time
+	hc          *http.Client     // retrying client given to MSAL
+	now         func() time.Time // time.Now; tests set another through export_test.go
 	allowTenant func(string) bool
 	allowGuests bool
 	signInTTL   time.Duration
@@ -184,7 +181,7 @@ func New(cfg Config) (*App, error) {
 		host:        au.Host,
 		store:       cfg.Store,
 		hc:          retryingClient(hc),
-		now:         cfg.Clock,
+		now:         time.Now,
 		allowTenant: cfg.AllowTenant,
 		allowGuests: cfg.AllowPersonalGuests,
 		signInTTL:   cfg.SignInTTL,
@@ -192,13 +189,10 @@ func New(cfg Config) (*App, error) {
 		locks:       map[string]*acctLock{},
 		atCache:     map[string]map[string]cachedToken{},
 	}
-	if a.now == nil {
-		a.now = time.Now
-	}
 	if a.signInTTL == 0 {
 		a.signInTTL = 10 * time.Minute
 	}
-	a.jwks = newJWKSCache(a.hc, a.host, a.now)
+	a.jwks = newJWKSCache(a.hc, a.host, func() time.Time { return a.now() })
 	// Build one client now so a configuration MSAL refuses fails here.
 	if _, err := a.client(&cacheAdapter{store: a.store}); err != nil {
 		return nil, fmt.Errorf("auth: Config: %w", err)

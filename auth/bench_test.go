@@ -13,47 +13,32 @@ import (
 
 	"github.com/m365kit/m365kit/auth"
 	"github.com/m365kit/m365kit/graphtest"
+	"github.com/m365kit/m365kit/m365test"
 	"github.com/m365kit/m365kit/scopes"
 )
 
-// signedIn starts a fake Microsoft 365 with adele, signs her in with the
-// calendar feature over store and returns her account ID and a factory of
-// Apps on the same fake over any store (plain stores allowed), as other
+// signedIn starts a sandbox (graphtest's demo tenant), signs adele in with
+// the calendar feature over store and returns her account ID and a factory
+// of Apps on the same fake over any store (plain stores allowed), as other
 // processes would have. The factory is safe to call from a fuzz function.
 func signedIn(tb testing.TB, store auth.TokenStore) (newApp func(auth.TokenStore) (*auth.App, error), accountID string) {
 	tb.Helper()
-	srv := graphtest.New(tb)
-	srv.AddApp(graphtest.App{ClientID: clientID, ClientSecret: secret, RedirectURIs: []string{redirectURL}})
-	tenant := srv.AddTenant("contoso.com")
-	tenant.Grant(clientID, scopes.For(scopes.Calendar)...)
-	tenant.AddUser("adele@contoso.com", "Adele Vance")
-	cred, err := auth.Secret(secret)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	hc := srv.HTTPClient()
+	sb := m365test.New(tb)
 	newApp = func(store auth.TokenStore) (*auth.App, error) {
-		return auth.New(auth.Config{ClientID: clientID, Credential: cred, RedirectURL: redirectURL,
-			Store: store, HTTPClient: hc, AllowPlaintextStore: true})
+		cfg := sb.AppConfig()
+		cfg.Store, cfg.AllowPlaintextStore = store, true
+		return auth.New(cfg)
 	}
 	app, err := newApp(store)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ctx := context.Background()
-	u, p, err := app.SignInURL(ctx, auth.SignInRequest{Features: []scopes.Feature{scopes.Calendar}, LoginHint: "adele@contoso.com"})
+	sb.App = app
+	s, err := sb.SignIn(context.Background(), "adele", scopes.Calendar)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cb, err := srv.Browse(ctx, u)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	user, err := app.CompleteSignIn(ctx, cb, p)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return newApp, user.AccountID
+	return newApp, s.User.AccountID
 }
 
 // benchEnv is signedIn for benchmarks: a factory of Apps over store.

@@ -11,10 +11,11 @@ func TestAccessTokenCacheSweepsExpired(t *testing.T) {
 	cred, _ := Secret("s")
 	now := testNow
 	a, err := New(Config{ClientID: testClient, Credential: cred, RedirectURL: "https://app.example.com/cb",
-		Store: NewMemoryStore(), AllowPlaintextStore: true, Clock: func() time.Time { return now }})
+		Store: NewMemoryStore(), AllowPlaintextStore: true})
 	if err != nil {
 		t.Fatal(err)
 	}
+	a.now = func() time.Time { return now }
 	for i := 1; i < sweepEvery; i++ {
 		a.remember(fmt.Sprintf("gone%d.tenant", i), "user.read", "tok", now.Add(-time.Minute))
 	}

@@ -102,11 +102,11 @@ func TestSignInURLRejectsBadRequests(t *testing.T) {
 		{"long ReturnTo", auth.SignInRequest{ReturnTo: "/" + strings.Repeat("a", 1024)}, "ReturnTo"},
 	}
 	for _, tt := range tests {
-		if _, _, err := e.app.SignInURL(t.Context(), tt.req); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if _, _, err := e.app.SignInURL(tt.req); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: err = %v, want %q", tt.name, err, tt.want)
 		}
 	}
-	_, p, err := e.app.SignInURL(t.Context(), auth.SignInRequest{ReturnTo: "/meetings?week=2"})
+	_, p, err := e.app.SignInURL(auth.SignInRequest{ReturnTo: "/meetings?week=2"})
 	if err != nil || p.ReturnTo != "/meetings?week=2" {
 		t.Errorf("a path ReturnTo: Pending.ReturnTo %q, err %v", p.ReturnTo, err)
 	}

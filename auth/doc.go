@@ -21,7 +21,7 @@
 //	})
 //
 //	// GET /auth/start
-//	u, pending, err := app.SignInURL(ctx, auth.SignInRequest{Features: []scopes.Feature{scopes.Calendar}})
+//	u, pending, err := app.SignInURL(auth.SignInRequest{Features: []scopes.Feature{scopes.Calendar}})
 //	cookie, err := auth.PendingCookie(cookieKey, pending)   // or keep pending server-side
 //	http.SetCookie(w, cookie); http.Redirect(w, r, u, http.StatusFound)
 //
@@ -45,15 +45,28 @@
 // others. Failures are *Error values matching ErrNotSignedIn,
 // ErrReauthRequired (send the user through sign-in again, passing
 // Error.Claims), ErrConsentRequired (Error.Missing names the permissions;
-// consent.Diagnose explains Error.AADSTS()) or ErrTransient.
+// consent.Diagnose explains Error.AADSTS()) or ErrTransient. An *Error
+// never holds a token, code or secret, in its text or in anything it
+// wraps: it keeps Entra's error code, AADSTS codes, HTTP status,
+// correlation and trace IDs and timestamp, and drops MSAL's error, whose
+// text can quote a token response and whose request carries the app's
+// secret.
 //
 // # Token stores
 //
-// A TokenStore keeps one opaque blob per user. The package ships
-// MemoryStore, FileStore and Sealed (AES-256-GCM with key rotation);
+// A TokenStore keeps one opaque blob per user, with a version. The package
+// ships MemoryStore, FileStore and Sealed (AES-256-GCM with key rotation);
 // package sqlstore adds PostgreSQL and SQLite. The App refuses a store that
 // is not sealed unless Config.AllowPlaintextStore says the store encrypts
 // by itself: the blobs hold refresh tokens, which are long-lived secrets.
+//
+// A sign-in saves unconditionally: it is the user's newest grant. A
+// refresh saves conditionally, on the version it loaded, so that with
+// many processes sharing a store none writes back tokens older than what
+// another one saved meanwhile. When another process saved first (a new
+// sign-in, another refresh), its refresh token, ID token and account win;
+// the refresh adds only the access tokens it obtained where the stored
+// blob has none as fresh, and saves again on the new version.
 //
 // # Concurrency
 //

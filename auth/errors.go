@@ -1,15 +1,18 @@
 package auth
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 
@@ -33,6 +36,11 @@ var (
 	ErrConsentRequired = errors.New("auth: consent required")
 	// ErrTransient means Entra ID or the network failed in a way that a
 	// later retry may fix; the App already retried where that was safe.
+	// It also covers a token answer with status 200 that does not decode
+	// or lacks what a token response must hold (a proxy's page, a
+	// truncated body, a field of an unexpected type): the tokens in it
+	// cannot be read, so they are not saved; the stored ones stay, and the
+	// next call refreshes again. Error.Reason says which case it was.
 	ErrTransient = errors.New("auth: temporary failure")
 	// ErrInvalidState means a sign-in callback did not carry the state of
 	// the pending sign-in (forged, replayed or mixed-up requests) or the
@@ -52,7 +60,10 @@ var (
 
 // Error is the error type of this package. Kind says which sentinel it
 // matches; the other fields carry what support needs. It never holds a
-// token, code or secret.
+// token, code or secret, and nothing it wraps does: MSAL's errors (whose
+// text can quote a whole token response, and whose request can be sent
+// again with the app's secret and the user's refresh token or code and
+// PKCE verifier) are read for their details and dropped, never wrapped.
 type Error struct {
 	// Op is what failed: "sign in", "token" or "sign out".
 	Op string
@@ -82,6 +93,9 @@ type Error struct {
 	// CorrelationID and TraceID identify the request for Microsoft support.
 	CorrelationID string
 	TraceID       string
+	// Timestamp is when Entra answered, from its error body's timestamp
+	// or else the response's Date header; zero when unknown.
+	Timestamp time.Time
 	// Kind is the sentinel the error matches (ErrReauthRequired, ...).
 	Kind error
 	// Err is the underlying error, if any.
@@ -165,17 +179,44 @@ type entraError struct {
 	Claims        string `json:"claims"`
 	CorrelationID string `json:"correlation_id"`
 	TraceID       string `json:"trace_id"`
+	Timestamp     string `json:"timestamp"`
 }
 
 // classify turns an MSAL error into an *Error. requested are the Graph
 // scopes asked for; granted (may be nil) those known to be consented.
+//
+// MSAL's error is never kept: its text may quote a token response whole
+// (a 200 answer that does not decode), and its request can be replayed
+// with the client secret and the refresh token or code. classify copies
+// out what callers need and wraps only errors known to hold no secret:
+// context errors and network errors (see safeCause).
 func classify(op, accountID string, err error, requested, granted []string) *Error {
-	e := &Error{Op: op, AccountID: accountID, Err: err, Kind: ErrTransient}
+	e := &Error{Op: op, AccountID: accountID, Kind: ErrTransient}
 	var ce msalerrors.CallErr
 	if !errors.As(err, &ce) || ce.Resp == nil {
-		if strings.Contains(err.Error(), "no token found") {
+		var bad msalerrors.InvalidJsonErr
+		switch {
+		case errors.As(err, &bad):
+			// Status 200 (or 201), but the body does not decode: a proxy's
+			// page, a truncated body, a field of an unexpected type. Any
+			// tokens in it cannot be read, so they cannot be saved; the
+			// stored tokens stay as they were (Entra does not revoke a
+			// refresh token when it issues the next one), and a later
+			// call asks again.
+			e.Reason = "Entra's answer (status 200) does not decode; tokens in it, if any, were not saved"
+		case safeCause(err) != nil:
+			e.Err = safeCause(err)
+			e.Reason = "network: " + e.Err.Error()
+		case strings.Contains(err.Error(), "no token found"):
 			e.Kind = ErrNotSignedIn
 			e.Reason = "no refresh token stored"
+		case strings.Contains(err.Error(), "declined scopes are present"):
+			e.Reason = "the token endpoint's answer lacks requested scopes; its tokens were not saved"
+		default:
+			// MSAL refused an answer that decoded (no access_token, no
+			// expiry, a malformed client_info or ID token) or failed
+			// before sending. Its text may quote the answer.
+			e.Reason = "MSAL could not use the token endpoint's answer; tokens in it, if any, were not saved"
 		}
 		return e
 	}
@@ -187,10 +228,26 @@ func classify(op, accountID string, err error, requested, granted []string) *Err
 	}
 	e.Code, e.SubError, e.Codes, e.Claims = body.Error, body.SubError, body.Codes, body.Claims
 	e.CorrelationID, e.TraceID = body.CorrelationID, body.TraceID
+	if e.CorrelationID == "" {
+		e.CorrelationID = ce.Resp.Header.Get("client-request-id")
+	}
+	if e.TraceID == "" {
+		e.TraceID = ce.Resp.Header.Get("x-ms-request-id")
+	}
+	if t, err := time.Parse("2006-01-02 15:04:05Z", body.Timestamp); err == nil {
+		e.Timestamp = t.UTC()
+	} else if t, err := http.ParseTime(ce.Resp.Header.Get("Date")); err == nil {
+		e.Timestamp = t.UTC()
+	}
 	if d, _, ok := strings.Cut(body.Description, "\r\n"); ok {
 		e.Description = d
 	} else {
 		e.Description = body.Description
+	}
+	if body.Error == "" {
+		// Not Entra's error body (a proxy's page, an empty body): its
+		// text is never kept, it could echo the request.
+		e.Reason = "the token endpoint answered HTTP " + strconv.Itoa(e.StatusCode)
 	}
 	switch {
 	case body.Error == "consent_required" || body.SubError == "consent_required" || slices.Contains(body.Codes, 65001):
@@ -209,6 +266,28 @@ func classify(op, accountID string, err error, requested, granted []string) *Err
 	return e
 }
 
+// safeCause returns what of err may be kept in an *Error: the context's
+// error when a context ended, or the network failure (a *url.Error naming
+// the endpoint, without its query); nil for anything else.
+func safeCause(err error) error {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return context.Canceled
+	case errors.Is(err, context.DeadlineExceeded):
+		return context.DeadlineExceeded
+	}
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return nil
+	}
+	u, perr := url.Parse(ue.URL)
+	if perr != nil {
+		return nil
+	}
+	u.RawQuery, u.Fragment, u.User = "", "", nil
+	return &url.Error{Op: ue.Op, URL: u.String(), Err: ue.Err}
+}
+
 // missingPermissions returns the catalog entries of requested that granted
 // does not cover; with granted unknown, every requested one.
 func missingPermissions(requested, granted []string) []scopes.Permission {
@@ -222,7 +301,7 @@ func missingPermissions(requested, granted []string) []scopes.Permission {
 		if have[strings.ToLower(n)] {
 			continue
 		}
-		p, ok := scopes.Lookup(n)
+		p, ok := scopes.ByName(n)
 		if !ok {
 			p = scopes.Permission{Name: n}
 		}

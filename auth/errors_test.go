@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 	"github.com/google/go-cmp/cmp"
@@ -32,6 +33,7 @@ func TestClassifyDocumentedErrorBody(t *testing.T) {
 		Op: "token", AccountID: "oid.tid", Code: "invalid_scope", Codes: []int{70011}, StatusCode: 400,
 		Description:   "AADSTS70011: The provided value for the input parameter 'scope' is not valid. The scope https://foo.microsoft.com/mail.read is not valid.",
 		CorrelationID: "aaaa0000-bb11-2222-33cc-444444dddddd", TraceID: "0000aaaa-11bb-cccc-dd22-eeeeee333333",
+		Timestamp: time.Date(2016, 1, 9, 2, 2, 12, 0, time.UTC),
 	}
 	if diff := cmp.Diff(want, e, cmp.FilterPath(func(p cmp.Path) bool { return p.String() == "Err" }, cmp.Ignore()), cmpopts.IgnoreUnexported(Error{})); diff != "" {
 		t.Errorf("classify (-want +got):\n%s", diff)

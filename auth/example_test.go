@@ -45,7 +45,7 @@ func Example() {
 		log.Fatal(err)
 	}
 
-	signInURL, pending, err := app.SignInURL(ctx, auth.SignInRequest{
+	signInURL, pending, err := app.SignInURL(auth.SignInRequest{
 		Features: []scopes.Feature{scopes.Calendar}, LoginHint: "adele@contoso.com"})
 	if err != nil {
 		log.Fatal(err)
@@ -90,13 +90,13 @@ func ExampleSealed() {
 	oldKey, newKey := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
 
 	before, _ := auth.Sealed(files, oldKey)
-	_ = before.Save(ctx, "oid.tid", []byte("token cache"))
+	_ = before.Save(ctx, "oid.tid", []byte("token cache"), 0)
 
 	after, _ := auth.Sealed(files, newKey, oldKey)
-	v, err := after.Load(ctx, "oid.tid")
+	v, _, err := after.Load(ctx, "oid.tid")
 	fmt.Printf("%s %v\n", v, err)
 
-	_, err = files.Load(ctx, "missing")
+	_, _, err = files.Load(ctx, "missing")
 	fmt.Println(errors.Is(err, auth.ErrNoToken))
 	// Output:
 	// token cache <nil>

@@ -3,6 +3,7 @@ package auth_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -41,11 +42,15 @@ func fileStoreWriter(dir, id string) int {
 		return 2
 	}
 	for r := range writerRounds {
-		if err := s.Save(ctx, "adele.contoso", writerValue(id, r)); err != nil {
+		if err := increment(ctx, s, counterKey); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 2
 		}
-		v, err := s.Load(ctx, "adele.contoso")
+		if err := s.Save(ctx, "adele.contoso", writerValue(id, r), 0); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		v, _, err := s.Load(ctx, "adele.contoso")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 2
@@ -56,6 +61,29 @@ func fileStoreWriter(dir, id string) int {
 		}
 	}
 	return 0
+}
+
+// counterKey holds a number every writer increments with conditional
+// saves, once per round: a lost update shows as a smaller final count.
+const counterKey = "counter"
+
+// increment adds one to the number under key: load, then save on the
+// loaded version, again from the load when another writer came first.
+func increment(ctx context.Context, s auth.TokenStore, key string) error {
+	for {
+		v, version, err := s.Load(ctx, key)
+		if err != nil {
+			return err
+		}
+		n, err := strconv.Atoi(string(v))
+		if err != nil {
+			return err
+		}
+		err = s.Save(ctx, key, []byte(strconv.Itoa(n+1)), version)
+		if !errors.Is(err, auth.ErrConflict) {
+			return err
+		}
+	}
 }
 
 // whole reports whether v is writerValue of some writer and round.
@@ -69,11 +97,18 @@ func whole(v []byte) bool {
 }
 
 // TestFileStoreAcrossProcesses runs writers in separate processes on one
-// directory: no reader ever sees a torn value and no temporary file is
-// left behind.
+// directory: no reader ever sees a torn value, no conditional save loses
+// another process's update, and no temporary file is left behind.
 func TestFileStoreAcrossProcesses(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
+	s, err := auth.NewFileStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save(t.Context(), counterKey, []byte("0"), 0); err != nil {
+		t.Fatal(err)
+	}
 	var cmds []*exec.Cmd
 	for i := range 4 {
 		cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
@@ -95,13 +130,15 @@ func TestFileStoreAcrossProcesses(t *testing.T) {
 			t.Errorf("writer %d: %v", i, err)
 		}
 	}
-	s, _ := auth.NewFileStore(dir)
-	v, err := s.Load(t.Context(), "adele.contoso")
+	v, _, err := s.Load(t.Context(), "adele.contoso")
 	if err != nil || !whole(v) {
 		t.Fatalf("final value torn or missing: %d bytes, %v", len(v), err)
 	}
+	if n, _, err := s.Load(t.Context(), counterKey); err != nil || string(n) != strconv.Itoa(len(cmds)*writerRounds) {
+		t.Errorf("counter = %s (%v), want %d: conditional saves lost updates", n, err, len(cmds)*writerRounds)
+	}
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
-		t.Errorf("%d files in the store directory, want 1 (temporary files left behind?)", len(entries))
+	if len(entries) != 2 {
+		t.Errorf("%d files in the store directory, want 2 (temporary files left behind?)", len(entries))
 	}
 }

@@ -71,22 +71,28 @@ func Sealed(store TokenStore, keys ...[]byte) (*SealedStore, error) {
 	return s, nil
 }
 
-// Load opens the value stored under key. A value that was not sealed by
-// one of the store's keys, or was altered, is an error.
-func (s *SealedStore) Load(ctx context.Context, key string) ([]byte, error) {
-	blob, err := s.inner.Load(ctx, key)
+// Load opens the value stored under key and returns it with the inner
+// store's version. A value that was not sealed by one of the store's keys,
+// or was altered, is an error.
+func (s *SealedStore) Load(ctx context.Context, key string) ([]byte, int64, error) {
+	blob, version, err := s.inner.Load(ctx, key)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return s.open(key, blob)
+	v, err := s.open(key, blob)
+	if err != nil {
+		return nil, 0, err
+	}
+	return v, version, nil
 }
 
-// Save seals value with the first key and stores it under key.
-func (s *SealedStore) Save(ctx context.Context, key string, value []byte) error {
+// Save seals value with the first key and stores it under key, on the
+// inner store's terms for version (see TokenStore).
+func (s *SealedStore) Save(ctx context.Context, key string, value []byte, version int64) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
-	return s.inner.Save(ctx, key, s.seal(key, value))
+	return s.inner.Save(ctx, key, s.seal(key, value), version)
 }
 
 // Delete removes key from the inner store.

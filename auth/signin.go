@@ -66,11 +66,9 @@ type User struct {
 // SignInURL returns the authorize URL to send the user's browser to, and
 // the Pending the callback needs: keep it server-side or in PendingCookie.
 // The URL carries a fresh state, nonce and S256 PKCE challenge, the
-// features' scopes and response_mode=form_post. It does no I/O.
-func (a *App) SignInURL(ctx context.Context, req SignInRequest) (string, Pending, error) {
-	if err := ctx.Err(); err != nil {
-		return "", Pending{}, err
-	}
+// features' scopes and response_mode=form_post. It does no I/O, so it
+// takes no context, like consent's AdminConsentURL.
+func (a *App) SignInURL(req SignInRequest) (string, Pending, error) {
 	for _, f := range req.Features {
 		if !f.Valid() {
 			return "", Pending{}, fmt.Errorf("auth: SignInRequest.Features: unknown feature %q", f)
@@ -182,9 +180,17 @@ func (a *App) CompleteSignIn(ctx context.Context, r *http.Request, p Pending) (*
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		// A code is spent by its first redemption attempt: nothing about
-		// it is transient or a re-authentication of a stored account.
-		if e.Kind != ErrConsentRequired {
+		switch {
+		case !isCallErr(err) && e.Err != nil:
+			// The network failed before Entra answered (the code may
+			// still be unspent): ErrTransient, as documented.
+			e.Kind = ErrTransient
+			explainUnreachable(e, a.host, err)
+		case e.Kind != ErrConsentRequired:
+			// Entra answered (an error, or a 200 that does not decode):
+			// the code is spent by its first redemption attempt, so
+			// nothing about it is transient or a re-authentication of a
+			// stored account.
 			e.Kind = ErrSignInFailed
 		}
 		return nil, e
@@ -209,7 +215,10 @@ func (a *App) CompleteSignIn(ctx context.Context, r *http.Request, p Pending) (*
 	}
 	defer unlock()
 	a.forget(accountID)
-	if err := a.store.Save(ctx, accountID, ad.captured); err != nil {
+	// Version 0: a sign-in replaces whatever is stored. It is the user's
+	// newest grant; a refresh that started from older tokens and saves
+	// after it keeps this refresh token (see cacheAdapter.Export).
+	if err := a.store.Save(ctx, accountID, ad.captured, 0); err != nil {
 		return nil, &Error{Op: "sign in", AccountID: accountID, Kind: ErrTransient, Reason: "token store failed", Err: err}
 	}
 	a.remember(accountID, strings.ToLower(strings.Join(sc, " ")), res.AccessToken, res.ExpiresOn)
@@ -282,7 +291,7 @@ func (a *App) Handlers(hc HandlerConfig) (start, callback http.Handler, err erro
 	}
 	key := slices.Clone(hc.CookieKey)
 	start = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, p, err := a.SignInURL(r.Context(), SignInRequest{
+		u, p, err := a.SignInURL(SignInRequest{
 			Features: hc.Features, LoginHint: r.URL.Query().Get("login_hint"), DomainHint: r.URL.Query().Get("domain_hint"),
 		})
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/m365kit/m365kit/auth"
+	"github.com/m365kit/m365kit/internal/storetest"
 )
 
 // storeCases returns one fresh store of each kind the package ships.
@@ -43,18 +44,18 @@ func TestStoreContract(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
 			const k = "0f4a8c1e-oid.72f988bf-tid"
-			if _, err := s.Load(ctx, k); !errors.Is(err, auth.ErrNoToken) {
+			if _, _, err := s.Load(ctx, k); !errors.Is(err, auth.ErrNoToken) {
 				t.Fatalf("Load of a missing key: err = %v, want ErrNoToken", err)
 			}
 			want := []byte("blob \x00 with bytes")
-			if err := s.Save(ctx, k, want); err != nil {
+			if err := s.Save(ctx, k, want, 0); err != nil {
 				t.Fatal(err)
 			}
 			want2 := []byte("other user")
-			if err := s.Save(ctx, "Other/Key:..", want2); err != nil {
+			if err := s.Save(ctx, "Other/Key:..", want2, 0); err != nil {
 				t.Fatal(err)
 			}
-			got, err := s.Load(ctx, k)
+			got, _, err := s.Load(ctx, k)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -62,33 +63,33 @@ func TestStoreContract(t *testing.T) {
 				t.Errorf("Load (-want +got):\n%s", diff)
 			}
 			got[0] = 'X' // the caller's copy; the store must not change
-			if again, _ := s.Load(ctx, k); !bytes.Equal(again, want) {
+			if again, _, _ := s.Load(ctx, k); !bytes.Equal(again, want) {
 				t.Errorf("changing a loaded value changed the store: %q", again)
 			}
-			if err := s.Save(ctx, k, []byte("rotated")); err != nil {
+			if err := s.Save(ctx, k, []byte("rotated"), 0); err != nil {
 				t.Fatal(err)
 			}
-			if got, _ := s.Load(ctx, k); string(got) != "rotated" {
+			if got, _, _ := s.Load(ctx, k); string(got) != "rotated" {
 				t.Errorf("Load after overwrite = %q", got)
 			}
 			if err := s.Delete(ctx, k); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.Load(ctx, k); !errors.Is(err, auth.ErrNoToken) {
+			if _, _, err := s.Load(ctx, k); !errors.Is(err, auth.ErrNoToken) {
 				t.Errorf("Load after Delete: err = %v, want ErrNoToken", err)
 			}
 			if err := s.Delete(ctx, k); err != nil {
 				t.Errorf("Delete of a missing key: %v", err)
 			}
-			if got, _ := s.Load(ctx, "Other/Key:.."); !bytes.Equal(got, want2) {
+			if got, _, _ := s.Load(ctx, "Other/Key:.."); !bytes.Equal(got, want2) {
 				t.Errorf("other key = %q, want %q", got, want2)
 			}
-			if err := s.Save(ctx, "", want); err == nil {
+			if err := s.Save(ctx, "", want, 0); err == nil {
 				t.Error("Save with an empty key succeeded")
 			}
 			cancelled, cancel := context.WithCancel(ctx)
 			cancel()
-			if _, err := s.Load(cancelled, "Other/Key:.."); !errors.Is(err, context.Canceled) {
+			if _, _, err := s.Load(cancelled, "Other/Key:.."); !errors.Is(err, context.Canceled) {
 				t.Errorf("Load with a cancelled context: err = %v", err)
 			}
 		})
@@ -107,10 +108,10 @@ func TestStoreConcurrentWriters(t *testing.T) {
 				vals[i] = bytes.Repeat([]byte{byte('a' + i)}, 64<<10)
 				wg.Go(func() {
 					for range 10 {
-						if err := s.Save(ctx, "k", vals[i]); err != nil {
+						if err := s.Save(ctx, "k", vals[i], 0); err != nil {
 							t.Error(err)
 						}
-						if got, err := s.Load(ctx, "k"); err != nil {
+						if got, _, err := s.Load(ctx, "k"); err != nil {
 							t.Error(err)
 						} else if len(got) != 64<<10 || bytes.Count(got, got[:1]) != len(got) {
 							t.Errorf("torn value read: %d bytes", len(got))
@@ -132,7 +133,7 @@ func TestFileStoreFiles(t *testing.T) {
 	}
 	keys := []string{"../../etc/passwd", "A.b", "a.B", strings.Repeat("x", 150)}
 	for _, k := range keys {
-		if err := s.Save(t.Context(), k, []byte(k)); err != nil {
+		if err := s.Save(t.Context(), k, []byte(k), 0); err != nil {
 			t.Fatalf("Save(%q): %v", k, err)
 		}
 	}
@@ -162,7 +163,7 @@ func TestFileStoreFiles(t *testing.T) {
 	if st.Mode().Perm() != 0o700 {
 		t.Errorf("directory mode %v, want 0700", st.Mode().Perm())
 	}
-	if err := s.Save(t.Context(), strings.Repeat("x", 151), nil); err == nil {
+	if err := s.Save(t.Context(), strings.Repeat("x", 151), nil, 0); err == nil {
 		t.Error("Save with a 151-byte key succeeded")
 	}
 	if _, err := auth.NewFileStore(""); err == nil {
@@ -179,10 +180,10 @@ func TestSealedRotationAndTampering(t *testing.T) {
 		t.Fatal(err)
 	}
 	secret := []byte(`{"RefreshToken":{"x":{"secret":"refresh-secret"}}}`)
-	if err := old.Save(ctx, "alice", secret); err != nil {
+	if err := old.Save(ctx, "alice", secret, 0); err != nil {
 		t.Fatal(err)
 	}
-	raw, _ := inner.Load(ctx, "alice")
+	raw, _, _ := inner.Load(ctx, "alice")
 	if bytes.Contains(raw, []byte("refresh-secret")) {
 		t.Fatal("sealed value holds the secret in clear text")
 	}
@@ -191,37 +192,37 @@ func TestSealedRotationAndTampering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := rotated.Load(ctx, "alice"); err != nil || !bytes.Equal(got, secret) {
+	if got, _, err := rotated.Load(ctx, "alice"); err != nil || !bytes.Equal(got, secret) {
 		t.Fatalf("old key no longer opens after rotation: %q, %v", got, err)
 	}
-	if err := rotated.Save(ctx, "alice", secret); err != nil {
+	if err := rotated.Save(ctx, "alice", secret, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := old.Load(ctx, "alice"); err == nil || !strings.Contains(err.Error(), "unknown key") {
+	if _, _, err := old.Load(ctx, "alice"); err == nil || !strings.Contains(err.Error(), "unknown key") {
 		t.Errorf("a new write was not sealed with the first key: old store err = %v", err)
 	}
 	newOnly, _ := auth.Sealed(inner, key(2))
-	if _, err := newOnly.Load(ctx, "alice"); err != nil {
+	if _, _, err := newOnly.Load(ctx, "alice"); err != nil {
 		t.Errorf("new key alone does not open a rotated value: %v", err)
 	}
 
 	// A blob moved to another user's key does not open.
-	raw, _ = inner.Load(ctx, "alice")
-	_ = inner.Save(ctx, "mallory", raw)
-	if _, err := rotated.Load(ctx, "mallory"); err == nil {
+	raw, _, _ = inner.Load(ctx, "alice")
+	_ = inner.Save(ctx, "mallory", raw, 0)
+	if _, _, err := rotated.Load(ctx, "mallory"); err == nil {
 		t.Error("alice's blob opened under mallory's key")
 	}
 	// Any flipped bit is detected.
 	for i := range raw {
 		bad := bytes.Clone(raw)
 		bad[i] ^= 0x10
-		_ = inner.Save(ctx, "alice", bad)
-		if _, err := rotated.Load(ctx, "alice"); err == nil {
+		_ = inner.Save(ctx, "alice", bad, 0)
+		if _, _, err := rotated.Load(ctx, "alice"); err == nil {
 			t.Fatalf("flipping byte %d went unnoticed", i)
 		}
 	}
-	_ = inner.Save(ctx, "plain", []byte("{}"))
-	if _, err := rotated.Load(ctx, "plain"); err == nil || strings.Contains(err.Error(), "{}") {
+	_ = inner.Save(ctx, "plain", []byte("{}"), 0)
+	if _, _, err := rotated.Load(ctx, "plain"); err == nil || strings.Contains(err.Error(), "{}") {
 		t.Errorf("clear-text value: err = %v", err)
 	}
 }
@@ -246,6 +247,64 @@ func TestSealedRejectsBadKeys(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want %q", err, tt.want)
 			}
+		})
+	}
+}
+
+func TestStoreConditionalSave(t *testing.T) {
+	t.Parallel()
+	for name, s := range storeCases(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			storetest.Conditional(t, s)
+		})
+	}
+}
+
+// TestStoreIncrements: conditional saves from several store values over
+// the same data (one per process) lose no update.
+func TestStoreIncrements(t *testing.T) {
+	t.Parallel()
+	mem := auth.NewMemoryStore()
+	dir := t.TempDir()
+	for name, open := range map[string]func() auth.TokenStore{
+		"memory": func() auth.TokenStore { return mem },
+		"file": func() auth.TokenStore {
+			s, err := auth.NewFileStore(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			storetest.Increments(t, open, 6, 25)
+		})
+	}
+}
+
+// TestSignInSurvivesRefresh: process A refreshes a user's tokens while
+// process B signs the user in again; B's refresh token must survive A's
+// save, whichever store they share.
+func TestSignInSurvivesRefresh(t *testing.T) {
+	t.Parallel()
+	for _, when := range []storetest.Interleaving{storetest.DuringRefresh, storetest.BeforeSave} {
+		t.Run("memory/"+when.String(), func(t *testing.T) {
+			t.Parallel()
+			mem := auth.NewMemoryStore()
+			storetest.SignInSurvivesRefresh(t, func() auth.TokenStore { return mem }, when)
+		})
+		t.Run("file/"+when.String(), func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			storetest.SignInSurvivesRefresh(t, func() auth.TokenStore {
+				s, err := auth.NewFileStore(dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return s
+			}, when)
 		})
 	}
 }

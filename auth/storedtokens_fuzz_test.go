@@ -26,7 +26,7 @@ func FuzzStoredTokens(f *testing.F) {
 	// covers that).
 	store := auth.NewMemoryStore()
 	newApp, account := signedIn(f, store)
-	blob, err := store.Load(ctx, account)
+	blob, _, err := store.Load(ctx, account)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func FuzzStoredTokens(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, value []byte) {
 		store := auth.NewMemoryStore()
-		if err := store.Save(ctx, account, value); err != nil {
+		if err := store.Save(ctx, account, value, 0); err != nil {
 			t.Fatal(err)
 		}
 		app, err := newApp(store)

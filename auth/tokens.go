@@ -283,7 +283,7 @@ func (a *App) acquireLocked(ctx context.Context, accountID, key string, sc []str
 		// Another process may have rotated the refresh token between our
 		// load and our refresh. If the stored tokens changed, try once
 		// more with them before asking the user to sign in again.
-		if now, lerr := a.store.Load(ctx, accountID); lerr == nil && sha256.Sum256(now) != e.loaded {
+		if now, _, lerr := a.store.Load(ctx, accountID); lerr == nil && sha256.Sum256(now) != e.loaded {
 			return a.silent(ctx, accountID, key, sc)
 		}
 	}
@@ -302,15 +302,21 @@ func (a *App) silent(ctx context.Context, accountID, key string, sc []string) (s
 		if ctx.Err() != nil {
 			return "", time.Time{}, ctx.Err()
 		}
+		if ad.storeErr != nil {
+			return "", time.Time{}, &Error{Op: "token", AccountID: accountID, Kind: ErrTransient, Reason: "token store failed", Err: ad.storeErr}
+		}
 		if !ad.found && !isCallErr(err) {
 			if ad.loaded == nil {
-				if _, lerr := a.store.Load(ctx, accountID); lerr != nil && !isNoToken(lerr) {
+				if _, _, lerr := a.store.Load(ctx, accountID); lerr != nil && !isNoToken(lerr) {
 					return "", time.Time{}, &Error{Op: "token", AccountID: accountID, Kind: ErrTransient, Reason: "token store failed", Err: lerr}
 				}
 			}
-			return "", time.Time{}, &Error{Op: "token", AccountID: accountID, Kind: ErrNotSignedIn, Reason: "no tokens stored for the account", Err: err}
+			// err is MSAL's "no token found"; like every MSAL error it is
+			// not kept (see classify).
+			return "", time.Time{}, &Error{Op: "token", AccountID: accountID, Kind: ErrNotSignedIn, Reason: "no tokens stored for the account"}
 		}
 		e := classify("token", accountID, err, sc, grantedInBlob(ad.loaded))
+		explainUnreachable(e, a.host, err)
 		e.loaded = sha256.Sum256(ad.loaded)
 		return "", time.Time{}, e
 	}
@@ -326,9 +332,8 @@ func (a *App) silent(ctx context.Context, accountID, key string, sc []string) (s
 // keep access tokens they already hold in memory until those expire (at
 // most about an hour) but can no longer refresh them. A refresh already
 // under way elsewhere does not store its tokens again: it re-reads the
-// store just before saving, finds the account gone and reports
-// ErrNotSignedIn. (Only a sign-out landing between that read and the save,
-// a window of no network round trip, can still lose to the save.)
+// store just before saving and saves only on the version it read, so it
+// finds the account gone and reports ErrNotSignedIn.
 func (a *App) SignOut(ctx context.Context, accountID string) error {
 	if accountID == "" {
 		return errors.New("auth: sign out: account ID is empty")

@@ -3,6 +3,8 @@ package auth
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -12,6 +14,8 @@ import (
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
 	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/m365kit/m365kit/internal/neterr"
 )
 
 // retryingClient wraps hc so that GETs and refresh-token grants are retried
@@ -25,7 +29,13 @@ func retryingClient(hc *http.Client) *http.Client {
 	rc.RetryMax = 3
 	rc.RetryWaitMin = 100 * time.Millisecond
 	rc.RetryWaitMax = 3 * time.Second
-	rc.CheckRetry = retryablehttp.DefaultRetryPolicy
+	rc.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+		// A name that does not resolve will not resolve a second later.
+		if _, unreachable := neterr.Unreachable(err); unreachable {
+			return false, nil
+		}
+		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+	}
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler // the last response, not "giving up"
 	return &http.Client{Transport: &splitTransport{once: hc, retry: rc, now: time.Now, meta: map[string]metaEntry{}}}
 }
@@ -142,14 +152,22 @@ type cacheAdapter struct {
 	capture bool
 	// found reports whether the last Replace found a stored partition.
 	found bool
-	// loaded is the partition's stored blob, for consent diagnosis.
-	loaded []byte
+	// loaded is the partition's stored blob, for consent diagnosis, and
+	// version its version, as the last Replace read them.
+	loaded  []byte
+	version int64
+	// base is the version the operation's first Replace read: the
+	// tokens a refresh started from.
+	base  int64
+	based bool
 	// captured is the last exported blob and its key (capture mode).
 	captured    []byte
 	capturedKey string
 	// gone reports that an Export was dropped because the partition
 	// vanished during the operation (signed out by another process).
 	gone bool
+	// storeErr is the store's error, if a Load or Save failed.
+	storeErr error
 }
 
 // emptyCache resets MSAL's in-memory cache. Replace must always overwrite
@@ -157,30 +175,49 @@ type cacheAdapter struct {
 // user's partition.
 var emptyCache = []byte("{}")
 
+// maxSaveAttempts bounds the conditional saves of one Export when other
+// processes keep saving the same partition.
+const maxSaveAttempts = 8
+
 // Replace loads the partition into MSAL's cache, or an empty cache when
 // the key is empty or nothing is stored.
 func (c *cacheAdapter) Replace(ctx context.Context, u cache.Unmarshaler, h cache.ReplaceHints) error {
-	c.found, c.loaded = false, nil
+	c.found, c.loaded, c.version = false, nil, 0
 	if h.PartitionKey == "" || c.capture {
 		return u.Unmarshal(emptyCache)
 	}
-	b, err := c.store.Load(ctx, h.PartitionKey)
+	b, version, err := c.store.Load(ctx, h.PartitionKey)
+	if !c.based {
+		// A missing partition has version 0, which no stored value has.
+		c.base, c.based = version, true
+	}
 	if isNoToken(err) {
 		return u.Unmarshal(emptyCache)
 	}
 	if err != nil {
+		c.storeErr = err
 		return err
 	}
 	if err := u.Unmarshal(b); err != nil {
 		return err
 	}
-	c.found, c.loaded = true, b
+	c.found, c.loaded, c.version = true, b, version
 	return nil
 }
 
 // Export saves the partition. An empty key is MSAL's RemoveAccount or an
 // app-level write; it is never stored. Outside capture mode a partition
 // the preceding Replace did not find is not stored either (see gone).
+//
+// The save is conditional on the version Replace read, and keeps what
+// other processes saved. MSAL reloads the partition just before it writes
+// refreshed tokens and writes them over what it reloaded, refresh token
+// included. If another process saved since this operation's first load (a
+// new sign-in, another refresh), its tokens are newer than the ones this
+// refresh started from: they are kept, and only this refresh's access
+// tokens are added where they are missing or fresher (merge). If another
+// process saves between the reload and the save, the conditional save
+// fails, and Export loads, merges and tries again.
 func (c *cacheAdapter) Export(ctx context.Context, m cache.Marshaler, h cache.ExportHints) error {
 	if h.PartitionKey == "" {
 		return nil
@@ -201,5 +238,90 @@ func (c *cacheAdapter) Export(ctx context.Context, m cache.Marshaler, h cache.Ex
 		c.gone = true
 		return nil
 	}
-	return c.store.Save(ctx, h.PartitionKey, b)
+	value, version := b, c.version
+	if version != c.base {
+		var add bool
+		if value, add = merge(c.loaded, b); !add {
+			return nil // the stored tokens are newer and lack nothing of ours
+		}
+	}
+	for attempt := 1; ; attempt++ {
+		err := c.store.Save(ctx, h.PartitionKey, value, version)
+		if err == nil || !errors.Is(err, ErrConflict) || attempt == maxSaveAttempts {
+			if err != nil {
+				c.storeErr = err
+			}
+			return err
+		}
+		cur, v, err := c.store.Load(ctx, h.PartitionKey)
+		if isNoToken(err) {
+			c.gone = true // signed out meanwhile: see above
+			return nil
+		}
+		if err != nil {
+			c.storeErr = err
+			return err
+		}
+		var add bool
+		if value, add = merge(cur, b); !add {
+			return nil
+		}
+		version = v
+	}
+}
+
+// merge returns the cache blob stored, newer than the tokens this
+// operation started from, with the access tokens of ours (what MSAL
+// exported) added where stored has none for the same account, scopes and
+// tenant, or one that expires earlier; add reports whether it added any.
+// Everything else of stored wins: its refresh token, ID token and account
+// come from a later sign-in or refresh. If either blob does not parse,
+// stored is kept as it is.
+func merge(stored, ours []byte) (merged []byte, add bool) {
+	var s, o map[string]json.RawMessage
+	if json.Unmarshal(stored, &s) != nil || json.Unmarshal(ours, &o) != nil {
+		return stored, false
+	}
+	var sa, oa map[string]json.RawMessage
+	if raw, ok := s["AccessToken"]; ok && json.Unmarshal(raw, &sa) != nil {
+		return stored, false
+	}
+	if json.Unmarshal(o["AccessToken"], &oa) != nil {
+		return stored, false
+	}
+	if sa == nil {
+		sa = map[string]json.RawMessage{}
+	}
+	for k, at := range oa {
+		if cur, ok := sa[k]; !ok || expiresOn(at) > expiresOn(cur) {
+			sa[k] = at
+			add = true
+		}
+	}
+	if !add {
+		return stored, false
+	}
+	raw, err := json.Marshal(sa)
+	if err != nil {
+		return stored, false
+	}
+	s["AccessToken"] = raw
+	out, err := json.Marshal(s)
+	if err != nil {
+		return stored, false
+	}
+	return out, true
+}
+
+// expiresOn returns an MSAL access-token entry's expiry (Unix seconds,
+// stored as a string), or 0.
+func expiresOn(entry json.RawMessage) int64 {
+	var at struct {
+		ExpiresOn json.Number `json:"expires_on"`
+	}
+	if json.Unmarshal(entry, &at) != nil {
+		return 0
+	}
+	n, _ := at.ExpiresOn.Int64()
+	return n
 }

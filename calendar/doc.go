@@ -11,10 +11,13 @@
 // [Service.Event] reads one event; [Service.Update] patches one; [Service.OnlineMeeting] finds the Teams
 // meeting behind a join URL.
 //
-// Times in [Event] are time.Time values in UTC. Graph sends start and end as
-// {dateTime, timeZone} pairs in the zone of the Prefer: outlook.timezone
-// header (graphclient asks for UTC by default); [DateTimeTimeZone] keeps that
-// zone and [Event.OriginalStartTimeZone] keeps the zone the organiser used.
+// An [Event]'s Start and End are [DateTimeTimeZone] values, Graph's
+// {dateTime, timeZone} pairs: their Time field is a time.Time in UTC
+// (ev.Start.Time), their TimeZone the zone Graph wrote the value in, which is
+// the zone of the Prefer: outlook.timezone header (graphclient asks for UTC
+// by default). [Event.OriginalStartTimeZone] keeps the zone the organiser
+// used. The other timestamps of an Event (CreatedDateTime, OriginalStart,
+// ...) are plain time.Time values in UTC.
 //
 // [Event] holds the properties a meeting-aware backend uses; Graph's other
 // properties are dropped while decoding, which keeps decoding fast. To store
@@ -62,8 +65,9 @@
 // [FindMeetingLink] finds the join link of an event (Teams, Zoom, Google
 // Meet, Webex and more) in onlineMeeting.joinUrl, locations, location, body
 // and subject, after unwrapping Outlook SafeLinks, Proofpoint and Mimecast
-// rewrites. [Rules.Match] decides whether a bot should join; [DedupKey]
-// gives the same key for the same meeting seen by several users of a tenant.
+// rewrites. [Rules.Match] decides whether a bot should join and hands back the
+// link it found; [DedupKey] gives the same key for the same meeting seen by
+// several users of a tenant, as long as their copies carry the same passcode.
 //
 // # Concurrency
 //

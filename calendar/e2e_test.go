@@ -341,7 +341,7 @@ func TestEndToEndSlideWindow(t *testing.T) {
 		}
 		// Reusing the new cursor with the old window is refused.
 		for _, err := range w.svc.Sync(t.Context(), calendar.SyncRequest{Start: old.Start, End: old.End, Cursor: s.cursor}) {
-			if !errors.Is(err, calendar.ErrInvalidInput) {
+			if !errors.Is(err, graphclient.ErrInvalidInput) {
 				t.Errorf("old window with the new cursor: err = %v", err)
 			}
 		}
@@ -401,7 +401,7 @@ func TestEndToEndUpdateKeepsJoinURL(t *testing.T) {
 	if err != nil || again.OnlineMeeting == nil || again.OnlineMeeting.JoinURL != ev.JoinURL || !slices.Equal(again.Categories, cats) {
 		t.Errorf("re-read after Update: %+v, %v", again, err)
 	}
-	if _, err := w.svc.Event(t.Context(), "AAMk-nope"); !errors.Is(err, calendar.ErrNotFound) {
+	if _, err := w.svc.Event(t.Context(), "AAMk-nope"); !errors.Is(err, graphclient.ErrNotFound) {
 		t.Errorf("missing event: %v", err)
 	}
 }

@@ -1,33 +1,28 @@
 package calendar
 
 import (
-	"errors"
+	"fmt"
 
 	"github.com/m365kit/m365kit/graphclient"
 )
 
-// Sentinel errors, matched with errors.Is.
-var (
-	// ErrNotFound: the event, calendar or online meeting does not exist or
-	// the user cannot see it. Errors that match it also match
-	// graphclient.ErrNotFound.
-	ErrNotFound = errors.New("calendar: not found")
-	// ErrInvalidInput: an argument was empty, malformed or inconsistent;
-	// nothing was sent to Graph.
-	ErrInvalidInput = errors.New("calendar: invalid input")
-)
-
 // Error is the error every Service method returns. Op names the method,
-// Input names the offending argument for bad input, Err is the cause (often
-// a *graphclient.Error, reachable with errors.As). Safe for concurrent reads
-// once returned.
+// Input names the offending input for bad input ("" otherwise), Err is the
+// cause: for bad input an error wrapping [graphclient.ErrInvalidInput],
+// else usually a [*graphclient.Error], reachable with errors.As, so
+// graphclient's sentinels match through it:
+//
+//	errors.Is(err, graphclient.ErrInvalidInput) // bad input, nothing sent
+//	errors.Is(err, graphclient.ErrNotFound)     // no such event, calendar or meeting
+//
+// An Error is safe for concurrent reads once returned.
 type Error struct {
-	Op    string // "Event", "Sync", …
-	Input string // the bad argument, when Err is about input
-	Err   error
+	Op    string // the method, e.g. "Event", "Sync"
+	Input string // the input at fault, e.g. "SyncRequest.Cursor"; "" when none
+	Err   error  // the cause
 }
 
-// Error returns "calendar: Op: [input: ]cause".
+// Error returns "calendar: Op: [Input: ]cause".
 func (e *Error) Error() string {
 	s := "calendar: " + e.Op + ": "
 	if e.Input != "" {
@@ -42,22 +37,16 @@ func (e *Error) Error() string {
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Is matches ErrNotFound when the cause is graphclient.ErrNotFound, and
-// ErrInvalidInput for bad arguments.
-func (e *Error) Is(target error) bool {
-	switch target {
-	case ErrNotFound:
-		return errors.Is(e.Err, graphclient.ErrNotFound)
-	case ErrInvalidInput:
-		return e.Input != ""
-	}
-	return false
+// invalid builds the error for a bad input: problem says what is wrong.
+func invalid(op, input, problem string) error {
+	return &Error{Op: op, Input: input, Err: fmt.Errorf("%s: %w", problem, graphclient.ErrInvalidInput)}
 }
 
-// invalid builds the error for a bad argument.
-func invalid(op, input, problem string) error {
-	return &Error{Op: op, Input: input, Err: errors.New(problem)}
-}
+// notFound is a cause that matches graphclient.ErrNotFound.
+func notFound(msg string) error { return fmt.Errorf("%s: %w", msg, graphclient.ErrNotFound) }
+
+// errNoClient is the cause when a Service has no Graph client.
+var errNoClient = fmt.Errorf("calendar.New was given a nil *graphclient.Client: %w", graphclient.ErrInvalidInput)
 
 // pageSizeOption checks a requested page size (0: Graph's default) and
 // returns the request option that asks Graph for it.

@@ -72,7 +72,7 @@ func TestDecodeDocumentedEvent(t *testing.T) {
 		t.Errorf("Start = %s, want 2017-04-15T18:00:00Z (11:00 PDT)", got)
 	}
 	link, ok := FindMeetingLink(&ev)
-	if !ok || link.Provider != Teams || link.Source != SourceJoinURL || link.TenantID != "72f988bf-86f1-41af-91ab-2d7cd011db47" {
+	if !ok || link.Provider != Teams || link.Field != FieldJoinURL || link.TenantID != "72f988bf-86f1-41af-91ab-2d7cd011db47" {
 		t.Errorf("FindMeetingLink = %v %+v, want the Teams joinUrl", ok, link)
 	}
 }

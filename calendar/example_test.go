@@ -24,7 +24,7 @@ func ExampleFindMeetingLink() {
 			`Dial by your location: <a href="tel:+16465588656,,85212345678#">+1 646 558 8656</a></p>`},
 	}
 	link, ok := calendar.FindMeetingLink(ev)
-	fmt.Println(ok, link.Provider, link.Source)
+	fmt.Println(ok, link.Provider, link.Field)
 	fmt.Println(link.URL)
 	fmt.Println("meeting", link.MeetingID, "passcode", link.Passcode)
 	// Output:
@@ -51,15 +51,15 @@ func ExampleRules_Match() {
 		{Subject: "Old sync", IsCancelled: true},
 	}
 	for _, ev := range events {
-		ok, reason := rules.Match(ev)
-		if ok {
-			fmt.Printf("%s: join\n", ev.Subject)
+		d := rules.Match(ev)
+		if d.Join {
+			fmt.Printf("%s: join (%s)\n", ev.Subject, d.Link.Provider)
 			continue
 		}
-		fmt.Printf("%s: skip (%s)\n", ev.Subject, reason)
+		fmt.Printf("%s: skip (%s)\n", ev.Subject, d.Reason)
 	}
 	// Output:
-	// Customer demo: join
+	// Customer demo: join (teams)
 	// Team lunch: skip (no external participant)
 	// Focus time: skip (shown as free)
 	// Old sync: skip (cancelled)

@@ -34,18 +34,18 @@ const (
 	Chorus           Provider = "chorus"
 )
 
-// Source names the event field a meeting link was found in.
-type Source string
+// Field names the event field a meeting link was found in.
+type Field string
 
-// The sources FindMeetingLink reads, in rank order.
+// The fields FindMeetingLink reads, in rank order.
 const (
-	SourceJoinURL          Source = "onlineMeeting.joinUrl"
-	SourceOnlineMeetingURL Source = "onlineMeetingUrl" // deprecated by Graph; a fallback
-	SourceLocations        Source = "locations"        // locations[].locationUri and displayName
-	SourceLocation         Source = "location"
-	SourceBody             Source = "body"
-	SourceBodyPreview      Source = "bodyPreview" // when the body was not requested
-	SourceSubject          Source = "subject"
+	FieldJoinURL          Field = "onlineMeeting.joinUrl"
+	FieldOnlineMeetingURL Field = "onlineMeetingUrl" // deprecated by Graph; a fallback
+	FieldLocations        Field = "locations"        // locations[].locationUri and displayName
+	FieldLocation         Field = "location"
+	FieldBody             Field = "body"
+	FieldBodyPreview      Field = "bodyPreview" // when the body was not requested
+	FieldSubject          Field = "subject"
 )
 
 // MeetingLink is an online meeting's join link and what its URL says about
@@ -57,8 +57,8 @@ type MeetingLink struct {
 	// Mimecast, launcher pages) removed, tracking parameters dropped, the
 	// same string for every shape of the same meeting's link.
 	URL string
-	// Source is the event field the link came from.
-	Source Source
+	// Field is the event field the link came from.
+	Field Field
 
 	// MeetingID is the provider's meeting ID: Zoom's and GoTo's numbers,
 	// the Meet code (abc-defg-hij), the ID of a Teams /meet/ link, Webex's
@@ -100,28 +100,28 @@ func FindMeetingLink(ev *Event) (MeetingLink, bool) {
 		return MeetingLink{}, false
 	}
 	if ev.OnlineMeeting != nil {
-		if l, ok := findInText(ev.OnlineMeeting.JoinURL, SourceJoinURL); ok {
+		if l, ok := findInText(ev.OnlineMeeting.JoinURL, FieldJoinURL); ok {
 			return l, true
 		}
 	}
-	if l, ok := findInText(ev.OnlineMeetingURL, SourceOnlineMeetingURL); ok {
+	if l, ok := findInText(ev.OnlineMeetingURL, FieldOnlineMeetingURL); ok {
 		return l, true
 	}
 	for _, loc := range ev.Locations {
-		if l, ok := findInText(loc.LocationURI, SourceLocations); ok {
+		if l, ok := findInText(loc.LocationURI, FieldLocations); ok {
 			return l, true
 		}
 	}
 	for _, loc := range ev.Locations {
-		if l, ok := findInText(loc.DisplayName, SourceLocations); ok {
+		if l, ok := findInText(loc.DisplayName, FieldLocations); ok {
 			return l, true
 		}
 	}
 	if ev.Location != nil {
-		if l, ok := findInText(ev.Location.LocationURI, SourceLocation); ok {
+		if l, ok := findInText(ev.Location.LocationURI, FieldLocation); ok {
 			return l, true
 		}
-		if l, ok := findInText(ev.Location.DisplayName, SourceLocation); ok {
+		if l, ok := findInText(ev.Location.DisplayName, FieldLocation); ok {
 			return l, true
 		}
 	}
@@ -132,24 +132,24 @@ func FindMeetingLink(ev *Event) (MeetingLink, bool) {
 		} else {
 			text = html.UnescapeString(text)
 		}
-		if l, ok := findInText(text, SourceBody); ok {
+		if l, ok := findInText(text, FieldBody); ok {
 			return l, true
 		}
-	} else if l, ok := findInText(html.UnescapeString(ev.BodyPreview), SourceBodyPreview); ok {
+	} else if l, ok := findInText(html.UnescapeString(ev.BodyPreview), FieldBodyPreview); ok {
 		return l, true
 	}
-	return findInText(html.UnescapeString(ev.Subject), SourceSubject)
+	return findInText(html.UnescapeString(ev.Subject), FieldSubject)
 }
 
 // FindMeetingLinkInText returns the first meeting link in plain text (a
 // chat message, an ICS description), labelled with src.
-func FindMeetingLinkInText(text string, src Source) (MeetingLink, bool) {
+func FindMeetingLinkInText(text string, src Field) (MeetingLink, bool) {
 	return findInText(text, src)
 }
 
 // findInText scans text for URL-like tokens and returns the first that is a
 // join link, preferring a later link to the same meeting with a passcode.
-func findInText(text string, src Source) (MeetingLink, bool) {
+func findInText(text string, src Field) (MeetingLink, bool) {
 	if text == "" {
 		return MeetingLink{}, false
 	}
@@ -188,7 +188,7 @@ func findInText(text string, src Source) (MeetingLink, bool) {
 		}
 	}
 	if found {
-		best.Source = src
+		best.Field = src
 	}
 	return best, found
 }

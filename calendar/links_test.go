@@ -69,21 +69,21 @@ func readCorpus(t testing.TB) []corpusRow {
 }
 
 // corpusEvent puts a corpus input into the event field the row names.
-func corpusEvent(t testing.TB, field, input string) (*Event, Source) {
+func corpusEvent(t testing.TB, field, input string) (*Event, Field) {
 	t.Helper()
 	switch field {
 	case "joinUrl":
-		return &Event{OnlineMeeting: &OnlineMeetingInfo{JoinURL: input}}, SourceJoinURL
+		return &Event{OnlineMeeting: &OnlineMeetingInfo{JoinURL: input}}, FieldJoinURL
 	case "locationUri":
-		return &Event{Locations: []Location{{DisplayName: "Online", LocationURI: input}}}, SourceLocations
+		return &Event{Locations: []Location{{DisplayName: "Online", LocationURI: input}}}, FieldLocations
 	case "location":
-		return &Event{Location: &Location{DisplayName: input}}, SourceLocation
+		return &Event{Location: &Location{DisplayName: input}}, FieldLocation
 	case "body-text":
-		return &Event{Body: &ItemBody{ContentType: "text", Content: input}}, SourceBody
+		return &Event{Body: &ItemBody{ContentType: "text", Content: input}}, FieldBody
 	case "body-html":
-		return &Event{Body: &ItemBody{ContentType: "html", Content: input}}, SourceBody
+		return &Event{Body: &ItemBody{ContentType: "html", Content: input}}, FieldBody
 	case "subject":
-		return &Event{Subject: input}, SourceSubject
+		return &Event{Subject: input}, FieldSubject
 	}
 	t.Fatalf("unknown field %q", field)
 	return nil, ""
@@ -108,7 +108,7 @@ func TestFindMeetingLinkCorpus(t *testing.T) {
 		}
 		providers[got.Provider] = true
 		want := r.want
-		want.Source = src
+		want.Field = src
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("links.tsv:%d: FindMeetingLink(%s %.80q) mismatch (-want +got):\n%s", r.line, r.field, r.input, diff)
 		}
@@ -144,24 +144,24 @@ func TestFindMeetingLinkSourceRank(t *testing.T) {
 		}
 	}
 	tests := []struct {
-		name   string
-		strip  func(*Event)
-		want   Provider
-		source Source
+		name  string
+		strip func(*Event)
+		want  Provider
+		field Field
 	}{
-		{"joinUrl first", func(*Event) {}, Teams, SourceJoinURL},
-		{"deprecated onlineMeetingUrl next", func(e *Event) { e.OnlineMeeting = nil }, SkypeForBusiness, SourceOnlineMeetingURL},
-		{"locations next", func(e *Event) { e.OnlineMeeting, e.OnlineMeetingURL = nil, "" }, Zoom, SourceLocations},
-		{"location next", func(e *Event) { e.OnlineMeeting, e.OnlineMeetingURL, e.Locations = nil, "", nil }, GoogleMeet, SourceLocation},
-		{"body next", func(e *Event) { e.OnlineMeeting, e.OnlineMeetingURL, e.Locations, e.Location = nil, "", nil, nil }, Webex, SourceBody},
+		{"joinUrl first", func(*Event) {}, Teams, FieldJoinURL},
+		{"deprecated onlineMeetingUrl next", func(e *Event) { e.OnlineMeeting = nil }, SkypeForBusiness, FieldOnlineMeetingURL},
+		{"locations next", func(e *Event) { e.OnlineMeeting, e.OnlineMeetingURL = nil, "" }, Zoom, FieldLocations},
+		{"location next", func(e *Event) { e.OnlineMeeting, e.OnlineMeetingURL, e.Locations = nil, "", nil }, GoogleMeet, FieldLocation},
+		{"body next", func(e *Event) { e.OnlineMeeting, e.OnlineMeetingURL, e.Locations, e.Location = nil, "", nil, nil }, Webex, FieldBody},
 		{"subject last", func(e *Event) {
 			e.OnlineMeeting, e.OnlineMeetingURL, e.Locations, e.Location, e.Body = nil, "", nil, nil, nil
-		}, Chime, SourceSubject},
+		}, Chime, FieldSubject},
 		{"bodyPreview when no body", func(e *Event) {
 			e.OnlineMeeting, e.OnlineMeetingURL, e.Locations, e.Location, e.Body = nil, "", nil, nil, nil
 			e.BodyPreview = "Join " + zoomURL
-		}, Zoom, SourceBodyPreview},
-		{"empty joinUrl falls through", func(e *Event) { e.OnlineMeeting.JoinURL = "" }, SkypeForBusiness, SourceOnlineMeetingURL},
+		}, Zoom, FieldBodyPreview},
+		{"empty joinUrl falls through", func(e *Event) { e.OnlineMeeting.JoinURL = "" }, SkypeForBusiness, FieldOnlineMeetingURL},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -169,8 +169,8 @@ func TestFindMeetingLinkSourceRank(t *testing.T) {
 			ev := full()
 			tc.strip(ev)
 			got, ok := FindMeetingLink(ev)
-			if !ok || got.Provider != tc.want || got.Source != tc.source {
-				t.Errorf("FindMeetingLink = %v %+v, want provider %s from %s", ok, got, tc.want, tc.source)
+			if !ok || got.Provider != tc.want || got.Field != tc.field {
+				t.Errorf("FindMeetingLink = %v %+v, want provider %s from %s", ok, got, tc.want, tc.field)
 			}
 		})
 	}
@@ -275,7 +275,7 @@ func TestFindMeetingLinkHostileBodies(t *testing.T) {
 	}
 	for _, tc := range tests {
 		start := time.Now()
-		l, ok := FindMeetingLinkInText(tc.body, SourceBody)
+		l, ok := FindMeetingLinkInText(tc.body, FieldBody)
 		if d := time.Since(start); d > 5*time.Second {
 			t.Errorf("%s: %d bytes took %v", tc.name, len(tc.body), d)
 		}
@@ -311,7 +311,7 @@ func FuzzFindMeetingLink(f *testing.F) {
 		if !ok {
 			return
 		}
-		if l.Provider == "" || l.URL == "" || l.Source == "" {
+		if l.Provider == "" || l.URL == "" || l.Field == "" {
 			t.Fatalf("incomplete link %+v for %q", l, s)
 		}
 		// The canonical URL is itself a link to the same meeting.
@@ -325,7 +325,7 @@ func FuzzFindMeetingLink(f *testing.F) {
 func TestFindMeetingLinkInText(t *testing.T) {
 	t.Parallel()
 	l, ok := FindMeetingLinkInText("Posted in chat: join at https://meet.google.com/abc-defg-hij, thanks", "chat")
-	if !ok || l.Provider != GoogleMeet || l.Source != "chat" || l.MeetingID != "abc-defg-hij" {
+	if !ok || l.Provider != GoogleMeet || l.Field != "chat" || l.MeetingID != "abc-defg-hij" {
 		t.Errorf("FindMeetingLinkInText = %v %+v", ok, l)
 	}
 	if _, ok := FindMeetingLinkInText("", "chat"); ok {

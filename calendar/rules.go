@@ -59,10 +59,30 @@ type Rules struct {
 	RequireMeetingLink bool
 }
 
-// Match reports whether the notetaker should join ev and, when not, why
+// Decision is what [Rules.Match] decided about one event. It is a plain
+// value, safe to copy and share.
+type Decision struct {
+	// Join reports whether the notetaker should join the event.
+	Join bool
+	// Reason says why not, when Join is false: the first rule that failed.
+	Reason Reason
+	// Link is the event's meeting link, as [FindMeetingLink] finds it,
+	// whether the event is joined or not; the zero MeetingLink (URL "")
+	// when the event has none.
+	Link MeetingLink
+}
+
+// Match decides whether the notetaker should join ev and, when not, why
 // (the first rule that failed, checked in the order of the Rules fields
-// after cancelled and declined).
-func (r Rules) Match(ev *Event) (bool, Reason) {
+// after cancelled and declined). The Decision carries the event's meeting
+// link, so callers need not run FindMeetingLink again.
+func (r Rules) Match(ev *Event) Decision {
+	link, _ := FindMeetingLink(ev)
+	join, reason := r.match(ev, link)
+	return Decision{Join: join, Reason: reason, Link: link}
+}
+
+func (r Rules) match(ev *Event, link MeetingLink) (bool, Reason) {
 	switch {
 	case ev == nil:
 		return false, ReasonNoEvent
@@ -86,7 +106,7 @@ func (r Rules) Match(ev *Event) (bool, Reason) {
 		}
 	}
 	if r.MinAttendees > 0 || r.MaxAttendees > 0 {
-		n := People(ev)
+		n := Headcount(ev)
 		if r.MinAttendees > 0 && n < r.MinAttendees {
 			return false, ReasonTooFewAttendees
 		}
@@ -98,16 +118,17 @@ func (r Rules) Match(ev *Event) (bool, Reason) {
 		return false, ReasonNotOrganizer
 	}
 	if r.RequireMeetingLink {
-		if _, ok := FindMeetingLink(ev); !ok {
+		if link.URL == "" {
 			return false, ReasonNoMeetingLink
 		}
 	}
 	return true, ReasonNone
 }
 
-// People counts the people in a meeting: the organiser plus the attendees
-// that are not resources (rooms, equipment), each address once.
-func People(ev *Event) int {
+// Headcount returns the number of people in a meeting: the organiser plus
+// the attendees that are not resources (rooms, equipment), each address
+// once, and each attendee without an address.
+func Headcount(ev *Event) int {
 	if ev == nil {
 		return 0
 	}
@@ -170,11 +191,21 @@ func (r Rules) external(addr string) bool {
 // users of a tenant see it, so that one bot joins it once. Events with a
 // meeting link are keyed by the meeting the link names (a Teams chat
 // thread, a provider's meeting ID within its site, else the canonical join
-// URL) and the start time
-// (separate invitations to the same Teams or Zoom meeting share it; a
-// recurring meeting's occurrences do not; a rescheduled meeting gets a new
-// key). Events without a link are keyed by iCalUId and start, and events
-// with neither by their ID (which is per mailbox and cannot be deduplicated).
+// URL), the passcode the link carries, and the start time (separate
+// invitations to the same Teams or Zoom meeting share it; a recurring
+// meeting's occurrences do not; a rescheduled meeting gets a new key).
+// Events without a link are keyed by iCalUId and start, and events with
+// neither by their ID (which is per mailbox and cannot be deduplicated).
+//
+// The rule a product can rely on: events that share a key join the same
+// meeting the same way, so the bot may take the link, passcode included,
+// from any one of them. Copies of one meeting whose passcodes differ (a
+// wrong one, or none, as anyone who can send the user an invitation can
+// arrange) get different keys, never one key with whichever passcode came
+// first; compare [MeetingLink.MeetingID] to see that they name one
+// meeting, and prefer the organiser's copy ([Event.IsOrganizer]) when
+// choosing between them.
+//
 // The key is a hex SHA-256, so join URLs and passcodes do not leak into
 // logs or databases through it. It returns "" for nil.
 func DedupKey(ev *Event) string {
@@ -188,15 +219,15 @@ func DedupKey(ev *Event) string {
 		// A Teams meeting is its chat thread, whatever context the link kept.
 		material = "teams\x00" + l.ThreadID + "/" + l.MessageID + "\x00" + start
 	case ok && l.MeetingID != "":
-		// A link with and one without its passcode are the same meeting.
-		// Room names are per site (two Webex sites, Whereby subdomains or
+		// The passcode is part of the key: see the rule above. Room
+		// names are per site (two Webex sites, Whereby subdomains or
 		// 8x8 tenants may each have a "sales" room); Zoom's and BlueJeans'
 		// numeric IDs are global and their Site is only a vanity host.
 		site := l.Site
 		if l.Provider == Zoom || l.Provider == BlueJeans {
 			site = ""
 		}
-		material = "meeting\x00" + string(l.Provider) + "\x00" + site + "\x00" + l.MeetingID + "\x00" + start
+		material = "meeting\x00" + string(l.Provider) + "\x00" + site + "\x00" + l.MeetingID + "\x00" + l.Passcode + "\x00" + start
 	case ok:
 		material = "link\x00" + l.URL + "\x00" + start
 	case ev.ICalUID != "":

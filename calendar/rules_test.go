@@ -82,9 +82,12 @@ func TestRulesMatch(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, reason := tc.rules.Match(tc.ev)
-			if got != tc.want || reason != tc.reason {
-				t.Errorf("Match = %v, %q; want %v, %q", got, reason, tc.want, tc.reason)
+			d := tc.rules.Match(tc.ev)
+			if d.Join != tc.want || d.Reason != tc.reason {
+				t.Errorf("Match = %v, %q; want %v, %q", d.Join, d.Reason, tc.want, tc.reason)
+			}
+			if want, _ := FindMeetingLink(tc.ev); d.Link != want {
+				t.Errorf("Match's Link = %+v, want FindMeetingLink's %+v", d.Link, want)
 			}
 		})
 	}
@@ -118,13 +121,14 @@ func TestDedupKey(t *testing.T) {
 	if DedupKey(a) != DedupKey(b) || DedupKey(a) == DedupKey(c) {
 		t.Error("iCalUId keys do not dedupe as documented")
 	}
-	// Shapes of one link that lose a passcode or the Teams context still match.
+	// Shapes of one link (another host, the Teams context lost) still match.
 	zoomA := &Event{ID: "1", Start: DateTimeTimeZone{Time: start}, Location: &Location{DisplayName: "https://us02web.zoom.us/j/85212345678?pwd=abc"}}
-	zoomB := &Event{ID: "2", Start: DateTimeTimeZone{Time: start}, Body: &ItemBody{ContentType: "text", Content: "zoom.us/j/85212345678"}}
+	zoomB := &Event{ID: "2", Start: DateTimeTimeZone{Time: start}, Body: &ItemBody{ContentType: "text", Content: "Join: https://zoom.us/j/85212345678?pwd=abc"}}
 	bare := &Event{ID: "3", Start: DateTimeTimeZone{Time: start}, OnlineMeeting: &OnlineMeetingInfo{JoinURL: teams[:strings.Index(teams, "?")]}}
 	if DedupKey(zoomA) != DedupKey(zoomB) || DedupKey(bare) != DedupKey(ana) || DedupKey(zoomA) == DedupKey(ana) {
 		t.Error("link shapes of one meeting give different keys, or two meetings one key")
 	}
+
 	// Same room name, same time, two Webex sites: two meetings. The same
 	// room through the new my.webex.com host: one.
 	webex := func(u string) *Event {
@@ -142,5 +146,44 @@ func TestDedupKey(t *testing.T) {
 	}
 	if k := DedupKey(ana); len(k) != 64 || k == teams {
 		t.Errorf("key %q is not an opaque SHA-256", k)
+	}
+}
+
+// TestDedupKeyPasscodes: copies share a key only if they join the meeting
+// the same way. Anyone can put an invitation in a user's calendar; one
+// that names a real meeting with a wrong (or no) passcode must not merge
+// with the real copy, or a product keeping one copy per key could keep
+// the bad one and miss the meeting.
+func TestDedupKeyPasscodes(t *testing.T) {
+	t.Parallel()
+	start := DateTimeTimeZone{Time: time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC)}
+	at := func(id, link string) *Event {
+		return &Event{ID: id, ICalUID: "ICAL-" + id, Start: start, Location: &Location{DisplayName: link}}
+	}
+	tests := []struct {
+		name string
+		a, b string
+		same bool
+	}{
+		{"Zoom, same passcode", "https://us02web.zoom.us/j/85212345678?pwd=abc", "https://zoom.us/j/85212345678?pwd=abc", true},
+		{"Zoom, conflicting passcodes", "https://zoom.us/j/85212345678?pwd=abc", "https://zoom.us/j/85212345678?pwd=evil", false},
+		{"Zoom, passcode and none", "https://zoom.us/j/85212345678?pwd=abc", "https://zoom.us/j/85212345678", false},
+		{"Teams meet, same passcode", "https://teams.microsoft.com/meet/2345678901234?p=AbC", "https://teams.microsoft.com/meet/2345678901234?p=AbC", true},
+		{"Teams meet, conflicting passcodes", "https://teams.microsoft.com/meet/2345678901234?p=AbC", "https://teams.microsoft.com/meet/2345678901234?p=XyZ", false},
+		{"Teams meet, passcode case matters", "https://teams.microsoft.com/meet/2345678901234?p=AbC", "https://teams.microsoft.com/meet/2345678901234?p=abc", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a, b := at("a", tt.a), at("b", tt.b)
+			la, oka := FindMeetingLink(a)
+			lb, okb := FindMeetingLink(b)
+			if !oka || !okb || la.MeetingID == "" || la.MeetingID != lb.MeetingID {
+				t.Fatalf("links %+v and %+v do not name one meeting", la, lb)
+			}
+			if got := DedupKey(a) == DedupKey(b); got != tt.same {
+				t.Errorf("same key = %v, want %v (passcodes %q and %q)", got, tt.same, la.Passcode, lb.Passcode)
+			}
+		})
 	}
 }

@@ -2,7 +2,6 @@ package calendar
 
 import (
 	"context"
-	"errors"
 	"iter"
 	"net/http"
 	"net/url"
@@ -26,7 +25,6 @@ func New(gc *graphclient.Client) *Service {
 
 // errNoClient is returned by every method of a Service built with a nil
 // client.
-var errNoClient = errors.New("calendar.New was given a nil *graphclient.Client")
 
 // Window is a time range [Start, End) of a calendar view. Graph returns
 // every event instance that overlaps it, recurring series expanded. A plain
@@ -151,7 +149,7 @@ func (s *Service) Events(ctx context.Context, w Window, opts *EventsOptions) ite
 }
 
 // Event returns one event of the signed-in user's calendar, body included.
-// An unknown ID is an error matching ErrNotFound.
+// An unknown ID is an error matching graphclient.ErrNotFound.
 //
 // Graph API: GET /me/events/{id}
 func (s *Service) Event(ctx context.Context, id string) (*Event, error) {
@@ -176,7 +174,7 @@ func (s *Service) Event(ctx context.Context, id string) (*Event, error) {
 // OnlineMeeting returns the Teams meeting behind a join URL (an event's
 // onlineMeeting.joinUrl or a link FindMeetingLink found). It works for the
 // organiser and for invited attendees. No meeting is an error matching
-// ErrNotFound (and graphclient.ErrNotFound). Needs OnlineMeetings.Read.
+// graphclient.ErrNotFound. Needs OnlineMeetings.Read.
 //
 // Graph API: GET /me/onlineMeetings?$filter=JoinWebUrl eq '{joinWebUrl}'
 func (s *Service) OnlineMeeting(ctx context.Context, joinURL string) (*OnlineMeeting, error) {
@@ -207,16 +205,6 @@ func (s *Service) OnlineMeeting(ctx context.Context, joinURL string) (*OnlineMee
 	}
 	return &page.Value[0], nil
 }
-
-// notFound is a cause that matches graphclient.ErrNotFound.
-func notFound(msg string) error {
-	return &notFoundError{msg}
-}
-
-type notFoundError struct{ msg string }
-
-func (e *notFoundError) Error() string        { return e.msg }
-func (e *notFoundError) Is(target error) bool { return target == graphclient.ErrNotFound }
 
 // EventUpdate holds the fields Update changes. Only non-nil fields are
 // sent, so an update never touches what it does not name: an event's Teams

@@ -196,7 +196,7 @@ func TestSyncDocumentedRounds(t *testing.T) {
 		t.Errorf("same window with cursor: %v", err)
 	}
 	_, err = collect(t, svc.Sync(ctx, SyncRequest{Start: docsWindow.Start.Add(24 * time.Hour), Cursor: pages[2].Cursor}))
-	if !errors.Is(err, ErrInvalidInput) || !strings.Contains(err.Error(), "SyncRequest.Start/End") {
+	if !errors.Is(err, graphclient.ErrInvalidInput) || !strings.Contains(err.Error(), "SyncRequest.Start/End") {
 		t.Errorf("moved window with cursor: err = %v, want ErrInvalidInput naming Start/End", err)
 	}
 }
@@ -335,7 +335,7 @@ func TestSyncBadInput(t *testing.T) {
 			t.Parallel()
 			_, err := collect(t, svc.Sync(t.Context(), tc.req))
 			var ce *Error
-			if !errors.Is(err, ErrInvalidInput) || !errors.As(err, &ce) || ce.Input != tc.input {
+			if !errors.Is(err, graphclient.ErrInvalidInput) || !errors.As(err, &ce) || ce.Input != tc.input {
 				t.Errorf("err = %v, want ErrInvalidInput naming %s", err, tc.input)
 			}
 		})
@@ -372,7 +372,7 @@ func TestSlideBadInput(t *testing.T) {
 	for _, tc := range tests {
 		_, err := collect(t, svc.Slide(t.Context(), tc.req))
 		var ce *Error
-		if !errors.Is(err, ErrInvalidInput) || !errors.As(err, &ce) || ce.Input != tc.input {
+		if !errors.Is(err, graphclient.ErrInvalidInput) || !errors.As(err, &ce) || ce.Input != tc.input {
 			t.Errorf("Slide(%+v): err = %v, want ErrInvalidInput naming %s", tc.req, err, tc.input)
 		}
 	}
@@ -427,7 +427,7 @@ func TestEvents(t *testing.T) {
 		t.Errorf("shared-calendar request = %q, want the escaped ID, no $select, the page size", got[1])
 	}
 	for _, err := range svc.Events(t.Context(), Window{Start: w.End, End: w.Start}, nil) {
-		if !errors.Is(err, ErrInvalidInput) {
+		if !errors.Is(err, graphclient.ErrInvalidInput) {
 			t.Errorf("inverted window: err = %v", err)
 		}
 	}
@@ -449,13 +449,13 @@ func TestEventAndNotFound(t *testing.T) {
 	}
 	_, err = svc.Event(t.Context(), "AAMk-missing")
 	var ge *graphclient.Error
-	if !errors.Is(err, ErrNotFound) || !errors.Is(err, graphclient.ErrNotFound) || !errors.As(err, &ge) || ge.Code != "ErrorItemNotFound" {
+	if !errors.Is(err, graphclient.ErrNotFound) || !errors.As(err, &ge) || ge.Code != "ErrorItemNotFound" {
 		t.Errorf("missing event: err = %v; want ErrNotFound wrapping the *graphclient.Error", err)
 	}
-	if errors.Is(err, ErrInvalidInput) {
+	if errors.Is(err, graphclient.ErrInvalidInput) {
 		t.Error("a 404 matches ErrInvalidInput")
 	}
-	if _, err := svc.Event(t.Context(), " "); !errors.Is(err, ErrInvalidInput) {
+	if _, err := svc.Event(t.Context(), " "); !errors.Is(err, graphclient.ErrInvalidInput) {
 		t.Errorf("blank id: err = %v", err)
 	}
 }
@@ -514,11 +514,11 @@ func TestOnlineMeeting(t *testing.T) {
 		t.Errorf("meeting = %+v", m)
 	}
 	_, err = svc.OnlineMeeting(t.Context(), "https://teams.microsoft.com/meet/2345678901234?p=it's")
-	if !errors.Is(err, ErrNotFound) || !errors.Is(err, graphclient.ErrNotFound) || !strings.Contains(err.Error(), "calendar: OnlineMeeting: no online meeting has this join URL") {
+	if !errors.Is(err, graphclient.ErrNotFound) || !strings.Contains(err.Error(), "calendar: OnlineMeeting: no online meeting has this join URL") {
 		t.Errorf("unknown meeting: err = %v, want ErrNotFound", err)
 	}
 	for _, bad := range []string{"", "teams.microsoft.com/meet/1", "ftp://x/y"} {
-		if _, err := svc.OnlineMeeting(t.Context(), bad); !errors.Is(err, ErrInvalidInput) {
+		if _, err := svc.OnlineMeeting(t.Context(), bad); !errors.Is(err, graphclient.ErrInvalidInput) {
 			t.Errorf("OnlineMeeting(%q): err = %v, want ErrInvalidInput", bad, err)
 		}
 	}
@@ -583,13 +583,13 @@ func TestUpdateKeepsTeamsJoinLink(t *testing.T) {
 	if ev.OnlineMeeting == nil || !strings.HasPrefix(ev.OnlineMeeting.JoinURL, "https://teams.microsoft.com/l/meetup-join/") || !ev.IsOnlineMeeting {
 		t.Fatalf("the Teams join link was dropped: %+v", ev.OnlineMeeting)
 	}
-	if l, ok := FindMeetingLink(ev); !ok || l.Source != SourceJoinURL {
+	if l, ok := FindMeetingLink(ev); !ok || l.Field != FieldJoinURL {
 		t.Errorf("FindMeetingLink after update = %v %+v", ok, l)
 	}
-	if _, err := svc.Update(t.Context(), ev.ID, EventUpdate{}); !errors.Is(err, ErrInvalidInput) {
+	if _, err := svc.Update(t.Context(), ev.ID, EventUpdate{}); !errors.Is(err, graphclient.ErrInvalidInput) {
 		t.Errorf("empty update: err = %v", err)
 	}
-	if _, err := svc.Update(t.Context(), ev.ID, EventUpdate{Start: &end, End: &start}); !errors.Is(err, ErrInvalidInput) {
+	if _, err := svc.Update(t.Context(), ev.ID, EventUpdate{Start: &end, End: &start}); !errors.Is(err, graphclient.ErrInvalidInput) {
 		t.Errorf("inverted update: err = %v", err)
 	}
 	if len(sent) != 2 {

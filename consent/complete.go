@@ -179,7 +179,7 @@ func missing(granted []string, st *verifiedState) []scopes.Permission {
 		if name == ".default" {
 			continue // "everything configured": nothing to compare with
 		}
-		p, known := scopes.Lookup(name)
+		p, known := scopes.ByName(name)
 		if !known {
 			if !slices.ContainsFunc(granted, func(g string) bool { return strings.EqualFold(g, name) }) {
 				out = append(out, scopes.Permission{Name: name})

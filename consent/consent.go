@@ -50,8 +50,6 @@ type Config struct {
 	// StateTTL is how long a consent URL stays valid, by default 15
 	// minutes. A callback that arrives later is refused.
 	StateTTL time.Duration
-	// Clock returns the current time; nil means time.Now. Tests inject one.
-	Clock func() time.Time
 }
 
 // Flow builds admin-consent URLs and completes their callbacks. It holds
@@ -93,17 +91,13 @@ func New(cfg Config) (*Flow, error) {
 	case ttl < 0:
 		return nil, fmt.Errorf("consent: Config.StateTTL %v is negative", ttl)
 	}
-	now := cfg.Clock
-	if now == nil {
-		now = time.Now
-	}
 	return &Flow{
 		clientID:  id,
 		redirect:  cfg.RedirectURL,
 		key:       slices.Clone(cfg.StateKey),
 		authority: authority,
 		ttl:       ttl,
-		now:       now,
+		now:       time.Now,
 	}, nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,31 +20,9 @@ const (
 
 var testKey = bytes.Repeat([]byte("k"), 32)
 
-// fakeClock is a settable clock, safe for concurrent use.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func newFlow(t *testing.T, clock *fakeClock) *Flow {
+func newFlow(t *testing.T) *Flow {
 	t.Helper()
-	f, err := New(Config{ClientID: testClientID, RedirectURL: testRedirect, StateKey: testKey, Clock: clock.Now})
+	f, err := New(Config{ClientID: testClientID, RedirectURL: testRedirect, StateKey: testKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,9 +76,8 @@ func TestNewRejectsBadConfig(t *testing.T) {
 
 func TestNewCopiesStateKey(t *testing.T) {
 	t.Parallel()
-	clock := newClock()
 	key := bytes.Clone(testKey)
-	f, err := New(Config{ClientID: testClientID, RedirectURL: testRedirect, StateKey: key, Clock: clock.Now})
+	f, err := New(Config{ClientID: testClientID, RedirectURL: testRedirect, StateKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +103,7 @@ func parseConsentURL(t *testing.T, raw string) (string, url.Values) {
 
 func TestAdminConsentURL(t *testing.T) {
 	t.Parallel()
-	f := newFlow(t, newClock())
+	f := newFlow(t)
 	tests := []struct {
 		name         string
 		req          Request
@@ -216,7 +192,7 @@ func TestAdminConsentURLNationalCloud(t *testing.T) {
 
 func TestAdminConsentURLStatesDiffer(t *testing.T) {
 	t.Parallel()
-	f := newFlow(t, newClock())
+	f := newFlow(t)
 	req := Request{Features: []scopes.Feature{scopes.Mail}}
 	a, _ := f.AdminConsentURL(req)
 	b, _ := f.AdminConsentURL(req)
@@ -229,7 +205,7 @@ func TestAdminConsentURLStatesDiffer(t *testing.T) {
 
 func TestAdminConsentURLTenant(t *testing.T) {
 	t.Parallel()
-	f := newFlow(t, newClock())
+	f := newFlow(t)
 	tests := []struct {
 		tenant  string
 		want    string // the path segment; "" means refused
@@ -277,7 +253,7 @@ func TestAdminConsentURLTenant(t *testing.T) {
 
 func TestAdminConsentURLBadRequest(t *testing.T) {
 	t.Parallel()
-	f := newFlow(t, newClock())
+	f := newFlow(t)
 	tests := []struct {
 		name string
 		req  Request
@@ -305,7 +281,7 @@ func TestAdminConsentURLBadRequest(t *testing.T) {
 
 func TestReturnTo(t *testing.T) {
 	t.Parallel()
-	f := newFlow(t, newClock())
+	f := newFlow(t)
 	tests := []struct {
 		returnTo string
 		ok       bool

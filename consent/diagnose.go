@@ -77,19 +77,19 @@ func (d Diagnosis) String() string {
 	return b.String()
 }
 
-// LookupLink returns Microsoft's lookup page for an AADSTS code.
-func LookupLink(code int) string {
+// lookupLink returns Microsoft's lookup page for an AADSTS code.
+func lookupLink(code int) string {
 	return "https://login.microsoftonline.com/error?code=" + strconv.Itoa(code)
 }
 
-// Lookup returns the diagnosis for an AADSTS code. For a code the catalog
+// DiagnoseCode returns the diagnosis for an AADSTS code. For a code the catalog
 // lacks it returns a Diagnosis with the code and Microsoft's lookup link,
 // and false.
-func Lookup(code int) (Diagnosis, bool) {
+func DiagnoseCode(code int) (Diagnosis, bool) {
 	for _, e := range catalog {
 		if e.Code == code {
 			d := e
-			d.Link = LookupLink(code)
+			d.Link = lookupLink(code)
 			d.Known = true
 			return d, true
 		}
@@ -97,7 +97,7 @@ func Lookup(code int) (Diagnosis, bool) {
 	return Diagnosis{
 		Code:    code,
 		Meaning: "This code is not in m365kit's catalog; Microsoft's lookup page has the current text.",
-		Link:    LookupLink(code),
+		Link:    lookupLink(code),
 	}, false
 }
 
@@ -120,12 +120,12 @@ func Diagnose(err error) (Diagnosis, bool) {
 	var coder AADSTSCoder
 	if errors.As(err, &coder) {
 		if code := coder.AADSTS(); code > 0 {
-			d, _ := Lookup(code)
+			d, _ := DiagnoseCode(code)
 			return d, true
 		}
 	}
 	if errors.Is(err, ErrDeclined) {
-		d, _ := Lookup(65004)
+		d, _ := DiagnoseCode(65004)
 		return d, true
 	}
 	if errors.Is(err, ErrInvalidState) {
@@ -135,7 +135,7 @@ func Diagnose(err error) (Diagnosis, bool) {
 		return d, true
 	}
 	if code := codeInText(err.Error()); code > 0 {
-		d, _ := Lookup(code)
+		d, _ := DiagnoseCode(code)
 		return d, true
 	}
 	return Diagnosis{}, false

@@ -119,9 +119,9 @@ func TestDiagnoseSources(t *testing.T) {
 	}{
 		{"nil", nil, 0, false},
 		{"unrelated", errors.New("dial tcp: connection refused"), 0, false},
-		{"consent error", &Error{ErrorCode: "consent_required", AADSTSCode: 65004}, 65004, true},
-		{"wrapped consent error", fmt.Errorf("onboarding: %w", &Error{ErrorCode: "access_denied", AADSTSCode: 90094}), 90094, true},
-		{"declined without code", &Error{ErrorCode: "permission_denied"}, 65004, true},
+		{"consent error", &Error{Code: "consent_required", Codes: []int{65004}}, 65004, true},
+		{"wrapped consent error", fmt.Errorf("onboarding: %w", &Error{Code: "access_denied", Codes: []int{90094}}), 90094, true},
+		{"declined without code", &Error{Code: "permission_denied"}, 65004, true},
 		{"AADSTSCoder", fmt.Errorf("refresh: %w", &coded{700082}), 700082, true},
 		{"AADSTSCoder without code falls back to text", &coded{0}, 0, false},
 		{"raw JSON body", errors.New(string(body)), 70011, true},
@@ -155,8 +155,8 @@ func TestDiagnoseUnknownCode(t *testing.T) {
 	if diff := cmp.Diff(want, d); diff != "" {
 		t.Error(diff)
 	}
-	if _, known := Lookup(12345); known {
-		t.Error("Lookup(12345) says known")
+	if _, known := DiagnoseCode(12345); known {
+		t.Error("DiagnoseCode(12345) says known")
 	}
 }
 
@@ -200,7 +200,7 @@ func TestDiagnoseGraph(t *testing.T) {
 
 func TestDiagnosisString(t *testing.T) {
 	t.Parallel()
-	d, _ := Lookup(65004)
+	d, _ := DiagnoseCode(65004)
 	want := "AADSTS65004 UserDeclinedConsent: The administrator or user declined (or cancelled) the consent prompt. " +
 		"Who fixes it: tenant admin. Fix: Open the consent link again and accept; the permission overview explains why each permission is needed."
 	if got := d.String(); got != want {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,19 +28,25 @@ var (
 
 // Error is Microsoft's answer when consent was not granted: the OAuth
 // error fields from the redirect, with the AADSTS code and the trace and
-// correlation IDs Entra puts into the description. Quote TraceID and
-// CorrelationID in a support ticket; Diagnose explains AADSTSCode. An
-// Error is a plain value, safe for concurrent reads.
+// correlation IDs Entra puts into the description. Its fields for Entra's
+// error have the names of [auth.Error]'s (Code, Description, Codes,
+// TraceID, CorrelationID). Quote TraceID and CorrelationID in a support
+// ticket; Diagnose explains the AADSTS code. An Error is a plain value,
+// safe for concurrent reads.
+//
+// [auth.Error]: https://pkg.go.dev/github.com/m365kit/m365kit/auth#Error
 type Error struct {
-	// ErrorCode is the OAuth error, such as "consent_required" or
+	// Code is the OAuth error, such as "consent_required" or
 	// "access_denied".
-	ErrorCode string
-	// ErrorDescription is Microsoft's message without the trace lines,
-	// such as "AADSTS65004: The resource owner or authorization server
-	// denied the request.". Control characters are replaced by spaces.
-	ErrorDescription string
-	// AADSTSCode is the Entra code from the description (65004), or 0.
-	AADSTSCode int
+	Code string
+	// Description is Microsoft's error_description without the trace
+	// lines, such as "AADSTS65004: The resource owner or authorization
+	// server denied the request.". Control characters are replaced by
+	// spaces.
+	Description string
+	// Codes are the AADSTS numbers in the description ([65004]); empty
+	// when there is none.
+	Codes []int
 	// TraceID and CorrelationID identify the request at Microsoft.
 	TraceID, CorrelationID string
 	// Timestamp is when Microsoft answered, in UTC; zero when not given.
@@ -52,19 +59,25 @@ type Error struct {
 	ReturnTo string
 }
 
-// AADSTS returns the Entra code, or 0. It makes *Error an [AADSTSCoder].
-func (e *Error) AADSTS() int { return e.AADSTSCode }
+// AADSTS returns the first AADSTS code, or 0. It makes *Error an
+// [AADSTSCoder].
+func (e *Error) AADSTS() int {
+	if len(e.Codes) > 0 {
+		return e.Codes[0]
+	}
+	return 0
+}
 
 // Error returns "consent: <error>: <description> (trace ID …, correlation ID …)".
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("consent: ")
-	b.WriteString(e.ErrorCode)
-	if e.ErrorDescription != "" {
+	b.WriteString(e.Code)
+	if e.Description != "" {
 		b.WriteString(": ")
-		b.WriteString(e.ErrorDescription)
-	} else if e.AADSTSCode != 0 {
-		fmt.Fprintf(&b, ": AADSTS%d", e.AADSTSCode)
+		b.WriteString(e.Description)
+	} else if n := e.AADSTS(); n != 0 {
+		fmt.Fprintf(&b, ": AADSTS%d", n)
 	}
 	var ids []string
 	if e.TraceID != "" {
@@ -83,12 +96,12 @@ func (e *Error) Error() string {
 func (e *Error) Is(target error) bool {
 	switch target {
 	case ErrDeclined:
-		if e.AADSTSCode != 0 {
-			return e.AADSTSCode == 65004
+		if n := e.AADSTS(); n != 0 {
+			return n == 65004
 		}
-		return e.ErrorCode == "access_denied" || e.ErrorCode == "permission_denied"
+		return e.Code == "access_denied" || e.Code == "permission_denied"
 	case ErrConsentRequired:
-		switch e.AADSTSCode {
+		switch e.AADSTS() {
 		case 65001, 90094, 90095:
 			return true
 		}
@@ -112,9 +125,11 @@ var (
 // error_description, pulling out the AADSTS code, the trace and correlation
 // IDs and the timestamp that Entra appends to the description.
 func newError(code, description string) *Error {
-	e := &Error{ErrorCode: clean(code, 64)}
-	if m := reAADSTS.FindStringSubmatch(description); m != nil {
-		e.AADSTSCode, _ = strconv.Atoi(m[1])
+	e := &Error{Code: clean(code, 64)}
+	for _, m := range reAADSTS.FindAllStringSubmatch(description, 8) {
+		if n, err := strconv.Atoi(m[1]); err == nil && !slices.Contains(e.Codes, n) {
+			e.Codes = append(e.Codes, n)
+		}
 	}
 	if m := reTrace.FindStringSubmatch(description); m != nil {
 		e.TraceID = m[1]
@@ -128,7 +143,7 @@ func newError(code, description string) *Error {
 			e.Timestamp = t.UTC()
 		}
 	}
-	e.ErrorDescription = clean(reTrailer.ReplaceAllString(description, ""), maxDescription)
+	e.Description = clean(reTrailer.ReplaceAllString(description, ""), maxDescription)
 	return e
 }
 

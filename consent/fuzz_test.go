@@ -15,8 +15,7 @@ import (
 // refusal is ErrInvalidState, and anything accepted carries a safe ReturnTo
 // (only a state this Flow signed can be accepted).
 func FuzzState(f *testing.F) {
-	clock := newClock()
-	flow, err := New(Config{ClientID: testClientID, RedirectURL: testRedirect, StateKey: testKey, Clock: clock.Now})
+	flow, err := New(Config{ClientID: testClientID, RedirectURL: testRedirect, StateKey: testKey})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -60,8 +59,7 @@ func FuzzState(f *testing.F) {
 // always names a GUID tenant and a safe ReturnTo, and error text never
 // carries control characters.
 func FuzzCallback(f *testing.F) {
-	clock := newClock()
-	flow, err := New(Config{ClientID: testClientID, RedirectURL: testRedirect, StateKey: testKey, Clock: clock.Now})
+	flow, err := New(Config{ClientID: testClientID, RedirectURL: testRedirect, StateKey: testKey})
 	if err != nil {
 		f.Fatal(err)
 	}

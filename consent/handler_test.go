@@ -47,7 +47,7 @@ func start(t *testing.T, h http.Handler, target string) (string, *http.Cookie) {
 
 func TestHandlers(t *testing.T) {
 	t.Parallel()
-	f := newFlow(t, newClock())
+	f := newFlow(t)
 	startH := f.StartHandler(nil)
 	loc, cookie := start(t, startH, "https://app.example.com/microsoft/connect?tenant=contoso.com&choice=mailbox&return_to=/settings")
 	endpoint, q := parseConsentURL(t, loc)
@@ -114,7 +114,7 @@ func TestHandlers(t *testing.T) {
 
 func TestStartHandlerBadRequest(t *testing.T) {
 	t.Parallel()
-	f := newFlow(t, newClock())
+	f := newFlow(t)
 	for _, target := range []string{
 		"/connect?tenant=common",
 		"/connect?return_to=//evil.example",
@@ -136,7 +136,7 @@ func TestStartHandlerBadRequest(t *testing.T) {
 
 func TestCallbackHandlerDefaultDone(t *testing.T) {
 	t.Parallel()
-	f := newFlow(t, newClock())
+	f := newFlow(t)
 	loc, cookie := start(t, f.StartHandler(func(*http.Request) (Request, error) {
 		return Request{Features: []scopes.Feature{scopes.SignIn}, ReturnTo: "/welcome"}, nil
 	}), "/connect")

@@ -11,6 +11,23 @@ import (
 // auth's error type exposes its AADSTS code the way Diagnose looks for it.
 var _ consent.AADSTSCoder = (*auth.Error)(nil)
 
+// entraFields is Entra's error as both packages spell it: the same field
+// names with the same types, or this file does not compile.
+type entraFields struct {
+	Code, Description      string
+	Codes                  []int
+	TraceID, CorrelationID string
+}
+
+var (
+	_ = func(e *auth.Error) entraFields {
+		return entraFields{e.Code, e.Description, e.Codes, e.TraceID, e.CorrelationID}
+	}
+	_ = func(e *consent.Error) entraFields {
+		return entraFields{e.Code, e.Description, e.Codes, e.TraceID, e.CorrelationID}
+	}
+)
+
 func TestDiagnoseAuthError(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

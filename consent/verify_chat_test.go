@@ -24,7 +24,7 @@ func TestVerifyChatMessages(t *testing.T) {
 	tenant.AddChat("oneOnOne", "", adele, alex)
 
 	all := scopes.For(scopes.ChatMessages)
-	chatRead, _ := scopes.Lookup("Chat.Read")
+	chatRead, _ := scopes.ByName("Chat.Read")
 	withoutRead := scopes.For(scopes.Teams)
 	tests := []struct {
 		name    string

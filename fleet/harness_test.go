@@ -124,7 +124,7 @@ func (e *env) start(t *testing.T) {
 func (e *env) signIn(t *testing.T, u *graphtest.User) string {
 	t.Helper()
 	ctx := t.Context()
-	url, pending, err := e.users.SignInURL(ctx, auth.SignInRequest{Features: []scopes.Feature{scopes.Calendar, scopes.Mail}, LoginHint: u.UserPrincipalName})
+	url, pending, err := e.users.SignInURL(auth.SignInRequest{Features: []scopes.Feature{scopes.Calendar, scopes.Mail}, LoginHint: u.UserPrincipalName})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func (e *env) signIn(t *testing.T, u *graphtest.User) string {
 func (e *env) expireStored(t *testing.T, accountID string) {
 	t.Helper()
 	ctx := t.Context()
-	blob, err := e.store.Load(ctx, accountID)
+	blob, _, err := e.store.Load(ctx, accountID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func (e *env) expireStored(t *testing.T, accountID string) {
 		at["expires_on"], at["extended_expires_on"] = past, past
 	}
 	blob, _ = json.Marshal(doc)
-	if err := e.store.Save(ctx, accountID, blob); err != nil {
+	if err := e.store.Save(ctx, accountID, blob, 0); err != nil {
 		t.Fatal(err)
 	}
 }

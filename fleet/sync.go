@@ -182,7 +182,7 @@ func contains(list []string, s string) bool {
 func (f *Fleet) graph(st *AccountState) (*graphclient.Client, error) {
 	ts := f.app.TokenSource(st.ID, st.Features...)
 	opts := append([]graphclient.Option{graphclient.WithHTTPClient(f.hc)}, f.gopts...)
-	opts = append(opts, graphclient.WithRetry(graphclient.RetryPolicy{CheckRetry: noThrottleRetry}))
+	opts = append(opts, graphclient.WithRetry(graphclient.RetryPolicy{ShouldRetry: noThrottleRetry}))
 	return graphclient.New(ts, opts...)
 }
 
@@ -190,7 +190,7 @@ func noThrottleRetry(ctx context.Context, req *http.Request, resp *http.Response
 	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
 		return false
 	}
-	return graphclient.DefaultCheckRetry(ctx, req, resp, err)
+	return graphclient.DefaultShouldRetry(ctx, req, resp, err)
 }
 
 // syncCalendar runs the calendar: a first round, the continuation of the

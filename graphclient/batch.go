@@ -121,11 +121,11 @@ func (c *Client) batchWire(reqs []BatchRequest) ([]batchWireReq, error) {
 	ids := make(map[string]int, len(reqs))
 	for i, r := range reqs {
 		if r.ID == "" {
-			return nil, fmt.Errorf("graphclient: Batch: request %d has no ID", i)
+			return nil, fmt.Errorf("graphclient: Batch: request %d has no ID: %w", i, ErrInvalidInput)
 		}
 		k := strings.ToLower(r.ID)
 		if j, dup := ids[k]; dup {
-			return nil, fmt.Errorf("graphclient: Batch: requests %d and %d share the ID %q", j, i, r.ID)
+			return nil, fmt.Errorf("graphclient: Batch: requests %d and %d share the ID %q: %w", j, i, r.ID, ErrInvalidInput)
 		}
 		ids[k] = i
 	}
@@ -137,18 +137,18 @@ func (c *Client) batchWire(reqs []BatchRequest) ([]batchWireReq, error) {
 		}
 		u := strings.TrimPrefix(r.URL, "/")
 		if u == "" || strings.Contains(strings.SplitN(u, "?", 2)[0], "://") || strings.HasPrefix(u, "/") {
-			return nil, fmt.Errorf("graphclient: Batch: request %q: URL %q must be a path relative to the base URL", r.ID, r.URL)
+			return nil, fmt.Errorf("graphclient: Batch: request %q: URL %q must be a path relative to the base URL: %w", r.ID, r.URL, ErrInvalidInput)
 		}
 		if strings.ContainsAny(u, "\r\n\x00") {
-			return nil, fmt.Errorf("graphclient: Batch: request %q: URL contains control characters", r.ID)
+			return nil, fmt.Errorf("graphclient: Batch: request %q: URL contains control characters: %w", r.ID, ErrInvalidInput)
 		}
 		w := batchWireReq{ID: r.ID, Method: m, URL: "/" + u}
 		for _, d := range r.DependsOn {
 			if _, ok := ids[strings.ToLower(d)]; !ok {
-				return nil, fmt.Errorf("graphclient: Batch: request %q depends on unknown ID %q", r.ID, d)
+				return nil, fmt.Errorf("graphclient: Batch: request %q depends on unknown ID %q: %w", r.ID, d, ErrInvalidInput)
 			}
 			if strings.EqualFold(d, r.ID) {
-				return nil, fmt.Errorf("graphclient: Batch: request %q depends on itself", r.ID)
+				return nil, fmt.Errorf("graphclient: Batch: request %q depends on itself: %w", r.ID, ErrInvalidInput)
 			}
 		}
 		w.DependsOn = r.DependsOn
@@ -158,10 +158,10 @@ func (c *Client) batchWire(reqs []BatchRequest) ([]batchWireReq, error) {
 		hasCT, hasPrefer := false, false
 		for k, v := range r.Headers {
 			if strings.ContainsAny(k+v, "\r\n\x00") {
-				return nil, fmt.Errorf("graphclient: Batch: request %q: header %q contains control characters", r.ID, k)
+				return nil, fmt.Errorf("graphclient: Batch: request %q: header %q contains control characters: %w", r.ID, k, ErrInvalidInput)
 			}
 			if strings.EqualFold(k, "Authorization") {
-				return nil, fmt.Errorf("graphclient: Batch: request %q: Authorization header not allowed", r.ID)
+				return nil, fmt.Errorf("graphclient: Batch: request %q: Authorization header not allowed: %w", r.ID, ErrInvalidInput)
 			}
 			hasCT = hasCT || strings.EqualFold(k, "Content-Type")
 			hasPrefer = hasPrefer || strings.EqualFold(k, "Prefer")
@@ -230,7 +230,7 @@ func batchGroups(reqs []BatchRequest) ([][]int, error) {
 	}
 	for _, g := range groups {
 		if len(g) > MaxBatchSize {
-			return nil, fmt.Errorf("graphclient: Batch: request %q is in a dependency group of %d requests; one $batch call holds at most %d", reqs[g[0]].ID, len(g), MaxBatchSize)
+			return nil, fmt.Errorf("graphclient: Batch: request %q is in a dependency group of %d requests; one $batch call holds at most %d: %w", reqs[g[0]].ID, len(g), MaxBatchSize, ErrInvalidInput)
 		}
 	}
 	return groups, nil
@@ -350,12 +350,12 @@ func (c *Client) batchItemRetryable(ctx context.Context, w batchWireReq, r *batc
 	if r.Status < 400 {
 		return false
 	}
-	// The item as a request: a CheckRetry may look at its method and URL.
+	// The item as a request: a ShouldRetry may look at its method and URL.
 	hr, err := http.NewRequestWithContext(ctx, w.Method, c.base.String()+strings.TrimPrefix(w.URL, "/"), nil)
 	if err != nil {
 		return false
 	}
-	return c.retry.CheckRetry(ctx, hr, &http.Response{StatusCode: r.Status, Header: headerOf(r.Headers), Request: hr}, nil)
+	return c.retry.ShouldRetry(ctx, hr, &http.Response{StatusCode: r.Status, Header: headerOf(r.Headers), Request: hr}, nil)
 }
 
 func headerOf(m map[string]string) http.Header {

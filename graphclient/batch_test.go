@@ -320,9 +320,9 @@ func TestBatchCallFails(t *testing.T) {
 	}
 }
 
-// TestBatchItemCheckRetrySeesTheItem: a custom CheckRetry is asked about a
+// TestBatchItemShouldRetrySeesTheItem: a custom ShouldRetry is asked about a
 // throttled item with that item's method and URL, and decides alone.
-func TestBatchItemCheckRetrySeesTheItem(t *testing.T) {
+func TestBatchItemShouldRetrySeesTheItem(t *testing.T) {
 	t.Parallel()
 	c, calls, _ := batchServer(t, func(n int, b batchCall) any {
 		if n > 1 {
@@ -335,14 +335,14 @@ func TestBatchItemCheckRetrySeesTheItem(t *testing.T) {
 	})
 	var mu sync.Mutex
 	var asked []string
-	c.retry.CheckRetry = func(ctx context.Context, req *http.Request, resp *http.Response, err error) bool {
+	c.retry.ShouldRetry = func(ctx context.Context, req *http.Request, resp *http.Response, err error) bool {
 		if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
 			mu.Lock()
 			asked = append(asked, req.Method+" "+c.relPath(req.URL))
 			mu.Unlock()
 			return strings.HasSuffix(req.URL.Path, "/me/messages")
 		}
-		return DefaultCheckRetry(ctx, req, resp, err)
+		return DefaultShouldRetry(ctx, req, resp, err)
 	}
 	got, err := c.Batch(t.Context(), []BatchRequest{
 		{ID: "1", Method: "POST", URL: "me/events", Body: map[string]string{"subject": "x"}},
@@ -352,7 +352,7 @@ func TestBatchItemCheckRetrySeesTheItem(t *testing.T) {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]string{"POST me/events", "GET me/messages"}, asked); diff != "" {
-		t.Errorf("CheckRetry asked about (-want +got):\n%s", diff)
+		t.Errorf("ShouldRetry asked about (-want +got):\n%s", diff)
 	}
 	if len(*calls) != 2 || got[0].Status != 429 || got[1].Status != 200 {
 		t.Errorf("calls = %d, results = %d %d; want the messages item alone retried", len(*calls), got[0].Status, got[1].Status)

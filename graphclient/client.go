@@ -16,9 +16,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/go-retryablehttp"
 	"golang.org/x/oauth2"
 
+	"github.com/m365kit/m365kit/internal/neterr"
 	"github.com/m365kit/m365kit/internal/urlcheck"
 )
 
@@ -149,7 +149,7 @@ func parseBaseURL(u string) (*url.URL, error) {
 func WithHTTPClient(hc *http.Client) Option {
 	return func(o *options) error {
 		if hc == nil {
-			return errors.New("graphclient: WithHTTPClient: nil *http.Client")
+			return fmt.Errorf("graphclient: WithHTTPClient: nil *http.Client: %w", ErrInvalidInput)
 		}
 		o.hc = hc
 		return nil
@@ -157,11 +157,11 @@ func WithHTTPClient(hc *http.Client) Option {
 }
 
 // WithRetry sets the retry policy; zero fields of p take their defaults.
-// Use [NoRetry] to disable retries.
+// RetryPolicy{MaxAttempts: 1} disables retries.
 func WithRetry(p RetryPolicy) Option {
 	return func(o *options) error {
 		if p.MaxAttempts < 0 {
-			return fmt.Errorf("graphclient: WithRetry: MaxAttempts %d is negative", p.MaxAttempts)
+			return fmt.Errorf("graphclient: WithRetry: MaxAttempts %d is negative: %w", p.MaxAttempts, ErrInvalidInput)
 		}
 		o.retry = p
 		return nil
@@ -174,7 +174,7 @@ func WithRetry(p RetryPolicy) Option {
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) error {
 		if l == nil {
-			return errors.New("graphclient: WithLogger: nil *slog.Logger")
+			return fmt.Errorf("graphclient: WithLogger: nil *slog.Logger: %w", ErrInvalidInput)
 		}
 		o.logger = l
 		return nil
@@ -185,7 +185,7 @@ func WithLogger(l *slog.Logger) Option {
 func WithUserAgent(ua string) Option {
 	return func(o *options) error {
 		if strings.TrimSpace(ua) == "" || strings.ContainsAny(ua, "\r\n\x00") {
-			return fmt.Errorf("graphclient: WithUserAgent: invalid user agent %q", ua)
+			return fmt.Errorf("graphclient: WithUserAgent: invalid user agent %q: %w", ua, ErrInvalidInput)
 		}
 		o.userAgent = ua
 		return nil
@@ -201,7 +201,7 @@ func WithUserAgent(ua string) Option {
 func WithMaxConcurrency(n int) Option {
 	return func(o *options) error {
 		if n < 1 {
-			return fmt.Errorf("graphclient: WithMaxConcurrency: %d is less than 1", n)
+			return fmt.Errorf("graphclient: WithMaxConcurrency: %d is less than 1: %w", n, ErrInvalidInput)
 		}
 		o.maxConcurrency = n
 		return nil
@@ -214,7 +214,7 @@ func WithMaxConcurrency(n int) Option {
 func WithTimeZone(tz string) Option {
 	return func(o *options) error {
 		if strings.ContainsAny(tz, "\"\r\n\x00") {
-			return fmt.Errorf("graphclient: WithTimeZone: invalid time zone %q", tz)
+			return fmt.Errorf("graphclient: WithTimeZone: invalid time zone %q: %w", tz, ErrInvalidInput)
 		}
 		o.timeZone = tz
 		return nil
@@ -238,7 +238,7 @@ func WithImmutableIDs() Option {
 func WithMaxResponseSize(n int64) Option {
 	return func(o *options) error {
 		if n < 1 {
-			return fmt.Errorf("graphclient: WithMaxResponseSize: %d is less than 1", n)
+			return fmt.Errorf("graphclient: WithMaxResponseSize: %d is less than 1: %w", n, ErrInvalidInput)
 		}
 		o.maxBody = n
 		return nil
@@ -270,10 +270,9 @@ type Client struct {
 // order; an invalid option is an error naming it.
 func New(ts TokenSource, opts ...Option) (*Client, error) {
 	if ts == nil {
-		return nil, errors.New("graphclient: New: nil TokenSource")
+		return nil, fmt.Errorf("graphclient: New: nil TokenSource: %w", ErrInvalidInput)
 	}
 	o := options{
-		retry:          DefaultRetryPolicy(),
 		maxConcurrency: defaultMaxConcurrency,
 		timeZone:       "UTC",
 		userAgent:      defaultUserAgent,
@@ -281,7 +280,7 @@ func New(ts TokenSource, opts ...Option) (*Client, error) {
 	}
 	for i, opt := range opts {
 		if opt == nil {
-			return nil, fmt.Errorf("graphclient: New: option %d is nil", i)
+			return nil, fmt.Errorf("graphclient: New: option %d is nil: %w", i, ErrInvalidInput)
 		}
 		if err := opt(&o); err != nil {
 			return nil, err
@@ -331,16 +330,6 @@ func (c *Client) wrapHTTPClient(hc *http.Client) *http.Client {
 	} else if t, ok := http.DefaultTransport.(*http.Transport); ok {
 		cp.Transport = t.Clone()
 	}
-	// go-retryablehttp closes the client's idle connections whenever it
-	// gives up on a transport error or a cancelled wait. The transport is
-	// usually shared by the Clients of every user (and by the rest of the
-	// program), so one user's dropped connection would empty everyone's
-	// pool: hide CloseIdleConnections from it.
-	rt := cp.Transport
-	if rt == nil {
-		rt = http.DefaultTransport
-	}
-	cp.Transport = keepIdle{rt}
 	inner := cp.CheckRedirect
 	cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if !c.sameOrigin(req.URL) {
@@ -356,12 +345,6 @@ func (c *Client) wrapHTTPClient(hc *http.Client) *http.Client {
 	}
 	return &cp
 }
-
-// keepIdle is a RoundTripper without CloseIdleConnections, so closing the
-// idle connections of the http.Client around it does nothing.
-type keepIdle struct{ rt http.RoundTripper }
-
-func (k keepIdle) RoundTrip(r *http.Request) (*http.Response, error) { return k.rt.RoundTrip(r) }
 
 // BaseURL returns the base URL requests are resolved against.
 func (c *Client) BaseURL() string { return c.base.String() }
@@ -388,16 +371,18 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // base URL's scheme and host) into a URL.
 func (c *Client) resolve(path string) (*url.URL, error) {
 	if path == "" {
-		return nil, errors.New("graphclient: empty path")
+		return nil, fmt.Errorf("graphclient: empty path: %w", ErrInvalidInput)
+
 	}
 	if strings.ContainsAny(path, "\r\n\x00") {
-		return nil, fmt.Errorf("graphclient: path %q contains control characters", errPath(path))
+		return nil, fmt.Errorf("graphclient: path %q contains control characters: %w", errPath(path), ErrInvalidInput)
 	}
 	lower := strings.ToLower(path)
 	if strings.HasPrefix(lower, "https://") || strings.HasPrefix(lower, "http://") || strings.HasPrefix(path, "//") {
 		u, err := url.Parse(path)
 		if err != nil {
 			return nil, fmt.Errorf("graphclient: link is not a valid URL: %w", errors.Unwrap(err))
+
 		}
 		if !c.sameOrigin(u) || u.User != nil {
 			return nil, fmt.Errorf("graphclient: refusing link to %s://%s: not the Graph base URL's scheme and host (%s://%s)", u.Scheme, u.Host, c.base.Scheme, c.base.Host)
@@ -405,12 +390,12 @@ func (c *Client) resolve(path string) (*url.URL, error) {
 		return u, nil
 	}
 	if strings.HasPrefix(path, "/") {
-		return nil, fmt.Errorf("graphclient: path %q must be relative to the base URL (no leading slash)", errPath(path))
+		return nil, fmt.Errorf("graphclient: path %q must be relative to the base URL (no leading slash): %w", errPath(path), ErrInvalidInput)
 	}
 	p, q, _ := strings.Cut(path, "?")
 	for seg := range strings.SplitSeq(p, "/") {
 		if seg == "." || seg == ".." {
-			return nil, fmt.Errorf("graphclient: path %q contains a %q segment", errPath(path), seg)
+			return nil, fmt.Errorf("graphclient: path %q contains a %q segment: %w", errPath(path), seg, ErrInvalidInput)
 		}
 	}
 	s := c.base.String() + p
@@ -420,9 +405,10 @@ func (c *Client) resolve(path string) (*url.URL, error) {
 	u, err := url.Parse(s)
 	if err != nil {
 		return nil, fmt.Errorf("graphclient: path %q: %w", errPath(path), errors.Unwrap(err))
+
 	}
 	if !c.sameOrigin(u) {
-		return nil, fmt.Errorf("graphclient: path %q leaves the base URL", errPath(path))
+		return nil, fmt.Errorf("graphclient: path %q leaves the base URL: %w", errPath(path), ErrInvalidInput)
 	}
 	return u, nil
 }
@@ -447,7 +433,7 @@ func errPath(path string) string {
 // The token and client-request-id are added by Do.
 func (c *Client) NewRequest(ctx context.Context, method, path string, body any) (*http.Request, error) {
 	if ctx == nil {
-		return nil, errors.New("graphclient: NewRequest: nil context")
+		return nil, fmt.Errorf("graphclient: NewRequest: nil context: %w", ErrInvalidInput)
 	}
 	if method == "" {
 		method = http.MethodGet
@@ -508,7 +494,7 @@ type rawDecoder interface {
 // returns an error matching ctx.Err().
 func (c *Client) Do(req *http.Request, v any) (*Response, error) {
 	if req == nil || req.URL == nil {
-		return nil, errors.New("graphclient: Do: nil request")
+		return nil, fmt.Errorf("graphclient: Do: nil request: %w", ErrInvalidInput)
 	}
 	ctx := req.Context()
 	path := c.relPath(req.URL)
@@ -591,177 +577,190 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// attemptState carries one Do call's retry state through the
-// retryablehttp callbacks.
-type attemptState struct {
-	attempt int
-	wait    time.Duration
-	lastErr *Error
-	held    bool
-	start   time.Time
-	prepErr error
-}
-
-func (c *Client) acquire(ctx context.Context, st *attemptState) error {
+func (c *Client) acquire(ctx context.Context) error {
 	select {
 	case c.sem <- struct{}{}:
-		st.held = true
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-func (c *Client) release(st *attemptState) {
-	if st.held {
-		<-c.sem
-		st.held = false
-	}
-}
-
 // send runs the attempts. On success it returns the final 2xx response; if
 // buffer is set its body has been read into buf. Non-2xx responses become
 // *Error.
+//
+// Each attempt holds one of the client's request slots; a wait between
+// attempts gives the slot up. The token is fetched again before every
+// retry, so a wait longer than the token's life does not send a stale one.
 func (c *Client) send(ctx context.Context, req *http.Request, path string, buffer bool, buf *bytes.Buffer) (*http.Response, error) {
 	method := req.Method
-	r := req.Clone(ctx)
-	if req.GetBody != nil && req.Body != nil && req.Body != http.NoBody {
-		// Leave the caller's body unread, so the request can be sent again.
-		b, err := req.GetBody()
-		if err != nil {
-			return nil, fmt.Errorf("graphclient: %s %s: request body: %w", method, path, err)
-		}
-		r.Body = b
+	body, err := requestBody(req)
+	if err != nil {
+		return nil, fmt.Errorf("graphclient: %s %s: request body: %w", method, path, err)
 	}
-	if r.Header.Get("client-request-id") == "" {
-		r.Header.Set("client-request-id", newGUID())
-		req.Header.Set("client-request-id", r.Header.Get("client-request-id"))
+	if req.Header.Get("client-request-id") == "" {
+		req.Header.Set("client-request-id", newGUID())
 	}
-	crid := r.Header.Get("client-request-id")
-	if r.Header.Get("User-Agent") == "" {
-		r.Header.Set("User-Agent", c.userAgent)
-	}
+	crid := req.Header.Get("client-request-id")
+	safeURL := sanitizeURL(req.URL)
+
+	r := c.attemptRequest(ctx, req, body)
 	if err := c.authorize(ctx, r, method, path); err != nil {
 		return nil, err
 	}
-	rr, err := retryablehttp.FromRequest(r)
-	if err != nil {
-		return nil, fmt.Errorf("graphclient: %s %s: reading request body: %w", method, path, err)
-	}
-	st := &attemptState{}
-	defer func() { c.release(st) }()
-	if err := c.acquire(ctx, st); err != nil {
+	if err := c.acquire(ctx); err != nil {
 		return nil, fmt.Errorf("graphclient: %s %s: waiting for a request slot: %w", method, path, err)
 	}
-	safeURL := sanitizeURL(req.URL)
-	var bodyErr error
-	rc := &retryablehttp.Client{
-		HTTPClient:   c.hc,
-		RetryMax:     c.retry.MaxAttempts + 1,
-		ErrorHandler: retryablehttp.PassthroughErrorHandler,
-		Backoff:      func(time.Duration, time.Duration, int, *http.Response) time.Duration { return 0 },
-		RequestLogHook: func(_ retryablehttp.Logger, _ *http.Request, _ int) {
-			st.start = c.now()
-		},
-		CheckRetry: func(ctx context.Context, resp *http.Response, err error) (bool, error) {
-			st.attempt++
-			bodyErr = nil
-			var ue *url.Error
-			if errors.As(err, &ue) {
-				ue.URL = safeURL // keep secret query values out of errors and logs
-			}
-			c.logAttempt(ctx, method, safeURL, crid, st, resp, err)
-			retry := c.retry.CheckRetry(ctx, req, resp, err)
-			if resp != nil && (resp.StatusCode < 200 || resp.StatusCode > 299) {
-				// Read the error body now so that the last *Error survives
-				// a retry that is later cut short by the context.
-				// A failed read still leaves what arrived: the *Error is
-				// built from it.
-				b, _ := readAll(resp.Body, maxErrorBody, true, buf)
-				resp.Body.Close()
-				resp.Body = io.NopCloser(bytes.NewReader(b))
-				st.lastErr = newError(resp.StatusCode, resp.Header, b, method, safeURL, path, c.now())
-				st.lastErr.Attempts = st.attempt
-				if st.lastErr.ClientRequestID == "" {
-					st.lastErr.ClientRequestID = crid
-				}
-			} else if resp != nil && buffer && err == nil {
-				buf.Reset()
-				_, rerr := readAll(resp.Body, c.maxBody, false, buf)
-				resp.Body.Close()
-				resp.Body = http.NoBody
-				if rerr != nil {
-					bodyErr = rerr
-					// A truncated body on an idempotent request is a
-					// transient failure worth another attempt.
-					retry = !errors.Is(rerr, errBodyTooLarge) && c.retry.CheckRetry(ctx, req, nil, rerr)
-				}
-			}
-			if !retry || st.attempt >= c.retry.MaxAttempts {
-				return false, nil
-			}
-			wait := c.retry.Backoff(st.attempt, resp)
-			if wait < 0 {
-				wait = 0
-			}
-			if dl, ok := ctx.Deadline(); ok && c.now().Add(wait).After(dl) {
-				return false, nil
-			}
-			st.wait = wait
-			c.log.LogAttrs(ctx, slog.LevelInfo, "graphclient: retrying",
-				slog.String("method", method), slog.String("url", safeURL),
-				slog.Int("attempt", st.attempt), slog.Duration("wait", wait),
-				slog.String("client_request_id", crid))
-			return true, nil
-		},
-		PrepareRetry: func(hr *http.Request) error {
-			c.release(st)
-			if err := c.sleep(hr.Context(), st.wait); err != nil {
-				return err
-			}
-			if err := c.acquire(hr.Context(), st); err != nil {
-				return err
-			}
-			if err := c.authorize(hr.Context(), hr, method, path); err != nil {
-				st.prepErr = err
-				return err
-			}
-			return nil
-		},
-	}
-	resp, err := rc.Do(rr)
-	if err != nil {
-		if resp != nil && resp.Body != nil {
+	held := true
+	defer func() {
+		if held {
+			<-c.sem
+		}
+	}()
+	var lastErr *Error // the last non-2xx response's
+	for attempt := 1; ; attempt++ {
+		start := c.now()
+		resp, err := c.hc.Do(r)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = safeURL // keep secret query values out of errors and logs
+		}
+		c.logAttempt(ctx, method, safeURL, crid, attempt, start, resp, err)
+		retry := c.retry.ShouldRetry(ctx, req, resp, err)
+		var bodyErr error
+		switch {
+		case err != nil:
+		case resp.StatusCode < 200 || resp.StatusCode > 299:
+			// Read the error body now so that the last *Error survives a
+			// retry that is later cut short by the context. A failed read
+			// still leaves what arrived: the *Error is built from it.
+			b, _ := readAll(resp.Body, maxErrorBody, true, buf)
 			resp.Body.Close()
-		}
-		if ctx.Err() != nil {
-			if st.lastErr != nil {
-				return nil, fmt.Errorf("graphclient: %s %s: %w (while waiting to retry after: %w)", method, path, ctx.Err(), st.lastErr)
+			lastErr = newError(resp.StatusCode, resp.Header, b, method, safeURL, path, c.now())
+			lastErr.Attempts = attempt
+			if lastErr.ClientRequestID == "" {
+				lastErr.ClientRequestID = crid
 			}
-			return nil, fmt.Errorf("graphclient: %s %s: %w", method, path, ctx.Err())
+		case buffer:
+			_, bodyErr = readAll(resp.Body, c.maxBody, false, buf)
+			resp.Body.Close()
+			resp.Body = http.NoBody
+			// A truncated body on an idempotent request is a transient
+			// failure worth another attempt.
+			retry = bodyErr != nil && !errors.Is(bodyErr, errBodyTooLarge) && c.retry.ShouldRetry(ctx, req, nil, bodyErr)
+		default:
+			retry = false
 		}
-		if st.prepErr != nil {
-			return nil, st.prepErr
+
+		wait := time.Duration(0)
+		if retry && attempt < c.retry.MaxAttempts {
+			wait = max(c.retry.Backoff(attempt, resp), 0)
+			if dl, ok := ctx.Deadline(); ok && c.now().Add(wait).After(dl) {
+				retry = false
+			}
+		} else {
+			retry = false
 		}
-		return nil, fmt.Errorf("graphclient: %s %s (client-request-id %s, %d attempts): %w", method, path, crid, st.attempt, err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		resp.Body.Close()
-		if st.lastErr == nil { // cannot happen: CheckRetry saw the response
-			st.lastErr = newError(resp.StatusCode, resp.Header, nil, method, safeURL, path, c.now())
+		if !retry {
+			switch {
+			case err != nil:
+				return nil, c.transportErr(ctx, method, path, crid, attempt, lastErr, err)
+			case resp.StatusCode < 200 || resp.StatusCode > 299:
+				return nil, lastErr
+			case bodyErr != nil:
+				return nil, c.readErr(ctx, method, path, bodyErr)
+			}
+			if !buffer {
+				// The body is still to be read: the request keeps its
+				// slot until the caller closes it.
+				resp.Body = &slotBody{ReadCloser: resp.Body, release: func() { <-c.sem }}
+				held = false
+			}
+			return resp, nil
 		}
-		return nil, st.lastErr
+
+		c.log.LogAttrs(ctx, slog.LevelInfo, "graphclient: retrying",
+			slog.String("method", method), slog.String("url", safeURL),
+			slog.Int("attempt", attempt), slog.Duration("wait", wait),
+			slog.String("client_request_id", crid))
+		<-c.sem
+		held = false
+		if err := c.sleep(ctx, wait); err != nil {
+			return nil, c.waitErr(ctx, method, path, lastErr, err)
+		}
+		if err := c.acquire(ctx); err != nil {
+			return nil, c.waitErr(ctx, method, path, lastErr, err)
+		}
+		held = true
+		r = c.attemptRequest(ctx, req, body)
+		if err := c.authorize(ctx, r, method, path); err != nil {
+			return nil, err
+		}
 	}
-	if bodyErr != nil {
-		return nil, c.readErr(ctx, method, path, bodyErr)
+}
+
+// requestBody returns the bytes of req's body, leaving the caller's body
+// unread where GetBody allows, so the caller can send the request again.
+func requestBody(req *http.Request) ([]byte, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return nil, nil
 	}
-	if !buffer && st.held {
-		// The body is still to be read: the request keeps its slot until
-		// the caller closes it.
-		resp.Body = &slotBody{ReadCloser: resp.Body, release: func() { <-c.sem }}
-		st.held = false
+	rc := req.Body
+	if req.GetBody != nil {
+		b, err := req.GetBody()
+		if err != nil {
+			return nil, err
+		}
+		rc = b
 	}
-	return resp, nil
+	defer rc.Close()
+	return io.ReadAll(rc)
+}
+
+// attemptRequest is one attempt's copy of req, with its own body reader,
+// the user agent and the client-request-id the caller's request carries.
+func (c *Client) attemptRequest(ctx context.Context, req *http.Request, body []byte) *http.Request {
+	r := req.Clone(ctx)
+	if body != nil {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+		r.ContentLength = int64(len(body))
+	}
+	if r.Header.Get("User-Agent") == "" {
+		r.Header.Set("User-Agent", c.userAgent)
+	}
+	return r
+}
+
+// waitErr is the error of a wait between attempts that ended early: the
+// context's, carrying the last response's *Error if there was one.
+func (c *Client) waitErr(ctx context.Context, method, path string, lastErr *Error, err error) error {
+	if ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	if lastErr != nil {
+		return fmt.Errorf("graphclient: %s %s: %w (while waiting to retry after: %w)", method, path, err, lastErr)
+	}
+	return fmt.Errorf("graphclient: %s %s: %w", method, path, err)
+}
+
+// transportErr is the error of a last attempt that got no response. A host
+// that does not resolve or is not trusted gets one short line, with a hint
+// when it is Microsoft's: a Client whose token comes from a graphtest fake
+// but whose HTTP client does not lead to it.
+func (c *Client) transportErr(ctx context.Context, method, path, crid string, attempts int, lastErr *Error, err error) error {
+	if ctx.Err() != nil {
+		return c.waitErr(ctx, method, path, lastErr, ctx.Err())
+	}
+	if reason, ok := neterr.Unreachable(err); ok {
+		e := &neterr.Error{Prefix: "graphclient: " + method + " " + path, Host: c.base.Host, Reason: reason, Err: err}
+		if neterr.IsMicrosoftHost(c.base.Host) {
+			e.Hint = "against a graphtest fake, pass its HTTPClient to graphclient.WithHTTPClient"
+		}
+		return e
+	}
+	return fmt.Errorf("graphclient: %s %s (client-request-id %s, %d attempts): %w", method, path, crid, attempts, err)
 }
 
 // slotBody is a streamed response body that gives its request's slot back
@@ -793,15 +792,15 @@ func (c *Client) authorize(ctx context.Context, r *http.Request, method, path st
 	return nil
 }
 
-func (c *Client) logAttempt(ctx context.Context, method, safeURL, crid string, st *attemptState, resp *http.Response, err error) {
+func (c *Client) logAttempt(ctx context.Context, method, safeURL, crid string, attempt int, start time.Time, resp *http.Response, err error) {
 	if !c.log.Enabled(ctx, slog.LevelDebug) {
 		return
 	}
 	attrs := []slog.Attr{
 		slog.String("method", method),
 		slog.String("url", safeURL),
-		slog.Int("attempt", st.attempt),
-		slog.Duration("duration", c.now().Sub(st.start)),
+		slog.Int("attempt", attempt),
+		slog.Duration("duration", c.now().Sub(start)),
 		slog.String("client_request_id", crid),
 	}
 	if resp != nil {

@@ -58,7 +58,13 @@
 // seconds, or an HTTP date), else a capped exponential backoff with
 // jitter, and never runs past the context's deadline: then the last
 // response's *Error comes back at once. When attempts run out it is also
-// the last *Error, never a generic "gave up". See [RetryPolicy].
+// the last *Error, never a generic "gave up". A host whose name does not
+// resolve is not retried: the error says so in one line. See [RetryPolicy];
+// RetryPolicy{MaxAttempts: 1} turns retries off.
+//
+// Bad input (an option, a path, a batch) is refused before anything is
+// sent with an error matching [ErrInvalidInput], the one bad-input
+// sentinel of the SDK.
 //
 // # Paging and delta
 //

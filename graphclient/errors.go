@@ -32,6 +32,12 @@ var (
 	// syncStateInvalid at any innerError depth. The caller must drop its
 	// cursor and synchronise again from the initial query.
 	ErrSyncReset = errors.New("graphclient: sync state reset")
+	// ErrInvalidInput matches an error about bad input: an argument, an
+	// option or a request the caller built was refused before anything
+	// was sent, and the error names the input and what is wrong with it.
+	// It is the one bad-input sentinel of the SDK: calendar, mail, teams
+	// and notify wrap it too, so its text carries no package prefix.
+	ErrInvalidInput = errors.New("invalid input")
 )
 
 // maxErrorBody is how much of an error response body is read.

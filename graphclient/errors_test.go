@@ -170,3 +170,25 @@ func TestErrorIsAndHasCode(t *testing.T) {
 		}
 	}
 }
+
+// TestInvalidInputSentinel: bad options, paths and batches match the
+// SDK's one bad-input sentinel, and nothing is sent for them.
+func TestInvalidInputSentinel(t *testing.T) {
+	t.Parallel()
+	if _, err := New(StaticToken("t"), WithMaxConcurrency(0)); !errors.Is(err, ErrInvalidInput) {
+		t.Errorf("WithMaxConcurrency(0): err = %v, want ErrInvalidInput", err)
+	}
+	if _, err := New(nil); !errors.Is(err, ErrInvalidInput) {
+		t.Errorf("New(nil): err = %v, want ErrInvalidInput", err)
+	}
+	c, err := New(StaticToken("t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.NewRequest(t.Context(), "GET", "/me", nil); !errors.Is(err, ErrInvalidInput) {
+		t.Errorf("NewRequest(/me): err = %v, want ErrInvalidInput", err)
+	}
+	if _, err := c.Batch(t.Context(), []BatchRequest{{Method: "GET", URL: "me"}}); !errors.Is(err, ErrInvalidInput) {
+		t.Errorf("Batch without ID: err = %v, want ErrInvalidInput", err)
+	}
+}

@@ -12,13 +12,20 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/m365kit/m365kit/internal/neterr"
 )
 
 // RetryPolicy decides which failed attempts are sent again and how long to
-// wait in between. Its fields are function types in the manner of
-// go-retryablehttp, so any part can be replaced; a zero field takes the
-// default. A RetryPolicy is a plain value, safe for concurrent use as long
-// as its functions are.
+// wait in between. Its fields are plain functions, so any part can be
+// replaced; a zero field takes its default, so the zero RetryPolicy is the
+// default policy (5 attempts, [DefaultShouldRetry], [DefaultBackoff]). To
+// send every request exactly once, set MaxAttempts to 1:
+//
+//	graphclient.WithRetry(graphclient.RetryPolicy{MaxAttempts: 1})
+//
+// A RetryPolicy is a plain value, safe for concurrent use as long as its
+// functions are.
 //
 // Whatever the policy says, graphclient never waits past the request
 // context's deadline: when the next wait would end after it, the last
@@ -27,25 +34,18 @@ type RetryPolicy struct {
 	// MaxAttempts is the total number of attempts, the first included.
 	// 1 disables retries; 0 means the default (5).
 	MaxAttempts int
-	// CheckRetry reports whether the attempt should be retried. Default:
-	// [DefaultCheckRetry].
-	CheckRetry CheckRetry
-	// Backoff returns how long to wait after the given attempt. Default:
-	// [DefaultBackoff].
-	Backoff Backoff
+	// ShouldRetry reports whether an attempt should be sent again. req is
+	// the caller's request (it never carries the Authorization header);
+	// resp is nil when err is a transport error, and its body must not be
+	// read. It is called from many goroutines at once and must be safe for
+	// concurrent use. Default: [DefaultShouldRetry].
+	ShouldRetry func(ctx context.Context, req *http.Request, resp *http.Response, err error) bool
+	// Backoff returns the wait before the next attempt, after attempt
+	// number attempt (1 for the first) ended with resp (nil after a
+	// transport error). It must be safe for concurrent use and must not
+	// read resp's body. Default: [DefaultBackoff].
+	Backoff func(attempt int, resp *http.Response) time.Duration
 }
-
-// CheckRetry reports whether an attempt should be sent again. req is the
-// caller's request (it never carries the Authorization header); resp is
-// nil when err is a transport error, and its body must not be read. A
-// CheckRetry is called from many goroutines at once and must be safe for
-// concurrent use.
-type CheckRetry func(ctx context.Context, req *http.Request, resp *http.Response, err error) bool
-
-// Backoff returns the wait before the next attempt, after attempt number
-// attempt (1 for the first) ended with resp (nil after a transport error).
-// It must be safe for concurrent use and must not read resp's body.
-type Backoff func(attempt int, resp *http.Response) time.Duration
 
 const (
 	defaultMaxAttempts = 5
@@ -54,23 +54,12 @@ const (
 	maxRetryAfter      = 24 * time.Hour
 )
 
-// DefaultRetryPolicy returns the policy a [Client] uses unless [WithRetry]
-// says otherwise: 5 attempts, [DefaultCheckRetry], [DefaultBackoff].
-func DefaultRetryPolicy() RetryPolicy {
-	return RetryPolicy{MaxAttempts: defaultMaxAttempts, CheckRetry: DefaultCheckRetry, Backoff: DefaultBackoff}
-}
-
-// NoRetry returns a policy that sends every request exactly once.
-func NoRetry() RetryPolicy {
-	return RetryPolicy{MaxAttempts: 1, CheckRetry: func(context.Context, *http.Request, *http.Response, error) bool { return false }}
-}
-
 func (p RetryPolicy) withDefaults() RetryPolicy {
 	if p.MaxAttempts <= 0 {
 		p.MaxAttempts = defaultMaxAttempts
 	}
-	if p.CheckRetry == nil {
-		p.CheckRetry = DefaultCheckRetry
+	if p.ShouldRetry == nil {
+		p.ShouldRetry = DefaultShouldRetry
 	}
 	if p.Backoff == nil {
 		p.Backoff = DefaultBackoff
@@ -78,11 +67,11 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 	return p
 }
 
-// DefaultCheckRetry retries 429 and 503 for every method (Graph did not
+// DefaultShouldRetry retries 429 and 503 for every method (Graph did not
 // process the request), 504 and transient transport errors only for
 // idempotent methods (GET, HEAD, OPTIONS, PUT, DELETE), and nothing once
 // ctx is done.
-func DefaultCheckRetry(ctx context.Context, req *http.Request, resp *http.Response, err error) bool {
+func DefaultShouldRetry(ctx context.Context, req *http.Request, resp *http.Response, err error) bool {
 	if ctx.Err() != nil {
 		return false
 	}
@@ -111,11 +100,11 @@ func idempotent(method string) bool {
 }
 
 // transient reports whether a transport error is worth another attempt:
-// everything except TLS certificate problems, bad URLs, redirect limits and
-// context errors.
+// everything except TLS certificate problems, names that do not resolve,
+// bad URLs, redirect limits and context errors.
 func transient(err error) bool {
 	// A timeout of the attempt itself (http.Client.Timeout) is worth
-	// another attempt, like a dropped connection: DefaultCheckRetry has
+	// another attempt, like a dropped connection: DefaultShouldRetry has
 	// already seen that the caller's context is alive.
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
@@ -140,6 +129,12 @@ func transient(err error) bool {
 	if errors.Is(err, errRedirectRefused) {
 		return false
 	}
+	// A name that does not resolve will not resolve a second later; it is
+	// a configuration error (often an HTTP client that does not lead to a
+	// graphtest fake).
+	if _, unreachable := neterr.Unreachable(err); unreachable {
+		return false
+	}
 	return true
 }
 
@@ -156,9 +151,9 @@ func DefaultBackoff(attempt int, resp *http.Response) time.Duration {
 	return ExponentialBackoff(defaultBackoffMin, defaultBackoffMax)(attempt, resp)
 }
 
-// ExponentialBackoff returns a Backoff that ignores Retry-After and waits
+// ExponentialBackoff returns a [RetryPolicy] Backoff that ignores Retry-After and waits
 // a random duration in [0, min(max, min*2^(attempt-1))] (full jitter).
-func ExponentialBackoff(min, max time.Duration) Backoff {
+func ExponentialBackoff(min, max time.Duration) func(attempt int, resp *http.Response) time.Duration {
 	return func(attempt int, _ *http.Response) time.Duration {
 		if attempt < 1 {
 			attempt = 1

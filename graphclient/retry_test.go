@@ -327,9 +327,11 @@ func TestDoTruncatedBodyRetried(t *testing.T) {
 	}
 }
 
-func TestNoRetry(t *testing.T) {
+// TestMaxAttemptsOneDisablesRetries: RetryPolicy{MaxAttempts: 1}, the
+// documented way to turn retries off, sends a throttled request once.
+func TestMaxAttemptsOneDisablesRetries(t *testing.T) {
 	t.Parallel()
-	c, mux, _, clk := setup(t, WithRetry(NoRetry()))
+	c, mux, _, clk := setup(t, WithRetry(RetryPolicy{MaxAttempts: 1}))
 	var calls atomic.Int32
 	mux.HandleFunc("GET /v1.0/me", func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
@@ -420,5 +422,44 @@ func TestTransportErrorsKeepTheSharedPool(t *testing.T) {
 	}
 	if n := tr.closes.Load(); n != 0 {
 		t.Errorf("CloseIdleConnections called %d times on the shared transport", n)
+	}
+}
+
+// dnsFailure fails every request the way a name that does not resolve
+// fails, and counts the attempts.
+type dnsFailure struct{ calls atomic.Int32 }
+
+func (t *dnsFailure) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.calls.Add(1)
+	return nil, &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: r.URL.Hostname(), IsNotFound: true}}
+}
+
+// TestUnreachableGraphFailsFastInOneLine: a Client for graph.microsoft.com
+// whose HTTP client cannot resolve it (the token comes from a graphtest
+// fake, but WithHTTPClient was forgotten) fails after one attempt with one
+// short line that says what to do, and the DNS error is still reachable.
+func TestUnreachableGraphFailsFastInOneLine(t *testing.T) {
+	t.Parallel()
+	tr := &dnsFailure{}
+	clk := newFakeClock()
+	c, err := New(StaticToken(testToken), WithHTTPClient(&http.Client{Transport: tr}), withClock(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := c.NewRequest(t.Context(), "GET", "me/events?$filter=subject eq 'secret'", nil)
+	_, err = c.Do(req, nil)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	want := "graphclient: GET me/events: cannot reach graph.microsoft.com: no such host (against a graphtest fake, pass its HTTPClient to graphclient.WithHTTPClient)"
+	if err.Error() != want {
+		t.Errorf("err = %q\nwant  %q", err, want)
+	}
+	var de *net.DNSError
+	if !errors.As(err, &de) || !de.IsNotFound {
+		t.Errorf("errors.As(*net.DNSError) failed for %v", err)
+	}
+	if n := tr.calls.Load(); n != 1 || len(clk.Sleeps()) != 0 {
+		t.Errorf("attempts = %d, sleeps = %v; want 1 attempt and no wait", n, clk.Sleeps())
 	}
 }

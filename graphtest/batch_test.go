@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -198,5 +199,34 @@ func TestBatchItemsAreLogged(t *testing.T) {
 	}
 	if diff := cmp.Diff([]int{200, 404, 424, 200}, status); diff != "" {
 		t.Errorf("statuses (-want +got):\n%s", diff)
+	}
+}
+
+// A batch item's error carries the server clock too, as a direct
+// request's does (TestErrorDateFollowsClock): the fake reads one clock.
+func TestBatchItemErrorDateFollowsClock(t *testing.T) {
+	t.Parallel()
+	srv := New(t, WithClock(func() time.Time { return testNow }))
+	ten := srv.AddTenant("contoso.com")
+	tok := srv.IssueToken(ten.AddUser("adele@contoso.com", "Adele Vance"), appClientID, "User.Read")
+	a := postBatch(t, srv, tok, `{"requests":[
+		{"id":"1","method":"GET","url":"/me/events"},
+		{"id":"2","method":"GET","url":"/v1.0/me"}]}`)
+	want := testNow.UTC().Format("2006-01-02T15:04:05")
+	for _, id := range []string{"1", "2"} {
+		var body struct {
+			Error struct {
+				InnerError struct {
+					Date string `json:"date"`
+				} `json:"innerError"`
+			} `json:"error"`
+		}
+		raw, _ := json.Marshal(a.responses[id].Body)
+		if err := json.Unmarshal(raw, &body); err != nil {
+			t.Fatal(err)
+		}
+		if got := body.Error.InnerError.Date; got != want || a.responses[id].Status < 400 {
+			t.Errorf("item %s (status %d): innerError.date = %q, want %q", id, a.responses[id].Status, got, want)
+		}
 	}
 }

@@ -11,29 +11,6 @@ import (
 	"time"
 )
 
-var (
-	scopesCalendarRead   = []string{"Calendars.ReadBasic", "Calendars.Read", "Calendars.ReadWrite", "Calendars.Read.Shared", "Calendars.ReadWrite.Shared"}
-	scopesCalendarWrite  = []string{"Calendars.ReadWrite", "Calendars.ReadWrite.Shared"}
-	scopesCalendarShared = []string{"Calendars.Read.Shared", "Calendars.ReadWrite.Shared"}
-	scopesOnlineMeetings = []string{"OnlineMeetings.Read", "OnlineMeetings.ReadWrite"}
-)
-
-func (s *Server) routesCalendar() {
-	s.route("GET /v1.0/me/calendars", scopesCalendarRead, s.listCalendars)
-	s.route("GET /v1.0/me/calendar", scopesCalendarRead, s.getCalendar)
-	s.route("GET /v1.0/me/events", scopesCalendarRead, s.listEvents)
-	s.route("GET /v1.0/me/events/{id}", scopesCalendarRead, s.getEvent)
-	s.route("PATCH /v1.0/me/events/{id}", scopesCalendarWrite, s.patchEvent)
-	s.route("DELETE /v1.0/me/events/{id}", scopesCalendarWrite, s.deleteEvent)
-	s.route("GET /v1.0/me/calendarView", scopesCalendarRead, s.calendarView)
-	s.route("GET /v1.0/me/calendars/{id}/calendarView", scopesCalendarRead, s.calendarView)
-	s.route("GET /v1.0/me/calendar/calendarView", scopesCalendarRead, s.calendarView)
-	s.route("GET /v1.0/me/calendarView/delta", scopesCalendarRead, s.calendarDelta)
-	s.route("GET /v1.0/me/onlineMeetings", scopesOnlineMeetings, s.onlineMeetings)
-}
-
-// Graph API JSON shapes.
-
 type dateTimeTZ struct {
 	DateTime string `json:"dateTime"`
 	TimeZone string `json:"timeZone"`
@@ -262,21 +239,6 @@ func (v eventView) render(e *Event) eventJSON {
 // eventProperties are the properties $select may name on events.
 var eventProperties = toMap(eventJSON{OriginalStart: "x"})
 
-// selectOrFail validates $select against properties and writes Graph's
-// 400 for an unknown one.
-func selectOrFail(w http.ResponseWriter, q url.Values, properties map[string]json.RawMessage, typ string) ([]string, bool) {
-	fields := selectFields(q)
-	if bad, ok := checkSelect(fields, properties); !ok {
-		badRequest(w, "Could not find a property named '%s' on type 'microsoft.graph.%s'.", bad, typ)
-		return nil, false
-	}
-	return fields, true
-}
-
-func notFound(w http.ResponseWriter) {
-	writeGraphError(w, http.StatusNotFound, "ErrorItemNotFound", "The specified object was not found in the store.")
-}
-
 // calendar is Graph's calendar.
 type calendarJSON struct {
 	ID                            string   `json:"id"`
@@ -320,7 +282,7 @@ func sharedCalendar(sh *calendarShare) calendarJSON {
 }
 
 // Graph API: GET /me/calendars
-func (s *Server) listCalendars(w http.ResponseWriter, r *http.Request, u *User) {
+func (s *Server) handleListCalendars(w http.ResponseWriter, r *http.Request, u *User) {
 	if !mailboxGuard(w, u) {
 		return
 	}
@@ -334,7 +296,7 @@ func (s *Server) listCalendars(w http.ResponseWriter, r *http.Request, u *User) 
 }
 
 // Graph API: GET /me/calendar
-func (s *Server) getCalendar(w http.ResponseWriter, r *http.Request, u *User) {
+func (s *Server) handleGetCalendar(w http.ResponseWriter, r *http.Request, u *User) {
 	if !mailboxGuard(w, u) {
 		return
 	}
@@ -342,7 +304,7 @@ func (s *Server) getCalendar(w http.ResponseWriter, r *http.Request, u *User) {
 }
 
 // Graph API: GET /me/events (single instances and series masters)
-func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, u *User) {
+func (s *Server) handleListEvents(w http.ResponseWriter, r *http.Request, u *User) {
 	if !mailboxGuard(w, u) {
 		return
 	}
@@ -361,7 +323,7 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, u *User) {
 }
 
 // Graph API: GET /me/events/{id}
-func (s *Server) getEvent(w http.ResponseWriter, r *http.Request, u *User) {
+func (s *Server) handleGetEvent(w http.ResponseWriter, r *http.Request, u *User) {
 	if !mailboxGuard(w, u) {
 		return
 	}
@@ -385,7 +347,7 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request, u *User) {
 }
 
 // Graph API: DELETE /me/events/{id}
-func (s *Server) deleteEvent(w http.ResponseWriter, r *http.Request, u *User) {
+func (s *Server) handleDeleteEvent(w http.ResponseWriter, r *http.Request, u *User) {
 	if !mailboxGuard(w, u) {
 		return
 	}
@@ -402,7 +364,7 @@ func (s *Server) deleteEvent(w http.ResponseWriter, r *http.Request, u *User) {
 // Graph API: PATCH /me/events/{id}
 //
 // Merge semantics: only the properties in the body change.
-func (s *Server) patchEvent(w http.ResponseWriter, r *http.Request, u *User) {
+func (s *Server) handleUpdateEvent(w http.ResponseWriter, r *http.Request, u *User) {
 	if !mailboxGuard(w, u) {
 		return
 	}
@@ -430,7 +392,7 @@ func (s *Server) patchEvent(w http.ResponseWriter, r *http.Request, u *User) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// patchEvent applies a PATCH body to e; it returns a message for a bad body.
+// handleUpdateEvent applies a PATCH body to e; it returns a message for a bad body.
 func patchEvent(e *Event, body map[string]json.RawMessage) string {
 	for k, raw := range body {
 		var err error
@@ -536,17 +498,6 @@ func htmlEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace(s)
 }
 
-// queryParam reads a query parameter by case-insensitive name, as Graph
-// does for startDateTime and endDateTime.
-func queryParam(q url.Values, name string) string {
-	for k, v := range q {
-		if strings.EqualFold(k, name) && len(v) > 0 {
-			return v[0]
-		}
-	}
-	return ""
-}
-
 // parseWindowTime reads an ISO 8601 time; one without an offset is UTC.
 func parseWindowTime(s string) (time.Time, bool) {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
@@ -588,7 +539,7 @@ func inWindow(e *Event, start, end time.Time) bool {
 
 // Graph API: GET /me/calendarView, GET /me/calendar/calendarView,
 // GET /me/calendars/{id}/calendarView
-func (s *Server) calendarView(w http.ResponseWriter, r *http.Request, u *User) {
+func (s *Server) handleCalendarView(w http.ResponseWriter, r *http.Request, u *User) {
 	if !mailboxGuard(w, u) {
 		return
 	}
@@ -629,7 +580,7 @@ func (s *Server) calendarView(w http.ResponseWriter, r *http.Request, u *User) {
 }
 
 // Graph API: GET /me/calendarView/delta
-func (s *Server) calendarDelta(w http.ResponseWriter, r *http.Request, u *User) {
+func (s *Server) handleCalendarViewDelta(w http.ResponseWriter, r *http.Request, u *User) {
 	if !mailboxGuard(w, u) {
 		return
 	}
@@ -737,7 +688,7 @@ func unescapeAll(s string) string {
 
 // Graph API: GET /me/onlineMeetings?$filter=JoinWebUrl eq '{joinWebUrl}'
 // and GET /me/onlineMeetings?$filter=joinMeetingIdSettings/joinMeetingId eq '{id}'
-func (s *Server) onlineMeetings(w http.ResponseWriter, r *http.Request, u *User) {
+func (s *Server) handleListOnlineMeetings(w http.ResponseWriter, r *http.Request, u *User) {
 	m := joinFilterRE.FindStringSubmatch(r.URL.Query().Get("$filter"))
 	if m == nil {
 		badRequest(w, "Filter expression expected - /onlineMeetings?$filter=JoinWebUrl eq 'joinWebUrl'.")

@@ -31,8 +31,6 @@ type Demo struct {
 	// App is the demo app registration: DemoClientID, DemoClientSecret,
 	// DemoRedirectURL.
 	App App
-	// ClientID, ClientSecret and RedirectURL repeat App's for convenience.
-	ClientID, ClientSecret, RedirectURL string
 
 	// Admin is the tenant's global administrator (admin@contoso.com), with
 	// a mailbox but no calendar or mail content.
@@ -95,7 +93,6 @@ const demoTenantID = "c8b11654-dcf4-404c-b50d-314401e3d345"
 // data to the same tenant again.
 func (s *Server) AddDemoTenant() *Demo {
 	d := &Demo{
-		ClientID: DemoClientID, ClientSecret: DemoClientSecret, RedirectURL: DemoRedirectURL,
 		App: App{ClientID: DemoClientID, ClientSecret: DemoClientSecret, RedirectURIs: []string{DemoRedirectURL}},
 	}
 	s.AddApp(d.App)

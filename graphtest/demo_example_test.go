@@ -18,7 +18,7 @@ func ExampleServer_AddDemoTenant() {
 	defer srv.Close()
 	demo := srv.AddDemoTenant()
 
-	tok := srv.IssueToken(demo.Adele, demo.ClientID, "Calendars.Read")
+	tok := srv.IssueToken(demo.Adele, demo.App.ClientID, "Calendars.Read")
 	req, err := http.NewRequest(http.MethodGet, "https://graph.microsoft.com/v1.0/me/calendarView?startDateTime=2026-11-26T00:00:00Z&endDateTime=2026-11-27T00:00:00Z", nil)
 	if err != nil {
 		fmt.Println(err)

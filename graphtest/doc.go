@@ -16,6 +16,12 @@
 //	gc, _ := graphclient.New(graphclient.StaticToken(tok),
 //		graphclient.WithHTTPClient(srv.HTTPClient()))
 //
+// To go through the SDK instead (an auth.App, a user signed in through the
+// real flow, a Graph client for them) in a few lines, use package
+// m365test, which builds that on this package; graphtest itself imports
+// nothing of the SDK but scopes, so it cannot share a misconception with
+// the client.
+//
 // Starting a server takes about a millisecond: ID tokens are signed with a
 // fixed RSA key compiled into the package (it protects nothing), and the
 // TLS certificate uses a fresh ECDSA key.
@@ -86,6 +92,10 @@
 // Latency. They apply inside POST /$batch too, per item, for the kinds a
 // batch item can show.
 //
+// WithLatency delays every Graph request; WithMailboxConcurrency
+// enforces Outlook's 4 concurrent requests per app and mailbox (429
+// ApplicationThrottled).
+//
 // # Graph data
 //
 // Each user has a calendar, a mailbox and Teams membership, changed through
@@ -105,7 +115,7 @@
 //	GET   /me/messages, /me/messages/{id}
 //	GET   /me/joinedTeams, /teams/{id}/channels, /me/chats   ($expand=members)
 //	POST  /teams/{id}/channels/{id}/messages, …/messages/{id}/replies, /chats/{id}/messages
-//	POST  /$batch; GET, POST, PATCH, DELETE /subscriptions
+//	POST  /$batch; GET, POST, PATCH, DELETE /subscriptions, POST /subscriptions/{id}/reauthorize
 //
 // Every route checks the bearer token (issued by the fake, unexpired) and
 // the permissions Graph requires, answering Graph's 401 or 403 body; a 403
@@ -139,7 +149,17 @@
 // Requests lists every request on both hosts with its headers (the
 // Authorization header included) and status, each $batch item too, so a
 // test can assert which token went where and how often the code under
-// test retried.
+// test retried. Each entry also has its End time, the UserID its token
+// (or redeemed code or refresh token) names and InFlight, the user's
+// concurrent Graph requests when it arrived.
+//
+// # Other processes
+//
+// cmd/m365fake serves a Server (demo tenant or Generate's users) to other
+// processes and prints its address and certificate. In a client process
+// ClientFor(addr, caPEM) gives the *http.Client to put in auth.Config and
+// graphclient.WithHTTPClient, and Browse with that client signs users in;
+// WithListener, Addr and CertificatePEM do the serving side in Go.
 //
 // # Differences from Microsoft 365
 //

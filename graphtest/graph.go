@@ -2,7 +2,11 @@ package graphtest
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -42,13 +46,26 @@ func (s *Server) ExpireTokens(u *User) {
 // graphHandler serves one Graph route for the user the bearer token names.
 type graphHandler func(w http.ResponseWriter, r *http.Request, u *User)
 
-// handleGraph registers h for pattern ("GET /v1.0/me/events/{id}") on the
-// Graph host. The request must carry a bearer token the fake issued,
-// unexpired; the token must hold at least one of anyOf (Graph's permission
-// tables list alternatives, any of which is enough). With anyOf empty only
-// a valid token is needed.
-func (s *Server) handleGraph(pattern string, anyOf []string, h graphHandler) {
-	s.graph.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+// graphVersions are the version segments every Graph route is served
+// under.
+var graphVersions = []string{"v1.0", "beta"}
+
+// graphRoute registers h for pattern, a method and a path without the
+// version ("GET /me/events/{id}"), on the Graph host under every version.
+func (s *Server) graphRoute(pattern string, h http.HandlerFunc) {
+	method, path, _ := strings.Cut(pattern, " ")
+	for _, v := range graphVersions {
+		s.graph.HandleFunc(method+" /"+v+path, h)
+	}
+}
+
+// route registers h for pattern as graphRoute does, for the user the
+// bearer token names. The request must carry a bearer token the fake
+// issued, unexpired; the token must hold at least one of anyOf (Graph's
+// permission tables list alternatives, any of which is enough). With anyOf
+// empty only a valid token is needed.
+func (s *Server) route(pattern string, anyOf []string, h graphHandler) {
+	s.graphRoute(pattern, func(w http.ResponseWriter, r *http.Request) {
 		u, ok := s.authorize(w, r, anyOf)
 		if !ok {
 			return
@@ -156,4 +173,248 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// tokenHas reports whether the request's token holds one of the scopes.
+func (s *Server) tokenHas(r *http.Request, anyOf []string) bool {
+	raw, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tok := s.tokens[raw]
+	if tok == nil {
+		return false
+	}
+	for _, want := range anyOf {
+		if containsFold(tok.scopes, want) {
+			return true
+		}
+	}
+	return false
+}
+
+// clientIDOf returns the client ID of the request's token.
+func (s *Server) clientIDOf(r *http.Request) string {
+	raw, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if tok := s.tokens[raw]; tok != nil {
+		return tok.clientID
+	}
+	return ""
+}
+
+// preferences parses every Prefer header into lower-case keys and unquoted
+// values: outlook.timezone, outlook.body-content-type, odata.maxpagesize.
+func preferences(r *http.Request) map[string]string {
+	out := map[string]string{}
+	for _, h := range r.Header.Values("Prefer") {
+		for part := range strings.SplitSeq(h, ",") {
+			k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+			k = strings.ToLower(strings.TrimSpace(k))
+			if k == "" {
+				continue
+			}
+			out[k] = strings.Trim(strings.TrimSpace(v), `"`)
+		}
+	}
+	return out
+}
+
+// appliedPreference adds a Preference-Applied value to the response.
+func appliedPreference(w http.ResponseWriter, v string) {
+	w.Header().Add("Preference-Applied", v)
+}
+
+// pageSize returns the page size a request asks for with
+// Prefer: odata.maxpagesize, or def.
+func pageSize(r *http.Request, def int) int {
+	if v, ok := preferences(r)["odata.maxpagesize"]; ok {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			return n
+		}
+	}
+	return def
+}
+
+// selectFields parses $select into property names; nil when absent.
+func selectFields(q url.Values) []string {
+	v := q.Get("$select")
+	if v == "" {
+		return nil
+	}
+	var out []string
+	for f := range strings.SplitSeq(v, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// checkSelect reports the first name in fields that obj (a rendered
+// entity) does not have, comparing case-insensitively as Graph does.
+func checkSelect(fields []string, known map[string]json.RawMessage) (string, bool) {
+	for _, f := range fields {
+		found := false
+		for k := range known {
+			if strings.EqualFold(k, f) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return f, false
+		}
+	}
+	return "", true
+}
+
+// applySelect keeps only id, @odata.etag, @odata.type, expanded
+// singleValueExtendedProperties and the selected properties of an entity.
+// With no fields it returns the entity whole.
+func applySelect(v any, fields []string) any {
+	if len(fields) == 0 {
+		return v
+	}
+	m := toMap(v)
+	out := map[string]json.RawMessage{}
+	for k, raw := range m {
+		if k == "id" || strings.HasPrefix(k, "@odata.") || k == "singleValueExtendedProperties" {
+			out[k] = raw
+			continue
+		}
+		for _, f := range fields {
+			if strings.EqualFold(k, f) {
+				out[k] = raw
+			}
+		}
+	}
+	return out
+}
+
+// toMap renders v as a JSON object.
+func toMap(v any) map[string]json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal(b, &m)
+	return m
+}
+
+// graphURL returns the absolute Graph URL for the path of r with query q,
+// as Graph writes nextLink and deltaLink URLs.
+func graphURL(r *http.Request, q url.Values) string {
+	u := url.URL{Scheme: "https", Host: GraphHost, Path: r.URL.Path, RawQuery: encodeQuery(q)}
+	return u.String()
+}
+
+// encodeQuery encodes q keeping the $ of OData options readable.
+func encodeQuery(q url.Values) string {
+	return strings.ReplaceAll(q.Encode(), "%24", "$")
+}
+
+// collection is Graph's collection envelope.
+type collection struct {
+	Context   string `json:"@odata.context,omitempty"`
+	NextLink  string `json:"@odata.nextLink,omitempty"`
+	DeltaLink string `json:"@odata.deltaLink,omitempty"`
+	Value     []any  `json:"value"`
+}
+
+// writePage writes items[skip:skip+top] with a nextLink (carrying $skip)
+// when more remain. top comes from $top, else def.
+func writePage(w http.ResponseWriter, r *http.Request, context string, items []any, def int) {
+	q := r.URL.Query()
+	top := def
+	if v := q.Get("$top"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			writeGraphError(w, http.StatusBadRequest, "BadRequest", "Invalid value '"+v+"' for query option $top: it must be an integer between 1 and 1000.")
+			return
+		}
+		top = n
+	}
+	skip := 0
+	if v := q.Get("$skip"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			writeGraphError(w, http.StatusBadRequest, "BadRequest", "Invalid value '"+v+"' for query option $skip.")
+			return
+		}
+		skip = n
+	}
+	out := collection{Context: context, Value: []any{}}
+	if skip < len(items) {
+		end := min(skip+top, len(items))
+		out.Value = items[skip:end]
+		if end < len(items) {
+			q.Set("$skip", strconv.Itoa(end))
+			q.Set("$top", strconv.Itoa(top))
+			out.NextLink = graphURL(r, q)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// appliedOnce adds a Preference-Applied value unless it is there already.
+func appliedOnce(w http.ResponseWriter, v string) {
+	if !slices.Contains(w.Header().Values("Preference-Applied"), v) {
+		appliedPreference(w, v)
+	}
+}
+
+// mailboxGuard answers MailboxNotEnabledForRESTAPI for a user without a
+// mailbox and reports whether the request may go on.
+func mailboxGuard(w http.ResponseWriter, u *User) bool {
+	if u.HasMailbox {
+		return true
+	}
+	writeGraphError(w, http.StatusNotFound, "MailboxNotEnabledForRESTAPI", "The mailbox is either inactive, soft-deleted, or is hosted on-premise.")
+	return false
+}
+
+// badRequest writes Graph's 400 with code BadRequest.
+func badRequest(w http.ResponseWriter, format string, args ...any) {
+	writeGraphError(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf(format, args...))
+}
+
+// nonNil returns s, or an empty slice for nil, so JSON shows [] not null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// selectOrFail validates $select against properties and writes Graph's
+// 400 for an unknown one.
+// selectOrFail returns the $select fields of q, writing Graph's 400 when
+// one is not a property of typ.
+func selectOrFail(w http.ResponseWriter, q url.Values, properties map[string]json.RawMessage, typ string) ([]string, bool) {
+	fields := selectFields(q)
+	if bad, ok := checkSelect(fields, properties); !ok {
+		badRequest(w, "Could not find a property named '%s' on type 'microsoft.graph.%s'.", bad, typ)
+		return nil, false
+	}
+	return fields, true
+}
+
+// notFound writes Outlook's 404 for a missing item.
+func notFound(w http.ResponseWriter) {
+	writeGraphError(w, http.StatusNotFound, "ErrorItemNotFound", "The specified object was not found in the store.")
+}
+
+// queryParam reads a query parameter by case-insensitive name, as Graph
+// does for startDateTime and endDateTime.
+// queryParam returns the first value of a query parameter, its name
+// matched without regard to case, as Graph matches $top and $TOP.
+func queryParam(q url.Values, name string) string {
+	for k, v := range q {
+		if strings.EqualFold(k, name) && len(v) > 0 {
+			return v[0]
+		}
+	}
+	return ""
 }

@@ -25,6 +25,18 @@ type Request struct {
 	// Status is the response status; 0 when the connection was dropped
 	// before a status was written.
 	Status int
+	// End is when the answer was finished (or the connection dropped), by
+	// the server's clock: with Time, the interval the request was in flight.
+	End time.Time
+	// UserID is the object ID of the user whose access token a Graph
+	// request carried, or whose authorization code or refresh token a
+	// token request redeemed (also when refused, as for a revoked user);
+	// "" for other requests and unknown tokens or codes.
+	UserID string
+	// InFlight is how many Graph requests of the same app for the same
+	// user were being served when this one arrived, itself included (see
+	// WithMailboxConcurrency); 0 when UserID is "".
+	InFlight int
 	// BatchItem is the item's id for a request that arrived inside a
 	// POST /$batch (Header then holds the item's headers and the batch's
 	// Authorization), "" for one that arrived on its own.
@@ -74,7 +86,8 @@ func (s *Server) logged(w http.ResponseWriter, r *http.Request) (*statusWriter, 
 		Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone(),
 	}
 	return sw, func() {
-		entry.Status = sw.status
+		entry.Status, entry.End = sw.status, s.now()
+		entry.UserID, entry.InFlight = sw.userID, sw.inFlight
 		s.reqlog.mu.Lock()
 		defer s.reqlog.mu.Unlock()
 		s.reqlog.reqs = append(s.reqlog.reqs, entry)
@@ -86,7 +99,9 @@ func (s *Server) logged(w http.ResponseWriter, r *http.Request) (*statusWriter, 
 type statusWriter struct {
 	now func() time.Time
 	http.ResponseWriter
-	status int
+	status   int
+	userID   string // set for Graph requests by serveGraphLimited (serve.go)
+	inFlight int
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -126,7 +141,7 @@ func (s *Server) logBatchItem(outer *http.Request, it batchItem, status int) {
 	}
 	entry := Request{Time: s.now(), Method: strings.ToUpper(it.Method), Host: GraphHost, Header: h, Status: status, BatchItem: it.ID}
 	rel := "/" + strings.TrimPrefix(it.URL, "/")
-	if u, err := url.Parse("https://" + GraphHost + "/v1.0" + rel); err == nil && !strings.Contains(it.URL, "://") {
+	if u, err := url.Parse("https://" + GraphHost + batchVersion(outer) + rel); err == nil && !strings.Contains(it.URL, "://") {
 		entry.Path, entry.RawQuery = u.Path, u.RawQuery
 	} else {
 		entry.Path = it.URL // not a relative URL: as sent

@@ -11,20 +11,6 @@ import (
 	"time"
 )
 
-var (
-	scopesMailRead = []string{"Mail.ReadBasic", "Mail.Read", "Mail.ReadWrite"}
-	scopesMailBody = []string{"Mail.Read", "Mail.ReadWrite"}
-)
-
-func (s *Server) routesMail() {
-	s.route("GET /v1.0/me/mailFolders", scopesMailRead, s.listMailFolders)
-	s.route("GET /v1.0/me/mailFolders/{id}", scopesMailRead, s.getMailFolder)
-	s.route("GET /v1.0/me/mailFolders/{id}/messages", scopesMailRead, s.listFolderMessages)
-	s.route("GET /v1.0/me/mailFolders/{id}/messages/delta", scopesMailRead, s.messagesDelta)
-	s.route("GET /v1.0/me/messages", scopesMailRead, s.listFolderMessages)
-	s.route("GET /v1.0/me/messages/{id}", scopesMailRead, s.getMessage)
-}
-
 // mailFolderJSON is Graph's mailFolder.
 type mailFolderJSON struct {
 	ID               string `json:"id"`
@@ -170,29 +156,12 @@ func renderMessage(w http.ResponseWriter, r *http.Request, m *Message, withBody 
 	return j
 }
 
-// tokenHas reports whether the request's token holds one of the scopes.
-func (s *Server) tokenHas(r *http.Request, anyOf []string) bool {
-	raw, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tok := s.tokens[raw]
-	if tok == nil {
-		return false
-	}
-	for _, want := range anyOf {
-		if containsFold(tok.scopes, want) {
-			return true
-		}
-	}
-	return false
-}
-
 func folderNotFound(w http.ResponseWriter) {
 	writeGraphError(w, http.StatusNotFound, "ErrorInvalidIdMalformed", "Id is malformed.")
 }
 
 // Graph API: GET /me/mailFolders
-func (s *Server) listMailFolders(w http.ResponseWriter, r *http.Request, u *User) {
+func (s *Server) handleListMailFolders(w http.ResponseWriter, r *http.Request, u *User) {
 	if !mailboxGuard(w, u) {
 		return
 	}
@@ -209,7 +178,7 @@ func (s *Server) listMailFolders(w http.ResponseWriter, r *http.Request, u *User
 }
 
 // Graph API: GET /me/mailFolders/{id}
-func (s *Server) getMailFolder(w http.ResponseWriter, r *http.Request, u *User) {
+func (s *Server) handleGetMailFolder(w http.ResponseWriter, r *http.Request, u *User) {
 	if !mailboxGuard(w, u) {
 		return
 	}
@@ -229,7 +198,7 @@ func (s *Server) getMailFolder(w http.ResponseWriter, r *http.Request, u *User) 
 
 // Graph API: GET /me/mailFolders/{id}/messages, GET /me/messages (every
 // folder)
-func (s *Server) listFolderMessages(w http.ResponseWriter, r *http.Request, u *User) {
+func (s *Server) handleListMessages(w http.ResponseWriter, r *http.Request, u *User) {
 	if !mailboxGuard(w, u) {
 		return
 	}
@@ -265,7 +234,7 @@ func (s *Server) listFolderMessages(w http.ResponseWriter, r *http.Request, u *U
 }
 
 // Graph API: GET /me/messages/{id}
-func (s *Server) getMessage(w http.ResponseWriter, r *http.Request, u *User) {
+func (s *Server) handleGetMessage(w http.ResponseWriter, r *http.Request, u *User) {
 	if !mailboxGuard(w, u) {
 		return
 	}
@@ -291,7 +260,7 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request, u *User) {
 var receivedFilterRE = regexp.MustCompile(`(?i)^\s*receivedDateTime\s+(ge|gt)\s+(\S+)\s*$`)
 
 // Graph API: GET /me/mailFolders/{id}/messages/delta
-func (s *Server) messagesDelta(w http.ResponseWriter, r *http.Request, u *User) {
+func (s *Server) handleMessagesDelta(w http.ResponseWriter, r *http.Request, u *User) {
 	if !mailboxGuard(w, u) {
 		return
 	}

@@ -1,7 +1,6 @@
 package graphtest
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -9,7 +8,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
-	"fmt"
 	"math/big"
 	"net"
 	"net/http"
@@ -34,8 +32,11 @@ const (
 // Option configures a Server.
 type Option func(*Server)
 
-// WithClock makes the server read the time from now instead of time.Now,
-// for token expiry and timestamps.
+// WithClock makes the server read the time from now instead of time.Now.
+// It is the fake's one clock: token and code expiry, subscription
+// expirations, the demo tenant's week, item timestamps, the request log
+// and the dates of error answers ($batch items included) all read it. A
+// test moves the fake's time by changing what now returns.
 func WithClock(now func() time.Time) Option {
 	return func(s *Server) { s.now = now }
 }
@@ -69,6 +70,7 @@ type Server struct {
 	faults faultState        // injected Graph faults and chaos (faults.go)
 	reqlog requestLog        // every request received (log.go)
 	subs   subscriptionState // change-notification subscriptions (subscriptions.go)
+	serve  serveState        // listener, latency and mailbox limits (serve.go)
 }
 
 // NewServer starts a fake Microsoft 365. Close it when done; in tests, New
@@ -87,9 +89,11 @@ func NewServer(opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
+	s.entra.init()
 	s.routes()
 	s.transport = sync.OnceValue(s.newTransport)
 	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	s.useListener()
 	s.ts.EnableHTTP2 = true
 	s.ts.TLS = &tls.Config{Certificates: []tls.Certificate{serverCertificate()}}
 	s.ts.StartTLS()
@@ -135,28 +139,7 @@ func (s *Server) HTTPClient() *http.Client {
 func (s *Server) newTransport() *http.Transport {
 	pool := x509.NewCertPool()
 	pool.AddCert(s.ts.Certificate())
-	addr := s.ts.Listener.Addr().String()
-	dialer := &net.Dialer{Timeout: 5 * time.Second}
-	tr := &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
-		DialContext: func(ctx context.Context, network, hostport string) (net.Conn, error) {
-			host, _, err := net.SplitHostPort(hostport)
-			if err != nil {
-				return nil, err
-			}
-			switch strings.ToLower(host) {
-			case LoginHost, GraphHost:
-				return dialer.DialContext(ctx, network, addr)
-			}
-			if hostport == addr {
-				return dialer.DialContext(ctx, network, addr)
-			}
-			return nil, fmt.Errorf("graphtest: refusing to dial %s: only %s and %s are served", hostport, LoginHost, GraphHost)
-		},
-		ForceAttemptHTTP2:   true,
-		MaxIdleConnsPerHost: 64,
-	}
-	return tr
+	return mappedTransport(s.ts.Listener.Addr().String(), pool)
 }
 
 // serveHTTP dispatches by the Host header: the authority or Graph.
@@ -171,19 +154,10 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 	case LoginHost:
 		s.login.ServeHTTP(w, r)
 	case GraphHost:
-		s.serveGraph(w, r)
+		s.serveGraphLimited(w, r)
 	default:
 		http.Error(w, "graphtest: unknown host "+host, http.StatusMisdirectedRequest)
 	}
-}
-
-// routes registers every handler. Each area adds its own in its file.
-func (s *Server) routes() {
-	s.routesEntra()
-	s.routesMe()
-	s.routesBatch()
-	s.routesGraph()
-	s.routesSubscriptions()
 }
 
 // serverCertificate returns a fresh self-signed certificate for the

@@ -215,16 +215,16 @@ func TestSubscriptionRenewExpireLifecycle(t *testing.T) {
 	}
 
 	// reauthorizationRequired pauses notifications until reauthorized.
-	if err := srv.SendLifecycle(id, LifecycleReauthorizationRequired); err != nil {
+	if err := srv.SendLifecycle(id, lifecycleReauthorizationRequired); err != nil {
 		t.Fatal(err)
 	}
 	adele.AddEvent(Event{Subject: "lost", Start: now, End: now.Add(time.Hour)})
 	wantStatus(t, do(t, srv, graphCall{method: "POST", url: "subscriptions/" + id + "/reauthorize", token: tok}), http.StatusNoContent)
 	adele.AddEvent(Event{Subject: "seen", Start: now, End: now.Add(time.Hour)})
-	if err := srv.SendLifecycle(id, LifecycleMissed); err != nil {
+	if err := srv.SendLifecycle(id, lifecycleMissed); err != nil {
 		t.Fatal(err)
 	}
-	if got := wh.got(); len(got) != 3 || got[0] != LifecycleReauthorizationRequired || !strings.HasPrefix(got[1], "created ") || got[2] != LifecycleMissed {
+	if got := wh.got(); len(got) != 3 || got[0] != lifecycleReauthorizationRequired || !strings.HasPrefix(got[1], "created ") || got[2] != lifecycleMissed {
 		t.Errorf("received %q", got)
 	}
 
@@ -241,7 +241,7 @@ func TestSubscriptionRenewExpireLifecycle(t *testing.T) {
 	r = do(t, srv, graphCall{method: "POST", url: "subscriptions", token: tok, body: subscribeBody("me/events", wh.URL, clock().Add(time.Hour))})
 	wantStatus(t, r, http.StatusCreated)
 	id2 := r.json(t)["id"].(string)
-	if err := srv.SendLifecycle(id2, LifecycleSubscriptionRemoved); err != nil {
+	if err := srv.SendLifecycle(id2, lifecycleSubscriptionRemoved); err != nil {
 		t.Fatal(err)
 	}
 	wantStatus(t, do(t, srv, graphCall{method: "DELETE", url: "subscriptions/" + id2, token: tok}), http.StatusNotFound)

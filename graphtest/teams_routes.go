@@ -13,28 +13,11 @@ import (
 	"time"
 )
 
-var (
-	scopesJoinedTeams = []string{"Team.ReadBasic.All", "TeamSettings.Read.All", "TeamSettings.ReadWrite.All", "User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
-	scopesChannels    = []string{"Channel.ReadBasic.All", "ChannelSettings.Read.All", "ChannelSettings.ReadWrite.All", "Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
-	scopesChats       = []string{"Chat.ReadBasic", "Chat.Read", "Chat.ReadWrite"}
-	scopesChannelPost = []string{"ChannelMessage.Send", "Group.ReadWrite.All"}
-	scopesChatPost    = []string{"ChatMessage.Send", "Chat.ReadWrite"}
-)
-
-func (s *Server) routesTeams() {
-	s.route("GET /v1.0/me/joinedTeams", scopesJoinedTeams, s.joinedTeams)
-	s.route("GET /v1.0/teams/{team}/channels", scopesChannels, s.listChannels)
-	s.route("GET /v1.0/me/chats", scopesChats, s.listChats)
-	s.route("POST /v1.0/teams/{team}/channels/{channel}/messages", scopesChannelPost, s.postChannelMessage)
-	s.route("POST /v1.0/teams/{team}/channels/{channel}/messages/{message}/replies", scopesChannelPost, s.postChannelMessage)
-	s.route("POST /v1.0/chats/{chat}/messages", scopesChatPost, s.postChatMessage)
-}
-
 // Graph API: GET /me/joinedTeams
 //
 // Graph returns only id, displayName and description here and accepts no
 // OData query options.
-func (s *Server) joinedTeams(w http.ResponseWriter, r *http.Request, u *User) {
+func (s *Server) handleListJoinedTeams(w http.ResponseWriter, r *http.Request, u *User) {
 	for k := range r.URL.Query() {
 		badRequest(w, "Query option '%s' is not allowed. This API does not support OData query options.", k)
 		return
@@ -84,7 +67,7 @@ type channelJSON struct {
 }
 
 // Graph API: GET /teams/{team-id}/channels
-func (s *Server) listChannels(w http.ResponseWriter, r *http.Request, u *User) {
+func (s *Server) handleListChannels(w http.ResponseWriter, r *http.Request, u *User) {
 	fields, ok := selectOrFail(w, r.URL.Query(), toMap(channelJSON{}), "channel")
 	if !ok {
 		return
@@ -129,7 +112,7 @@ type chatJSON struct {
 }
 
 // Graph API: GET /me/chats (with $expand=members)
-func (s *Server) listChats(w http.ResponseWriter, r *http.Request, u *User) {
+func (s *Server) handleListChats(w http.ResponseWriter, r *http.Request, u *User) {
 	expand := r.URL.Query().Get("$expand")
 	if expand != "" && !strings.EqualFold(expand, "members") {
 		badRequest(w, "Parsing OData Select and Expand failed: only $expand=members is supported on chats.")
@@ -420,7 +403,7 @@ func (t *Tenant) nextMessageID(now time.Time) string {
 
 // Graph API: POST /teams/{team-id}/channels/{channel-id}/messages and
 // POST /teams/{team-id}/channels/{channel-id}/messages/{message-id}/replies
-func (s *Server) postChannelMessage(w http.ResponseWriter, r *http.Request, u *User) {
+func (s *Server) handleSendChannelMessage(w http.ResponseWriter, r *http.Request, u *User) {
 	m, ok := readPosted(w, r, u)
 	if !ok {
 		return
@@ -466,7 +449,7 @@ func cmpOrString(a, b string) string {
 }
 
 // Graph API: POST /chats/{chat-id}/messages
-func (s *Server) postChatMessage(w http.ResponseWriter, r *http.Request, u *User) {
+func (s *Server) handleSendChatMessage(w http.ResponseWriter, r *http.Request, u *User) {
 	m, ok := readPosted(w, r, u)
 	if !ok {
 		return

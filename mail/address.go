@@ -47,11 +47,12 @@ func (a Address) In(domain string) bool {
 // like an address proves nothing, so `"ceo@bank.com" <x@evil.com>` is
 // x@evil.com. Case is folded and the plus-address tag split off.
 //
-// The error, an *Error matching ErrInvalidInput, says what is wrong.
+// The error, an *Error matching graphclient.ErrInvalidInput, says what
+// is wrong.
 func ParseAddress(s string) (Address, error) {
 	a, problem := parseAddress(s)
 	if problem != "" {
-		return Address{}, &Error{Input: "address " + quote(s), Problem: problem}
+		return Address{}, invalid("ParseAddress", "address "+quote(s), problem)
 	}
 	return a, nil
 }
@@ -246,14 +247,14 @@ func NewAddressSet(entries ...string) (*AddressSet, error) {
 		if strings.ContainsAny(strings.TrimPrefix(t, "@"), "@<") {
 			a, problem := parseAddress(t)
 			if problem != "" {
-				return nil, &Error{Input: "address set entry " + quote(e), Problem: problem}
+				return nil, invalid("NewAddressSet", "entry "+quote(e), problem)
 			}
 			s.addrs[addrKey{a.Local, a.Domain}] = struct{}{}
 			continue
 		}
 		d, problem := parseDomain(t)
 		if problem != "" {
-			return nil, &Error{Input: "address set entry " + quote(e), Problem: problem}
+			return nil, invalid("NewAddressSet", "entry "+quote(e), problem)
 		}
 		s.domains[d] = struct{}{}
 	}

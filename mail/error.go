@@ -1,51 +1,50 @@
 package mail
 
 import (
-	"errors"
+	"fmt"
 	"strconv"
+
+	"github.com/m365kit/m365kit/graphclient"
 )
 
-// ErrInvalidInput matches an *Error about bad input: the caller passed
-// something the package cannot use, and nothing was sent. Match it with
-// errors.Is.
-var ErrInvalidInput = errors.New("mail: invalid input")
-
-// Error is the error every function of the package returns. For bad input
-// it names the input (Input) and what is wrong with it (Problem) and
-// matches ErrInvalidInput. For a failed Graph call it names the operation
-// (Op) and wraps the cause (Err, usually a *graphclient.Error, reachable
-// with errors.As), so graphclient's sentinels (ErrNotFound, ErrThrottled,
-// ErrForbidden, ...) match through it. Safe for concurrent reads.
+// Error is the error every function of the package returns. Op names the
+// method or function, Input names the input at fault for bad input (""
+// otherwise), Err is the cause: for bad input an error wrapping
+// [graphclient.ErrInvalidInput] (nothing was sent), else usually a
+// [*graphclient.Error], reachable with errors.As, so graphclient's
+// sentinels (ErrNotFound, ErrThrottled, ErrForbidden, ...) match through
+// it. Safe for concurrent reads.
 type Error struct {
-	// Op is the operation a Graph failure happened in, such as "message"
-	// or "sync inbox"; empty for bad input.
-	Op string
-	// Input names the input at fault, such as "SyncRequest.Folder" or
-	// "address"; empty for Graph failures.
-	Input string
-	// Problem says what is wrong with Input.
-	Problem string
-	// Err is the cause of a Graph failure.
-	Err error
+	Op    string // the method or function, e.g. "Sync", "ParseAddress"
+	Input string // the input at fault, e.g. "SyncRequest.Folder"; "" when none
+	Err   error  // the cause
 }
 
-// Error returns "mail: <input>: <problem>" for bad input and
-// "mail: <op>: <cause>" for a Graph failure.
+// Error returns "mail: Op: [Input: ]cause".
 func (e *Error) Error() string {
-	if e.Err != nil {
-		return "mail: " + e.Op + ": " + e.Err.Error()
+	s := "mail: " + e.Op + ": "
+	if e.Input != "" {
+		s += e.Input + ": "
 	}
-	return "mail: " + e.Input + ": " + e.Problem
+	if e.Err != nil {
+		s += e.Err.Error()
+	}
+	return s
 }
 
-// Unwrap returns the cause of a Graph failure, or nil.
+// Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Is reports whether target is ErrInvalidInput and e is about bad input.
-func (e *Error) Is(target error) bool { return target == ErrInvalidInput && e.Err == nil }
+// invalid builds the error for a bad input: problem says what is wrong.
+func invalid(op, input, problem string) error {
+	return &Error{Op: op, Input: input, Err: fmt.Errorf("%s: %w", problem, graphclient.ErrInvalidInput)}
+}
 
 // failed wraps the error of a Graph call made for op.
 func failed(op string, err error) error { return &Error{Op: op, Err: err} }
+
+// errNoClient is the cause when a Service has no Graph client.
+var errNoClient = fmt.Errorf("mail.New was given a nil *graphclient.Client: %w", graphclient.ErrInvalidInput)
 
 // quote quotes s for an error message, shortened to 80 bytes.
 func quote(s string) string {

@@ -141,5 +141,5 @@ func ExampleParseAddress() {
 	// Output:
 	// x@evil.com (tag "")
 	// jane@contoso.com (tag "crm")
-	// mail: address "not an address": is not of the form local@domain
+	// mail: ParseAddress: address "not an address": is not of the form local@domain: invalid input
 }

@@ -1,6 +1,7 @@
 package mail_test
 
 import (
+	"iter"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -133,4 +134,16 @@ func collect(t *testing.T, seq func(func(*mail.Page, error) bool)) []pageView {
 		out = append(out, view(p))
 	}
 	return out
+}
+
+// folderList runs a Folders sequence to its end or first error.
+func folderList(seq iter.Seq2[*mail.Folder, error]) ([]*mail.Folder, error) {
+	var out []*mail.Folder
+	for f, err := range seq {
+		if err != nil {
+			return out, err
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }

@@ -168,7 +168,7 @@ func (b *Bool) UnmarshalJSON(data []byte) error {
 	case bytes.EqualFold(data, []byte("false")), bytes.Equal(data, []byte("null")):
 		*b = false
 	default:
-		return &Error{Input: "JSON boolean", Problem: "want true or false, got " + quote(string(data))}
+		return invalid("Bool.UnmarshalJSON", "JSON boolean", "want true or false, got "+quote(string(data)))
 	}
 	return nil
 }

@@ -58,7 +58,7 @@ func TestReadOnly(t *testing.T) {
 	}
 
 	called["Folders"] = true
-	if _, err := svc.Folders(ctx); err != nil {
+	if _, err := folderList(svc.Folders(ctx)); err != nil {
 		t.Error(err)
 	}
 	called["Folder"] = true

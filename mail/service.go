@@ -3,6 +3,8 @@ package mail
 import (
 	"context"
 	"errors"
+	"fmt"
+	"iter"
 	"net/url"
 	"strings"
 
@@ -25,9 +27,9 @@ func New(gc *graphclient.Client) *Service {
 }
 
 // check refuses to work without a Graph client, instead of panicking.
-func (s *Service) check() error {
+func (s *Service) check(op string) error {
 	if s == nil || s.gc == nil {
-		return &Error{Input: "mail.New", Problem: "was given a nil *graphclient.Client"}
+		return &Error{Op: op, Err: errNoClient}
 	}
 	return nil
 }
@@ -49,12 +51,12 @@ func (t BodyType) prefer() string {
 }
 
 // check returns an error unless t is one of the body types.
-func (t BodyType) check(input string) error {
+func (t BodyType) check(op, input string) error {
 	switch t {
 	case BodyNone, BodyText, BodyHTML:
 		return nil
 	}
-	return &Error{Input: input, Problem: "unknown body type " + quote(string(t)) + ` (want "", "text" or "html")`}
+	return invalid(op, input, "unknown body type "+quote(string(t))+` (want "", "text" or "html")`)
 }
 
 // messageFields are the properties the Message model holds, for $select.
@@ -97,29 +99,30 @@ type MessageOptions struct {
 // Graph API: GET /me/messages/{id}
 // https://learn.microsoft.com/graph/api/message-get
 func (s *Service) Message(ctx context.Context, id string, opts *MessageOptions) (*Message, error) {
-	if err := s.check(); err != nil {
+	const op = "Message"
+	if err := s.check(op); err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(id) == "" {
-		return nil, &Error{Input: "message id", Problem: "is empty"}
+		return nil, invalid(op, "id", "is empty")
 	}
 	var o MessageOptions
 	if opts != nil {
 		o = *opts
 	}
-	if err := o.Body.check("MessageOptions.Body"); err != nil {
+	if err := o.Body.check(op, "MessageOptions.Body"); err != nil {
 		return nil, err
 	}
 	req, err := s.gc.NewRequest(ctx, "GET", "me/messages/"+url.PathEscape(id)+"?"+query(o.Body, o.Headers, o.Classification), nil)
 	if err != nil {
-		return nil, failed("message", err)
+		return nil, failed(op, err)
 	}
 	if o.Body != BodyNone {
 		req.Header.Add("Prefer", o.Body.prefer())
 	}
 	var m Message
 	if _, err := s.gc.Do(req, &m); err != nil {
-		return nil, failed("message", err)
+		return nil, failed(op, err)
 	}
 	m.utc()
 	return &m, nil
@@ -132,19 +135,20 @@ func (s *Service) Message(ctx context.Context, id string, opts *MessageOptions) 
 // Graph API: GET /me/mailFolders/{id}
 // https://learn.microsoft.com/graph/api/mailfolder-get
 func (s *Service) Folder(ctx context.Context, idOrName string) (*Folder, error) {
-	if err := s.check(); err != nil {
+	const op = "Folder"
+	if err := s.check(op); err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(idOrName) == "" {
-		return nil, &Error{Input: "folder", Problem: "is empty"}
+		return nil, invalid(op, "idOrName", "is empty")
 	}
 	req, err := s.gc.NewRequest(ctx, "GET", "me/mailFolders/"+url.PathEscape(idOrName), nil)
 	if err != nil {
-		return nil, failed("folder "+idOrName, err)
+		return nil, failed(op, fmt.Errorf("folder %s: %w", quote(idOrName), err))
 	}
 	var f Folder
 	if _, err := s.gc.Do(req, &f); err != nil {
-		return nil, failed("folder "+idOrName, err)
+		return nil, failed(op, fmt.Errorf("folder %s: %w", quote(idOrName), err))
 	}
 	for _, n := range WellKnownFolders() {
 		if strings.EqualFold(idOrName, n) {
@@ -160,37 +164,46 @@ func (s *Service) Folder(ctx context.Context, idOrName string) (*Folder, error) 
 // Email and Drafts. A mailbox without one of these (Archive is often
 // missing) simply has no folder with that name.
 //
-// Graph API: GET /me/mailFolders, then GET /me/mailFolders/{name}?$select=id
-// for each well-known name
+// The sequence is lazy (nothing is sent before range) and re-runnable; an
+// error is yielded once and ends it.
+//
+// Graph API: GET /me/mailFolders/{name}?$select=id for each well-known
+// name, then GET /me/mailFolders
 // https://learn.microsoft.com/graph/api/user-list-mailfolders
-func (s *Service) Folders(ctx context.Context) ([]Folder, error) {
-	if err := s.check(); err != nil {
-		return nil, err
-	}
-	var folders []Folder
-	for f, err := range graphclient.All[Folder](ctx, s.gc, "me/mailFolders") {
-		if err != nil {
-			return nil, failed("folders", err)
+func (s *Service) Folders(ctx context.Context) iter.Seq2[*Folder, error] {
+	return func(yield func(*Folder, error) bool) {
+		const op = "Folders"
+		if err := s.check(op); err != nil {
+			yield(nil, err)
+			return
 		}
-		folders = append(folders, f)
-	}
-	for _, name := range WellKnownFolders() {
-		req, err := s.gc.NewRequest(ctx, "GET", "me/mailFolders/"+name+"?$select=id", nil)
-		if err != nil {
-			return nil, failed("folders", err)
-		}
-		var f Folder
-		if _, err := s.gc.Do(req, &f); err != nil {
-			if errors.Is(err, graphclient.ErrNotFound) {
-				continue
+		// The well-known names first: the listing does not carry them.
+		names := map[string]string{} // folder ID -> well-known name
+		for _, name := range WellKnownFolders() {
+			req, err := s.gc.NewRequest(ctx, "GET", "me/mailFolders/"+name+"?$select=id", nil)
+			if err != nil {
+				yield(nil, failed(op, err))
+				return
 			}
-			return nil, failed("folder "+name, err)
+			var f Folder
+			if _, err := s.gc.Do(req, &f); err != nil {
+				if errors.Is(err, graphclient.ErrNotFound) {
+					continue
+				}
+				yield(nil, failed(op, fmt.Errorf("folder %s: %w", quote(name), err)))
+				return
+			}
+			names[f.ID] = name
 		}
-		for i := range folders {
-			if folders[i].ID == f.ID {
-				folders[i].WellKnownName = name
+		for f, err := range graphclient.All[Folder](ctx, s.gc, "me/mailFolders") {
+			if err != nil {
+				yield(nil, failed(op, err))
+				return
+			}
+			f.WellKnownName = names[f.ID]
+			if !yield(&f, nil) {
+				return
 			}
 		}
 	}
-	return folders, nil
 }

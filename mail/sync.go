@@ -98,7 +98,7 @@ func (p *Page) Filtered() int { return len(p.Skipped) }
 // https://learn.microsoft.com/graph/api/message-delta
 func (s *Service) Sync(ctx context.Context, req SyncRequest) iter.Seq2[*Page, error] {
 	return func(yield func(*Page, error) bool) {
-		if err := s.check(); err != nil {
+		if err := s.check("Sync"); err != nil {
 			yield(nil, err)
 			return
 		}
@@ -109,7 +109,7 @@ func (s *Service) Sync(ctx context.Context, req SyncRequest) iter.Seq2[*Page, er
 		}
 		for dp, err := range graphclient.Delta[Message](ctx, s.gc, initial, req.Cursor, opts...) {
 			if err != nil {
-				yield(nil, failed("sync "+req.Folder, err))
+				yield(nil, failed("Sync", fmt.Errorf("folder %s: %w", quote(req.Folder), err)))
 				return
 			}
 			if !yield(req.page(dp), nil) {
@@ -122,13 +122,13 @@ func (s *Service) Sync(ctx context.Context, req SyncRequest) iter.Seq2[*Page, er
 // plan checks req and returns the initial delta path and per-page options.
 func (req *SyncRequest) plan() (string, []graphclient.RequestOption, error) {
 	if strings.TrimSpace(req.Folder) == "" {
-		return "", nil, &Error{Input: "SyncRequest.Folder", Problem: "is empty (use an ID or a well-known name such as mail.Inbox)"}
+		return "", nil, invalid("Sync", "SyncRequest.Folder", "is empty (use an ID or a well-known name such as mail.Inbox)")
 	}
-	if err := req.Body.check("SyncRequest.Body"); err != nil {
+	if err := req.Body.check("Sync", "SyncRequest.Body"); err != nil {
 		return "", nil, err
 	}
 	if req.PageSize < 0 {
-		return "", nil, &Error{Input: "SyncRequest.PageSize", Problem: fmt.Sprintf("is negative (%d)", req.PageSize)}
+		return "", nil, invalid("Sync", "SyncRequest.PageSize", fmt.Sprintf("is negative (%d)", req.PageSize))
 	}
 	initial := "me/mailFolders/" + url.PathEscape(req.Folder) + "/messages/delta?" + query(req.Body, req.Headers, req.Classification)
 	if !req.Since.IsZero() {
@@ -215,11 +215,11 @@ func (s *Service) SyncMailbox(ctx context.Context, req MailboxRequest) iter.Seq2
 		seen := map[string]bool{}
 		for i, f := range folders {
 			if strings.TrimSpace(f) == "" {
-				yield(nil, &Error{Input: fmt.Sprintf("MailboxRequest.Folders[%d]", i), Problem: "is empty"})
+				yield(nil, invalid("SyncMailbox", fmt.Sprintf("MailboxRequest.Folders[%d]", i), "is empty"))
 				return
 			}
 			if seen[f] {
-				yield(nil, &Error{Input: fmt.Sprintf("MailboxRequest.Folders[%d]", i), Problem: quote(f) + " is listed twice"})
+				yield(nil, invalid("SyncMailbox", fmt.Sprintf("MailboxRequest.Folders[%d]", i), quote(f)+" is listed twice"))
 				return
 			}
 			seen[f] = true

@@ -285,7 +285,7 @@ func TestSyncYieldsBadPayloadOnce(t *testing.T) {
 		n++
 		if err != nil {
 			errs++
-			if !strings.HasPrefix(err.Error(), "mail: sync inbox: ") {
+			if !strings.HasPrefix(err.Error(), "mail: Sync: folder \"inbox\": ") {
 				t.Errorf("error = %q, want it to name the folder", err)
 			}
 			continue
@@ -331,7 +331,7 @@ func TestSyncBadInput(t *testing.T) {
 			t.Parallel()
 			for _, err := range svc.Sync(t.Context(), tt.req) {
 				var me *mail.Error
-				if !errors.As(err, &me) || me.Input != tt.input || !errors.Is(err, mail.ErrInvalidInput) {
+				if !errors.As(err, &me) || me.Input != tt.input || !errors.Is(err, graphclient.ErrInvalidInput) {
 					t.Errorf("err = %v, want *mail.Error for %s", err, tt.input)
 				}
 			}
@@ -420,7 +420,7 @@ func TestSyncMailbox(t *testing.T) {
 
 	for _, folders := range [][]string{{"inbox", "inbox"}, {"inbox", ""}} {
 		for _, err := range svc.SyncMailbox(t.Context(), mail.MailboxRequest{Folders: folders}) {
-			if !errors.Is(err, mail.ErrInvalidInput) {
+			if !errors.Is(err, graphclient.ErrInvalidInput) {
 				t.Errorf("folders %q: err = %v, want ErrInvalidInput", folders, err)
 			}
 		}

@@ -155,9 +155,9 @@ func Catalog() []Permission {
 	return slices.Clone(catalog[:])
 }
 
-// Lookup returns the catalog entry for a scope name, matched
+// ByName returns the catalog entry for a scope name, matched
 // case-insensitively, with or without the Graph resource prefix.
-func Lookup(name string) (Permission, bool) {
+func ByName(name string) (Permission, bool) {
 	n := Normalize(name)
 	for _, p := range catalog {
 		if strings.EqualFold(p.Name, n) {

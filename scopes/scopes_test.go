@@ -128,11 +128,11 @@ func TestMissing(t *testing.T) {
 
 func TestLookupAndQualified(t *testing.T) {
 	t.Parallel()
-	p, ok := scopes.Lookup(" https://graph.microsoft.com/chatmessage.send ")
+	p, ok := scopes.ByName(" https://graph.microsoft.com/chatmessage.send ")
 	if !ok || p.Name != "ChatMessage.Send" || p.Feature != scopes.Teams {
 		t.Fatalf("Lookup = %+v, %v", p, ok)
 	}
-	if _, ok := scopes.Lookup("Mail.Send"); ok {
+	if _, ok := scopes.ByName("Mail.Send"); ok {
 		t.Fatal("Lookup found Mail.Send, which the SDK never requests")
 	}
 	got := scopes.Qualified([]string{"openid", "offline_access", "Mail.Read", "https://graph.microsoft.com/User.Read"})

@@ -421,9 +421,9 @@ func formatDuration(d time.Duration) string {
 	return fmt.Sprintf("%d:%02d", m, sec)
 }
 
-// Notification is a short notice for a person: a title, a sentence, facts
-// and a link. [NotificationMessage] turns it into a card.
-type Notification struct {
+// Notice is a short notice for a person: a title, a sentence, facts
+// and a link. [NoticeMessage] turns it into a card.
+type Notice struct {
 	// Title is the headline ("Recording ready"). Required.
 	Title string
 	// Text is one or two sentences under the title.
@@ -439,11 +439,11 @@ type Notification struct {
 	Importance Importance
 }
 
-// NotificationMessage returns a message with an adaptive card for n: the
+// NoticeMessage returns a message with an adaptive card for n: the
 // title, the text, the facts and a button for the link, with a plain
 // fallback text. Caller strings are data, never HTML, and Markdown link
 // syntax in them is broken up as in [ClipMessage]: only the button links.
-func NotificationMessage(n Notification) Message {
+func NoticeMessage(n Notice) Message {
 	title := strings.TrimSpace(n.Title)
 	body := []Element{TextBlock{Text: noLinks(title), Size: "Medium", Weight: "Bolder", Wrap: true}}
 	if t := strings.TrimSpace(n.Text); t != "" {

@@ -104,7 +104,7 @@ func TestCardTextCannotLink(t *testing.T) {
 	evil := "[Claim your prize](https://evil.example) or [this][1]\n[1]: https://evil.example"
 	msgs := map[string]Message{
 		"clip": ClipMessage(Clip{Title: evil, Snippet: evil, Speaker: evil, SharedBy: evil, URL: "https://app.example.com/c/1"}),
-		"notification": NotificationMessage(Notification{Title: evil, Text: evil, Facts: []Fact{{Title: evil, Value: evil}},
+		"notification": NoticeMessage(Notice{Title: evil, Text: evil, Facts: []Fact{{Title: evil, Value: evil}},
 			Link: "https://app.example.com/r/1"}),
 	}
 	for name, m := range msgs {

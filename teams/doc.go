@@ -2,7 +2,7 @@
 // and chats and posts messages to them on the user's behalf: plain text,
 // sanitized HTML, @mentions and adaptive cards, with ready-made cards for
 // sharing a recording clip ([ClipMessage]) and for notifications
-// ([NotificationMessage]).
+// ([NoticeMessage]).
 //
 // A [Service] wraps a [graphclient.Client] for one signed-in user:
 //
@@ -39,10 +39,10 @@
 // # Errors
 //
 // Every error is an [*Error]. It matches [ErrPermission] when the user's
-// token lacks a permission ([Error.Permission] names it), [ErrNotMember]
+// token lacks a permission ([MissingPermission] names it), [ErrNotMember]
 // when the user is not (or no longer) a member of the team, channel or
-// chat, [ErrMessageTooLarge] and [ErrInvalidInput] for messages refused
-// before sending, and, through the wrapped [*graphclient.Error],
+// chat, [ErrMessageTooLarge] and [graphclient.ErrInvalidInput] for
+// messages refused before sending, and, through the wrapped [*graphclient.Error],
 // graphclient's sentinels such as [graphclient.ErrNotFound] and
 // [graphclient.ErrThrottled] (throttled posts are retried by graphclient
 // first, honouring Retry-After).

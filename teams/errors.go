@@ -3,21 +3,20 @@ package teams
 import (
 	"errors"
 	"fmt"
-	"strings"
 
+	"github.com/m365kit/m365kit/graphclient"
 	"github.com/m365kit/m365kit/scopes"
 )
 
-// Sentinel errors, matched with errors.Is against an [*Error].
+// Sentinel errors of this package, matched with errors.Is through an
+// [*Error]. Bad input matches [graphclient.ErrInvalidInput], and Graph
+// failures match graphclient's sentinels (ErrNotFound, ErrThrottled, ...).
 var (
-	// ErrInvalidInput means an argument or a Message was refused before
-	// anything was sent; the error names the input and what is wrong.
-	ErrInvalidInput = errors.New("teams: invalid input")
 	// ErrMessageTooLarge means a message is over [MaxMessageSize]; it was
 	// not sent.
 	ErrMessageTooLarge = errors.New("teams: message too large")
 	// ErrPermission means the user's token lacks a delegated permission the
-	// call needs; [Error].Permission names it. The user (or, where the
+	// call needs; [MissingPermission] names it. The user (or, where the
 	// tenant requires it, an administrator) must consent again.
 	ErrPermission = errors.New("teams: missing permission")
 	// ErrNotMember means Graph refused access to a team, channel or chat
@@ -29,50 +28,75 @@ var (
 	ErrNoChat = errors.New("teams: no such chat")
 )
 
-// Error is the error every function of this package returns. It carries
-// what was being done, why it failed and, for Graph failures, the
-// underlying [*graphclient.Error] (reach it with errors.As), so
-// graphclient's sentinels (ErrNotFound, ErrThrottled, ...) match too.
+// Error is the error every function of this package returns. Op names the
+// method, Input the input at fault for bad input ("" otherwise), and Err is
+// the cause: for bad input an error wrapping [graphclient.ErrInvalidInput];
+// for a Graph failure an explanation for people that wraps the
+// [*graphclient.Error] (reach it with errors.As) and, where it applies,
+// one of this package's sentinels. An Error is safe for concurrent reads
+// once returned.
 type Error struct {
-	// Op is what was being done: "post to channel", "list chats", ...
-	Op string
-	// Kind is the package sentinel the error matches (ErrPermission, ...),
-	// or nil.
-	Kind error
-	// Permission is the permission to ask consent for when Kind is
-	// ErrPermission.
-	Permission *scopes.Permission
-	// Detail says what went wrong and what to do, for people.
-	Detail string
-	// Err is the underlying error, usually a *graphclient.Error.
-	Err error
+	Op    string // the method, e.g. "PostToChannel", "Chats"
+	Input string // the input at fault, e.g. "Message.Subject"; "" when none
+	Err   error  // the cause
 }
 
-// Error returns "teams: <op>: <detail>: <underlying error>".
+// Error returns "teams: Op: [Input: ]cause".
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("teams: ")
-	b.WriteString(e.Op)
-	if e.Detail != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Detail)
+	s := "teams: " + e.Op + ": "
+	if e.Input != "" {
+		s += e.Input + ": "
 	}
 	if e.Err != nil {
-		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
+		s += e.Err.Error()
 	}
-	return b.String()
+	return s
 }
 
-// Unwrap returns the underlying error.
+// Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Is reports whether target is the error's Kind.
-func (e *Error) Is(target error) bool {
-	return e.Kind != nil && target == e.Kind
+// MissingPermission returns the delegated permission a failed call lacked,
+// when err matches [ErrPermission]: ask the user (or an administrator) to
+// consent to it.
+func MissingPermission(err error) (scopes.Permission, bool) {
+	var c *cause
+	if errors.As(err, &c) && c.perm != nil {
+		return *c.perm, true
+	}
+	return scopes.Permission{}, false
 }
 
-// invalid returns an ErrInvalidInput error for op.
-func invalid(op, format string, args ...any) *Error {
-	return &Error{Op: op, Kind: ErrInvalidInput, Detail: fmt.Sprintf(format, args...)}
+// cause explains a failure for people (detail), matches the package
+// sentinel kind (may be nil) and wraps the underlying error (may be nil).
+type cause struct {
+	detail string
+	kind   error
+	perm   *scopes.Permission // for ErrPermission
+	err    error
 }
+
+func (c *cause) Error() string {
+	if c.err == nil {
+		return c.detail
+	}
+	return c.detail + ": " + c.err.Error()
+}
+
+func (c *cause) Unwrap() []error {
+	var out []error
+	for _, e := range []error{c.kind, c.err} {
+		if e != nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// invalid returns an error for a bad input of op.
+func invalid(op, input, format string, args ...any) *Error {
+	return &Error{Op: op, Input: input, Err: fmt.Errorf(format+": %w", append(args, graphclient.ErrInvalidInput)...)}
+}
+
+// errNoClient is the cause when a Service has no Graph client.
+var errNoClient = fmt.Errorf("teams.New was given a nil *graphclient.Client: %w", graphclient.ErrInvalidInput)

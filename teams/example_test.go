@@ -139,7 +139,7 @@ func ExampleClipMessage() {
 
 // Notify a user in the one-on-one chat the signed-in user already has
 // with them.
-func ExampleNotificationMessage() {
+func ExampleNoticeMessage() {
 	srv := graphtest.NewServer()
 	defer srv.Close()
 	contoso := srv.AddTenant("contoso.com")
@@ -158,7 +158,7 @@ func ExampleNotificationMessage() {
 		fmt.Println(err)
 		return
 	}
-	msg := teams.NotificationMessage(teams.Notification{
+	msg := teams.NoticeMessage(teams.Notice{
 		Title:      "Recording ready",
 		Text:       "The recording of Weekly sync is ready to review.",
 		Facts:      []teams.Fact{{Title: "Meeting", Value: "Weekly sync"}, {Title: "Length", Value: "42 min"}},
@@ -193,9 +193,8 @@ func ExampleError() {
 		return
 	}
 	_, err = svc.PostToChannel(context.Background(), sales.ID, sales.General().ID, teams.TextMessage("hi"))
-	var te *teams.Error
-	if errors.Is(err, teams.ErrPermission) && errors.As(err, &te) {
-		fmt.Println("ask the user to consent to", te.Permission.Name)
+	if p, ok := teams.MissingPermission(err); ok {
+		fmt.Println("ask the user to consent to", p.Name)
 		fmt.Println("403:", errors.Is(err, graphclient.ErrForbidden))
 	}
 	// Output:

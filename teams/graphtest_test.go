@@ -169,7 +169,7 @@ func TestGraphtestPostAndReadBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	note := teams.NotificationMessage(teams.Notification{Title: "Recording ready", Text: "Weekly sync", Link: "https://app.example.com/r/9", Importance: teams.ImportanceHigh})
+	note := teams.NoticeMessage(teams.Notice{Title: "Recording ready", Text: "Weekly sync", Link: "https://app.example.com/r/9", Importance: teams.ImportanceHigh})
 	if _, err := svc.PostToChat(ctx, chat.ID, note); err != nil {
 		t.Fatal(err)
 	}
@@ -192,11 +192,11 @@ func TestGraphtestErrors(t *testing.T) {
 
 	_, err := readOnly.PostToChannel(ctx, o.sales.ID, o.wins.ID, teams.TextMessage("hi"))
 	var te *teams.Error
-	if !errors.Is(err, teams.ErrPermission) || !errors.As(err, &te) || te.Permission.Name != "ChannelMessage.Send" {
+	if !errors.Is(err, teams.ErrPermission) || !errors.As(err, &te) || perm(err) != "ChannelMessage.Send" {
 		t.Errorf("post without ChannelMessage.Send: %v", err)
 	}
 	_, err = readOnly.PostToChat(ctx, o.chat.ID, teams.TextMessage("hi"))
-	if !errors.Is(err, teams.ErrPermission) || !errors.As(err, &te) || te.Permission.Name != "ChatMessage.Send" ||
+	if !errors.Is(err, teams.ErrPermission) || !errors.As(err, &te) || perm(err) != "ChatMessage.Send" ||
 		!strings.Contains(err.Error(), "ChatMessage.Send") {
 		t.Errorf("post without ChatMessage.Send: %v", err)
 	}
@@ -277,4 +277,10 @@ func TestGraphtestFindChatAcrossPages(t *testing.T) {
 	if pages < 2 {
 		t.Errorf("read %d pages of chats; the test wants the chat on a later page", pages)
 	}
+}
+
+// perm is the permission teams.MissingPermission names in err, or "".
+func perm(err error) string {
+	p, _ := teams.MissingPermission(err)
+	return p.Name
 }

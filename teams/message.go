@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"html"
 	"strings"
+
+	"github.com/m365kit/m365kit/graphclient"
 )
 
 // MaxMessageSize is the largest message, in bytes of its JSON encoding
@@ -65,7 +67,7 @@ func MentionUser(userID, displayName string) Part {
 // Message is a message to post: a body of parts, optional cards, a subject
 // (channel posts only) and an importance. Messages are values; build them
 // with struct literals or [TextMessage], [HTMLMessage], [ClipMessage] and
-// [NotificationMessage]. A Message is safe for concurrent use as long as
+// [NoticeMessage]. A Message is safe for concurrent use as long as
 // no one modifies it.
 type Message struct {
 	// Subject is the subject line of a channel post. Chats and replies
@@ -109,29 +111,29 @@ type Card struct {
 // of plain text without markup characters or line breaks is sent as Teams'
 // text content type, anything else as HTML.
 //
-// Build refuses, with an [*Error] matching [ErrInvalidInput], a message
+// Build refuses, with an [*Error] matching [graphclient.ErrInvalidInput], a message
 // without body or cards, an unknown importance, a multi-line subject, a
 // mention without user ID or name, and a card that is not valid (a link
 // that is not http or https, for one); and, matching
 // [ErrMessageTooLarge], a message over [MaxMessageSize].
 func (m Message) Build() (*ChatMessage, error) {
-	const op = "build message"
+	const op = "Build"
 	switch m.Importance {
 	case "", ImportanceNormal, ImportanceHigh, ImportanceUrgent:
 	default:
-		return nil, invalid(op, "Message.Importance %q is not one of normal, high, urgent", string(m.Importance))
+		return nil, invalid(op, "Message.Importance", "%q is not one of normal, high, urgent", string(m.Importance))
 	}
 	if strings.ContainsAny(m.Subject, "\r\n") {
-		return nil, invalid(op, "Message.Subject must be a single line")
+		return nil, invalid(op, "Message.Subject", "must be a single line")
 	}
 	if len(m.Body) == 0 && len(m.Cards) == 0 {
-		return nil, invalid(op, "Message has neither body nor cards")
+		return nil, invalid(op, "Message", "has neither body nor cards")
 	}
 	cm := &ChatMessage{Subject: m.Subject, Importance: string(m.Importance)}
 
 	if plain, ok := m.plainText(); ok {
 		if strings.TrimSpace(plain) == "" {
-			return nil, invalid(op, "Message body is empty")
+			return nil, invalid(op, "Message.Body", "is empty")
 		}
 		cm.Body = ItemBody{Content: plain}
 		return cm, checkSize(op, cm)
@@ -147,10 +149,10 @@ func (m Message) Build() (*ChatMessage, error) {
 		case partMention:
 			id, name := strings.TrimSpace(p.userID), strings.TrimSpace(p.s)
 			if id == "" {
-				return nil, invalid(op, "Message.Body[%d]: mention of %q has no user ID", i, p.s)
+				return nil, invalid(op, fmt.Sprintf("Message.Body[%d]", i), "mention of %q has no user ID", p.s)
 			}
 			if name == "" {
-				return nil, invalid(op, "Message.Body[%d]: mention of user %s has no display name", i, id)
+				return nil, invalid(op, fmt.Sprintf("Message.Body[%d]", i), "mention of user %s has no display name", id)
 			}
 			n := len(cm.Mentions)
 			fmt.Fprintf(&b, `<at id="%d">%s</at>`, n, html.EscapeString(name))
@@ -164,7 +166,7 @@ func (m Message) Build() (*ChatMessage, error) {
 	for i, c := range m.Cards {
 		a, err := c.attachment(i)
 		if err != nil {
-			return nil, &Error{Op: op, Kind: ErrInvalidInput, Detail: fmt.Sprintf("Message.Cards[%d]", i), Err: err}
+			return nil, &Error{Op: op, Input: fmt.Sprintf("Message.Cards[%d]", i), Err: fmt.Errorf("%w: %w", err, graphclient.ErrInvalidInput)}
 		}
 		if i == 0 && b.Len() > 0 {
 			b.WriteByte(' ')
@@ -173,7 +175,7 @@ func (m Message) Build() (*ChatMessage, error) {
 		cm.Attachments = append(cm.Attachments, a)
 	}
 	if len(cm.Attachments) == 0 && strings.TrimSpace(b.String()) == "" {
-		return nil, invalid(op, "Message body is empty after sanitizing")
+		return nil, invalid(op, "Message.Body", "is empty after sanitizing")
 	}
 	cm.Body = ItemBody{ContentType: ContentHTML, Content: b.String()}
 	return cm, checkSize(op, cm)
@@ -203,12 +205,12 @@ func (m Message) plainText() (string, bool) {
 func checkSize(op string, cm *ChatMessage) error {
 	n, err := encodedSize(cm)
 	if err != nil {
-		return &Error{Op: op, Kind: ErrInvalidInput, Detail: "encode message", Err: err}
+		return &Error{Op: op, Input: "Message", Err: fmt.Errorf("encoding: %w: %w", err, graphclient.ErrInvalidInput)}
 	}
 	if n > MaxMessageSize {
-		return &Error{Op: op, Kind: ErrMessageTooLarge, Detail: fmt.Sprintf(
+		return &Error{Op: op, Input: "Message", Err: &cause{kind: ErrMessageTooLarge, detail: fmt.Sprintf(
 			"message is %d bytes; Teams accepts about %d (28 KB) per message, body, cards and mentions together: shorten the text or the card, or link to the content instead",
-			n, MaxMessageSize)}
+			n, MaxMessageSize)}}
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/m365kit/m365kit/graphclient"
 )
 
 var update = flag.Bool("update", false, "rewrite the package's own golden files (not the ones copied from Microsoft's docs)")
@@ -175,9 +176,9 @@ func TestClipMessageGolden(t *testing.T) {
 	checkGolden(t, "clip-message.golden.json", mustMarshal(t, mustBuild(t, msg)))
 }
 
-func TestNotificationMessageGolden(t *testing.T) {
+func TestNoticeMessageGolden(t *testing.T) {
 	t.Parallel()
-	msg := NotificationMessage(Notification{
+	msg := NoticeMessage(Notice{
 		Title:      "Recording ready",
 		Text:       "The recording of Weekly sync is ready to review.",
 		Facts:      []Fact{{Title: "Meeting", Value: "Weekly sync"}, {Title: "Length", Value: "42 min"}},
@@ -413,16 +414,16 @@ func TestBuildRefusesBadInput(t *testing.T) {
 		want string // part of the error text
 	}{
 		{"empty", Message{}, "neither body nor cards"},
-		{"blank text", TextMessage("   "), "body is empty"},
+		{"blank text", TextMessage("   "), "Body: is empty"},
 		{"only dropped markup", HTMLMessage("<script>x</script>"), "empty after sanitizing"},
-		{"importance", Message{Body: []Part{Text("x")}, Importance: "critical"}, `Importance "critical"`},
-		{"subject lines", Message{Subject: "a\nb", Body: []Part{Text("x")}}, "Subject must be a single line"},
+		{"importance", Message{Body: []Part{Text("x")}, Importance: "critical"}, `Importance: "critical"`},
+		{"subject lines", Message{Subject: "a\nb", Body: []Part{Text("x")}}, "Subject: must be a single line"},
 		{"mention without id", Message{Body: []Part{MentionUser(" ", "Jane")}}, `mention of "Jane" has no user ID`},
 		{"mention without name", Message{Body: []Part{MentionUser("u1", "")}}, "has no display name"},
 		{"javascript action", ClipMessage(Clip{Title: "x", URL: "javascript:alert(1)"}), `"javascript:alert(1)" is not an absolute http or https URL`},
 		{"clip without URL", ClipMessage(Clip{Title: "x"}), "URL is empty"},
 		{"relative thumbnail", ClipMessage(Clip{Title: "x", URL: "https://a.example/c", ThumbnailURL: "/t.png"}), "Image.URL"},
-		{"notification without title", NotificationMessage(Notification{Text: "x"}), "TextBlock has no text"},
+		{"notification without title", NoticeMessage(Notice{Text: "x"}), "TextBlock has no text"},
 		{"card id injection", Message{Cards: []Card{{ID: `x"><script>`, JSON: json.RawMessage(`{}`)}}}, "may hold only letters"},
 		{"card both", Message{Cards: []Card{{Adaptive: &AdaptiveCard{Body: []Element{TextBlock{Text: "x"}}}, JSON: json.RawMessage(`{}`)}}}, "not both"},
 		{"card neither", Message{Cards: []Card{{}}}, "neither Adaptive nor JSON"},
@@ -436,8 +437,8 @@ func TestBuildRefusesBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := tt.msg.Build()
-			if !errors.Is(err, ErrInvalidInput) {
-				t.Fatalf("Build error = %v, want ErrInvalidInput", err)
+			if !errors.Is(err, graphclient.ErrInvalidInput) {
+				t.Fatalf("Build error = %v, want graphclient.ErrInvalidInput", err)
 			}
 			if !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "teams: ") {
 				t.Errorf("error %q does not say %q", err, tt.want)

@@ -28,7 +28,7 @@ func New(gc *graphclient.Client) *Service { return &Service{gc: gc} }
 // check refuses to work without a Graph client.
 func (s *Service) check(op string) error {
 	if s == nil || s.gc == nil {
-		return &Error{Op: op, Kind: ErrInvalidInput, Detail: "teams.New was given a nil *graphclient.Client"}
+		return &Error{Op: op, Err: errNoClient}
 	}
 	return nil
 }
@@ -41,10 +41,10 @@ func (s *Service) check(op string) error {
 // it. Needs Team.ReadBasic.All.
 //
 // Graph API: GET /me/joinedTeams
-func (s *Service) JoinedTeams(ctx context.Context) iter.Seq2[Team, error] {
-	const op = "list joined teams"
+func (s *Service) JoinedTeams(ctx context.Context) iter.Seq2[*Team, error] {
+	const op = "JoinedTeams"
 	if err := s.check(op); err != nil {
-		return failSeq[Team](err)
+		return failSeq[*Team](err)
 	}
 	return wrapSeq(graphclient.All[Team](ctx, s.gc, "me/joinedTeams"), func(err error) error {
 		return s.fail(op, "the user's teams", "Team.ReadBasic.All", err)
@@ -57,13 +57,13 @@ func (s *Service) JoinedTeams(ctx context.Context) iter.Seq2[Team, error] {
 // it. Needs Channel.ReadBasic.All.
 //
 // Graph API: GET /teams/{team-id}/channels
-func (s *Service) Channels(ctx context.Context, teamID string) iter.Seq2[Channel, error] {
-	const op = "list channels"
+func (s *Service) Channels(ctx context.Context, teamID string) iter.Seq2[*Channel, error] {
+	const op = "Channels"
 	if err := s.check(op); err != nil {
-		return failSeq[Channel](err)
+		return failSeq[*Channel](err)
 	}
 	if err := checkID(op, "teamID", teamID); err != nil {
-		return failSeq[Channel](err)
+		return failSeq[*Channel](err)
 	}
 	path := "teams/" + url.PathEscape(teamID) + "/channels"
 	return wrapSeq(graphclient.All[Channel](ctx, s.gc, path), func(err error) error {
@@ -85,10 +85,10 @@ type ChatsOptions struct {
 // it. Needs Chat.ReadBasic.
 //
 // Graph API: GET /me/chats
-func (s *Service) Chats(ctx context.Context, opts *ChatsOptions) iter.Seq2[Chat, error] {
-	const op = "list chats"
+func (s *Service) Chats(ctx context.Context, opts *ChatsOptions) iter.Seq2[*Chat, error] {
+	const op = "Chats"
 	if err := s.check(op); err != nil {
-		return failSeq[Chat](err)
+		return failSeq[*Chat](err)
 	}
 	path := "me/chats"
 	if opts != nil && opts.Members {
@@ -117,12 +117,12 @@ func (s *Service) Chats(ctx context.Context, opts *ChatsOptions) iter.Seq2[Chat,
 //
 // Graph API: GET /me?$select=id, GET /me/chats?$expand=members
 func (s *Service) FindChat(ctx context.Context, userIDs ...string) (*Chat, error) {
-	const op = "find chat"
+	const op = "FindChat"
 	if err := s.check(op); err != nil {
 		return nil, err
 	}
 	if len(userIDs) == 0 {
-		return nil, invalid(op, "no user IDs given")
+		return nil, invalid(op, "userIDs", "is empty")
 	}
 	for i, id := range userIDs {
 		if err := checkID(op, fmt.Sprintf("userIDs[%d]", i), id); err != nil {
@@ -160,14 +160,14 @@ func (s *Service) FindChat(ctx context.Context, userIDs ...string) (*Chat, error
 		if !slices.Equal(memberSet(ids), want) {
 			continue
 		}
-		if best == nil || betterChat(&c, best) {
-			best = &c
+		if best == nil || betterChat(c, best) {
+			best = c
 		}
 	}
 	if best == nil {
-		return nil, &Error{Op: op, Kind: ErrNoChat, Detail: fmt.Sprintf(
+		return nil, &Error{Op: op, Err: &cause{kind: ErrNoChat, detail: fmt.Sprintf(
 			"the user has no one-on-one or group chat with exactly %s; Graph cannot start one with ChatMessage.Send: the user has to start it in Teams",
-			strings.Join(userIDs, ", "))}
+			strings.Join(userIDs, ", "))}}
 	}
 	return best, nil
 }
@@ -202,7 +202,7 @@ func betterChat(a, b *Chat) bool {
 //
 // Graph API: POST /teams/{team-id}/channels/{channel-id}/messages
 func (s *Service) PostToChannel(ctx context.Context, teamID, channelID string, m Message) (*ChatMessage, error) {
-	const op = "post to channel"
+	const op = "PostToChannel"
 	if err := s.check(op); err != nil {
 		return nil, err
 	}
@@ -222,7 +222,7 @@ func (s *Service) PostToChannel(ctx context.Context, teamID, channelID string, m
 //
 // Graph API: POST /teams/{team-id}/channels/{channel-id}/messages/{message-id}/replies
 func (s *Service) Reply(ctx context.Context, teamID, channelID, messageID string, m Message) (*ChatMessage, error) {
-	const op = "reply in channel"
+	const op = "Reply"
 	if err := s.check(op); err != nil {
 		return nil, err
 	}
@@ -232,7 +232,7 @@ func (s *Service) Reply(ctx context.Context, teamID, channelID, messageID string
 		}
 	}
 	if m.Subject != "" {
-		return nil, invalid(op, "Message.Subject is set, but replies have no subject")
+		return nil, invalid(op, "Message.Subject", "is set, but replies have no subject")
 	}
 	path := "teams/" + url.PathEscape(teamID) + "/channels/" + url.PathEscape(channelID) +
 		"/messages/" + url.PathEscape(messageID) + "/replies"
@@ -246,7 +246,7 @@ func (s *Service) Reply(ctx context.Context, teamID, channelID, messageID string
 //
 // Graph API: POST /chats/{chat-id}/messages
 func (s *Service) PostToChat(ctx context.Context, chatID string, m Message) (*ChatMessage, error) {
-	const op = "post to chat"
+	const op = "PostToChat"
 	if err := s.check(op); err != nil {
 		return nil, err
 	}
@@ -254,7 +254,7 @@ func (s *Service) PostToChat(ctx context.Context, chatID string, m Message) (*Ch
 		return nil, err
 	}
 	if m.Subject != "" {
-		return nil, invalid(op, "Message.Subject is set, but chat messages have no subject")
+		return nil, invalid(op, "Message.Subject", "is set, but chat messages have no subject")
 	}
 	path := "chats/" + url.PathEscape(chatID) + "/messages"
 	return s.post(ctx, op, path, fmt.Sprintf("chat %q", chatID), "ChatMessage.Send", m)
@@ -286,11 +286,11 @@ func (s *Service) post(ctx context.Context, op, path, target, perm string, m Mes
 // checkID refuses an empty ID or one with control characters.
 func checkID(op, name, id string) error {
 	if strings.TrimSpace(id) == "" {
-		return invalid(op, "%s is empty", name)
+		return invalid(op, name, "is empty")
 	}
 	for _, r := range id {
 		if r < 0x20 || r == 0x7f {
-			return invalid(op, "%s %q contains control characters", name, id)
+			return invalid(op, name, "%q contains control characters", id)
 		}
 	}
 	return nil
@@ -305,31 +305,33 @@ var requiresRE = regexp.MustCompile(`(?i)requires one of '([^']*)'`)
 // target names what was addressed; perm is the least-privileged permission
 // the call needs.
 func (s *Service) fail(op, target, perm string, err error) error {
-	e := &Error{Op: op, Err: err}
 	var ge *graphclient.Error
 	if !errors.As(err, &ge) {
-		return e
+		return &Error{Op: op, Err: err}
 	}
+	c := &cause{err: err}
 	switch {
 	case ge.StatusCode == http.StatusForbidden && missingPermission(ge):
 		p := permissionFor(ge.Message, perm)
-		e.Kind, e.Permission = ErrPermission, &p
-		e.Detail = fmt.Sprintf("the user has not granted %s (%s); ask for consent to scopes.For(scopes.Teams) again (an administrator may have to consent for the tenant)",
+		c.kind, c.perm = ErrPermission, &p
+		c.detail = fmt.Sprintf("the user has not granted %s (%s); ask for consent to scopes.For(scopes.Teams) again (an administrator may have to consent for the tenant)",
 			p.Name, strings.TrimSuffix(p.Description, "."))
 	case ge.StatusCode == http.StatusForbidden:
-		e.Kind = ErrNotMember
-		e.Detail = fmt.Sprintf("Graph refused access to %s: the user is not (or no longer) a member of it, or may not post there", target)
+		c.kind = ErrNotMember
+		c.detail = fmt.Sprintf("Graph refused access to %s: the user is not (or no longer) a member of it, or may not post there", target)
 	case ge.StatusCode == http.StatusNotFound:
-		e.Detail = fmt.Sprintf("%s does not exist, or the user cannot see it", target)
+		c.detail = fmt.Sprintf("%s does not exist, or the user cannot see it", target)
 	case errors.Is(ge, graphclient.ErrThrottled):
-		e.Detail = "Teams is still throttling after graphclient's retries (it allows a few posts per second per app and team); try again later"
+		c.detail = "Teams is still throttling after graphclient's retries (it allows a few posts per second per app and team); try again later"
 		if ge.RetryAfter > 0 {
-			e.Detail += fmt.Sprintf(", in %s at the earliest", ge.RetryAfter)
+			c.detail += fmt.Sprintf(", in %s at the earliest", ge.RetryAfter)
 		}
 	case ge.StatusCode == http.StatusUnauthorized:
-		e.Detail = "Graph rejected the user's token; the user has to sign in again"
+		c.detail = "Graph rejected the user's token; the user has to sign in again"
+	default:
+		return &Error{Op: op, Err: err}
 	}
-	return e
+	return &Error{Op: op, Err: c}
 }
 
 // missingPermission tells a 403 for a missing delegated permission from
@@ -351,12 +353,12 @@ func missingPermission(ge *graphclient.Error) bool {
 func permissionFor(message, perm string) scopes.Permission {
 	if m := requiresRE.FindStringSubmatch(message); m != nil {
 		for name := range strings.SplitSeq(m[1], ",") {
-			if p, ok := scopes.Lookup(strings.TrimSpace(name)); ok {
+			if p, ok := scopes.ByName(strings.TrimSpace(name)); ok {
 				return p
 			}
 		}
 	}
-	if p, ok := scopes.Lookup(perm); ok {
+	if p, ok := scopes.ByName(perm); ok {
 		return p
 	}
 	return scopes.Permission{Name: perm, Feature: scopes.Teams}
@@ -364,16 +366,15 @@ func permissionFor(message, perm string) scopes.Permission {
 
 // wrapSeq passes seq through, turning its error with wrap and fixing up
 // each item with fix.
-func wrapSeq[T any](seq iter.Seq2[T, error], wrap func(error) error, fix func(*T)) iter.Seq2[T, error] {
-	return func(yield func(T, error) bool) {
+func wrapSeq[T any](seq iter.Seq2[T, error], wrap func(error) error, fix func(*T)) iter.Seq2[*T, error] {
+	return func(yield func(*T, error) bool) {
 		for v, err := range seq {
 			if err != nil {
-				var zero T
-				yield(zero, wrap(err))
+				yield(nil, wrap(err))
 				return
 			}
 			fix(&v)
-			if !yield(v, nil) {
+			if !yield(&v, nil) {
 				return
 			}
 		}

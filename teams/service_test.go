@@ -62,7 +62,7 @@ func TestJoinedTeamsSendsNoQueryOptions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got = append(got, team)
+		got = append(got, *team)
 	}
 	want := []Team{{
 		ID:          "172b0cce-e65d-44ce-9a49-91d9f2e8493a",
@@ -89,7 +89,7 @@ func TestChannelsEscapesTeamID(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got = append(got, c)
+		got = append(got, *c)
 	}
 	if gotTeam != teamID {
 		t.Errorf("server saw team %q, want %q", gotTeam, teamID)
@@ -115,7 +115,7 @@ func TestChatsWithMembers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got = append(got, c)
+		got = append(got, *c)
 	}
 	if len(got) != 3 {
 		t.Fatalf("got %d chats, want 3", len(got))
@@ -387,8 +387,8 @@ func TestPostErrorsSayWhatToDo(t *testing.T) {
 			if !errors.As(err, &te) {
 				t.Fatalf("error %T is not a *teams.Error", err)
 			}
-			if tt.permName != "" && (te.Permission == nil || te.Permission.Name != tt.permName) {
-				t.Errorf("Permission = %+v, want %s", te.Permission, tt.permName)
+			if p, ok := MissingPermission(err); tt.permName != "" && (!ok || p.Name != tt.permName) {
+				t.Errorf("MissingPermission = %+v, %v; want %s", p, ok, tt.permName)
 			}
 			var ge *graphclient.Error
 			if !errors.As(err, &ge) || ge.StatusCode != tt.status {
@@ -442,29 +442,29 @@ func TestRefusedBeforeSending(t *testing.T) {
 		is   error
 		says string
 	}{
-		{"too large channel", func() error { _, err := svc.PostToChannel(ctx, "t", "c", huge); return err }, ErrMessageTooLarge, "teams: post to channel: message is"},
-		{"too large chat", func() error { _, err := svc.PostToChat(ctx, "c", huge); return err }, ErrMessageTooLarge, "teams: post to chat:"},
+		{"too large channel", func() error { _, err := svc.PostToChannel(ctx, "t", "c", huge); return err }, ErrMessageTooLarge, "teams: PostToChannel: Message: message is"},
+		{"too large chat", func() error { _, err := svc.PostToChat(ctx, "c", huge); return err }, ErrMessageTooLarge, "teams: PostToChat:"},
 		{"chat subject", func() error {
 			_, err := svc.PostToChat(ctx, "c", Message{Subject: "s", Body: []Part{Text("x")}})
 			return err
-		}, ErrInvalidInput, "chat messages have no subject"},
+		}, graphclient.ErrInvalidInput, "chat messages have no subject"},
 		{"reply subject", func() error {
 			_, err := svc.Reply(ctx, "t", "c", "m", Message{Subject: "s", Body: []Part{Text("x")}})
 			return err
-		}, ErrInvalidInput, "replies have no subject"},
-		{"empty team", func() error { _, err := svc.PostToChannel(ctx, "", "c", TextMessage("x")); return err }, ErrInvalidInput, "teamID is empty"},
-		{"empty channel", func() error { _, err := svc.PostToChannel(ctx, "t", " ", TextMessage("x")); return err }, ErrInvalidInput, "channelID is empty"},
-		{"empty message ID", func() error { _, err := svc.Reply(ctx, "t", "c", "", TextMessage("x")); return err }, ErrInvalidInput, "messageID is empty"},
-		{"control chars", func() error { _, err := svc.PostToChat(ctx, "c\n", TextMessage("x")); return err }, ErrInvalidInput, "control characters"},
-		{"empty message", func() error { _, err := svc.PostToChat(ctx, "c", Message{}); return err }, ErrInvalidInput, "neither body nor cards"},
-		{"find nobody", func() error { _, err := svc.FindChat(ctx); return err }, ErrInvalidInput, "no user IDs"},
-		{"find blank", func() error { _, err := svc.FindChat(ctx, "a", ""); return err }, ErrInvalidInput, "userIDs[1] is empty"},
+		}, graphclient.ErrInvalidInput, "replies have no subject"},
+		{"empty team", func() error { _, err := svc.PostToChannel(ctx, "", "c", TextMessage("x")); return err }, graphclient.ErrInvalidInput, "teamID: is empty"},
+		{"empty channel", func() error { _, err := svc.PostToChannel(ctx, "t", " ", TextMessage("x")); return err }, graphclient.ErrInvalidInput, "channelID: is empty"},
+		{"empty message ID", func() error { _, err := svc.Reply(ctx, "t", "c", "", TextMessage("x")); return err }, graphclient.ErrInvalidInput, "messageID: is empty"},
+		{"control chars", func() error { _, err := svc.PostToChat(ctx, "c\n", TextMessage("x")); return err }, graphclient.ErrInvalidInput, "control characters"},
+		{"empty message", func() error { _, err := svc.PostToChat(ctx, "c", Message{}); return err }, graphclient.ErrInvalidInput, "neither body nor cards"},
+		{"find nobody", func() error { _, err := svc.FindChat(ctx); return err }, graphclient.ErrInvalidInput, "userIDs: is empty"},
+		{"find blank", func() error { _, err := svc.FindChat(ctx, "a", ""); return err }, graphclient.ErrInvalidInput, "userIDs[1]: is empty"},
 		{"channels of nothing", func() error {
 			for _, err := range svc.Channels(ctx, "") {
 				return err
 			}
 			return nil
-		}, ErrInvalidInput, "teamID is empty"},
+		}, graphclient.ErrInvalidInput, "teamID: is empty"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -494,12 +494,12 @@ func TestListErrorsAreYieldedOnce(t *testing.T) {
 		errs = append(errs, err)
 	}
 	var te *Error
-	if len(errs) != 1 || !errors.As(errs[0], &te) || te.Kind != ErrPermission || te.Op != "list channels" {
-		t.Fatalf("errors = %v, want one ErrPermission from list channels", errs)
+	if len(errs) != 1 || !errors.As(errs[0], &te) || !errors.Is(te, ErrPermission) || te.Op != "Channels" {
+		t.Fatalf("errors = %v, want one ErrPermission from Channels", errs)
 	}
 	// Graph's message lists ChannelMessage.Send first, which the catalog
 	// knows; either way a permission is named for the user to consent to.
-	if te.Permission == nil || te.Permission.Name == "" {
+	if p, ok := MissingPermission(te); !ok || p.Name == "" {
 		t.Errorf("no permission named: %v", te)
 	}
 	for _, err := range svc.JoinedTeams(t.Context()) {
@@ -527,11 +527,11 @@ func TestPermissionFor(t *testing.T) {
 func TestNilClient(t *testing.T) {
 	t.Parallel()
 	svc := New(nil)
-	if _, err := svc.PostToChat(t.Context(), "c", TextMessage("x")); !errors.Is(err, ErrInvalidInput) {
+	if _, err := svc.PostToChat(t.Context(), "c", TextMessage("x")); !errors.Is(err, graphclient.ErrInvalidInput) {
 		t.Errorf("PostToChat on nil client: %v", err)
 	}
 	for _, err := range svc.JoinedTeams(t.Context()) {
-		if !errors.Is(err, ErrInvalidInput) {
+		if !errors.Is(err, graphclient.ErrInvalidInput) {
 			t.Errorf("JoinedTeams on nil client: %v", err)
 		}
 	}
@@ -548,11 +548,11 @@ func TestCancelledContext(t *testing.T) {
 	cancel()
 	_, err := svc.PostToChat(ctx, "19:chat@thread.v2", TextMessage("hi"))
 	var te *Error
-	if !errors.Is(err, context.Canceled) || !errors.As(err, &te) || te.Op != "post to chat" {
+	if !errors.Is(err, context.Canceled) || !errors.As(err, &te) || te.Op != "PostToChat" {
 		t.Errorf("post with a cancelled context: %v", err)
 	}
 	for _, err := range svc.Chats(ctx, &ChatsOptions{Members: true}) {
-		if !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "teams: list chats: ") {
+		if !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "teams: Chats: ") {
 			t.Errorf("chats with a cancelled context: %v", err)
 		}
 	}
@@ -574,7 +574,10 @@ func TestChatsErrorNamesPermission(t *testing.T) {
 	svc := newTestService(t, mux)
 	_, err := svc.FindChat(t.Context(), "you")
 	var te *Error
-	if !errors.As(err, &te) || te.Kind != ErrPermission || te.Permission.Name != "Chat.ReadBasic" || te.Op != "find chat" {
+	if !errors.As(err, &te) || !errors.Is(te, ErrPermission) || te.Op != "FindChat" {
+		t.Errorf("FindChat without Chat.ReadBasic: %v", err)
+	}
+	if p, _ := MissingPermission(err); p.Name != "Chat.ReadBasic" {
 		t.Errorf("FindChat without Chat.ReadBasic: %v", err)
 	}
 }

@@ -8,8 +8,8 @@ import (
 
 	"github.com/m365kit/m365kit/auth"
 	"github.com/m365kit/m365kit/auth/sqlstore"
-	"github.com/m365kit/m365kit/graphtest"
 	"github.com/m365kit/m365kit/internal/pgtest"
+	"github.com/m365kit/m365kit/m365test"
 	"github.com/m365kit/m365kit/scopes"
 )
 
@@ -17,7 +17,6 @@ import (
 // "cached" is the App's in-process cache, "store" a new App's first call
 // (one SELECT, open, MSAL cache lookup; no network).
 func BenchmarkToken(b *testing.B) {
-	const clientID, secret, redirect = "6731de76-14a6-49ae-97bc-6eba6914391e", "s3cret", "https://app.example.com/cb"
 	dbs := map[string]struct {
 		driver, dsn string
 		dialect     sqlstore.Dialect
@@ -31,7 +30,7 @@ func BenchmarkToken(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { _ = db.Close() })
-		raw, err := sqlstore.New(db, sqlstore.WithDialect(d.dialect), sqlstore.WithTable("bench_tokens"))
+		raw, err := sqlstore.New(db, sqlstore.Config{Dialect: d.dialect, Table: "bench_tokens"})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -41,29 +40,22 @@ func BenchmarkToken(b *testing.B) {
 		}
 		store, _ := auth.Sealed(raw, bytes.Repeat([]byte{4}, 32))
 
-		srv := graphtest.New(b)
-		srv.AddApp(graphtest.App{ClientID: clientID, ClientSecret: secret, RedirectURIs: []string{redirect}})
-		tenant := srv.AddTenant("contoso.com")
-		tenant.Grant(clientID, scopes.For(scopes.Calendar)...)
-		tenant.AddUser("adele@contoso.com", "Adele Vance")
-		cred, _ := auth.Secret(secret)
+		sb := m365test.New(b)
 		newApp := func() *auth.App {
-			app, err := auth.New(auth.Config{ClientID: clientID, Credential: cred, RedirectURL: redirect, Store: store, HTTPClient: srv.HTTPClient()})
+			cfg := sb.AppConfig()
+			cfg.Store = store
+			app, err := auth.New(cfg)
 			if err != nil {
 				b.Fatal(err)
 			}
 			return app
 		}
-		app := newApp()
-		u, p, _ := app.SignInURL(ctx, auth.SignInRequest{Features: []scopes.Feature{scopes.Calendar}, LoginHint: "adele@contoso.com"})
-		cb, err := srv.Browse(ctx, u)
+		sb.App = newApp()
+		s, err := sb.SignIn(ctx, "adele", scopes.Calendar)
 		if err != nil {
 			b.Fatal(err)
 		}
-		user, err := app.CompleteSignIn(ctx, cb, p)
-		if err != nil {
-			b.Fatal(err)
-		}
+		user := s.User
 		b.Run(name+"/cached", func(b *testing.B) {
 			src := newApp().TokenSource(user.AccountID, scopes.Calendar)
 			b.ReportAllocs()

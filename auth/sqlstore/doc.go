@@ -8,7 +8,7 @@
 //
 //	db, err := sql.Open("pgx", dsn)
 //	...
-//	store, err := sqlstore.New(db, sqlstore.WithDialect(sqlstore.Postgres))
+//	store, err := sqlstore.New(db, sqlstore.Config{Dialect: sqlstore.Postgres})
 //	...
 //	if err := store.Migrate(ctx); err != nil { ... }
 //	sealed, err := auth.Sealed(store, key)
@@ -18,9 +18,15 @@
 //
 // # Concurrency
 //
-// Save is one upsert statement, so writers on many machines never corrupt
-// a value: the row holds one writer's complete value, and a version column
-// counts every write. Of two concurrent writers of one key the later
-// statement wins, which is safe for token caches because Entra ID does not
-// revoke a refresh token when it rotates it: either writer's token works.
+// Each Save is one statement, so writers on many machines never corrupt a
+// value: the row holds one writer's complete value. A version column grows
+// with every write (from a random start when the row is created, so a
+// deleted and re-created key never repeats a version). auth saves
+// refreshed tokens conditionally: an UPDATE that matches only the version
+// it loaded. When another process wrote the row in between (a new
+// sign-in, another refresh) nothing is stored and Save reports
+// auth.ErrConflict; auth then loads the newer tokens, keeps them, adds
+// its own access tokens and tries again, so a refresh never overwrites a
+// refresh token it did not see. A sign-in saves unconditionally: it is
+// the user's newest grant.
 package sqlstore

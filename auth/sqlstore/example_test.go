@@ -22,7 +22,7 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 	defer db.Close()
-	store, err := sqlstore.New(db, sqlstore.WithDialect(sqlstore.SQLite))
+	store, err := sqlstore.New(db, sqlstore.Config{Dialect: sqlstore.SQLite})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -33,15 +33,21 @@ func ExampleNew() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	_ = sealed.Save(ctx, "oid.tid", []byte("token cache"))
-	v, _ := sealed.Load(ctx, "oid.tid")
-	n, _ := store.Version(ctx, "oid.tid")
-	fmt.Printf("%s, version %d\n", v, n)
+	// Version 0: save whatever is stored (as a sign-in does).
+	_ = sealed.Save(ctx, "oid.tid", []byte("token cache"), 0)
+	v, version, _ := sealed.Load(ctx, "oid.tid")
+	fmt.Printf("%s\n", v)
+	// A version from Load: save only if nobody saved since (as a refresh does).
+	fmt.Println(sealed.Save(ctx, "oid.tid", []byte("refreshed"), version))
+	err = sealed.Save(ctx, "oid.tid", []byte("stale"), version)
+	fmt.Println(errors.Is(err, auth.ErrConflict))
 
 	_ = sealed.Delete(ctx, "oid.tid")
-	_, err = sealed.Load(ctx, "oid.tid")
+	_, _, err = sealed.Load(ctx, "oid.tid")
 	fmt.Println(errors.Is(err, auth.ErrNoToken))
 	// Output:
-	// token cache, version 1
+	// token cache
+	// <nil>
+	// true
 	// true
 }

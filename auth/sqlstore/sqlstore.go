@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"regexp"
 	"time"
 
@@ -33,55 +34,23 @@ func (d Dialect) String() string {
 	return fmt.Sprintf("Dialect(%d)", int(d))
 }
 
-// DefaultTable is the table Store uses unless WithTable names another.
+// DefaultTable is the table Store uses unless Config.Table names another.
 const DefaultTable = "m365kit_tokens"
 
-// Option configures a Store.
-type Option func(*options) error
-
-type options struct {
-	dialect Dialect
-	table   string
-	now     func() time.Time
+// Config says which database dialect and table a Store uses. The zero
+// Config is PostgreSQL with DefaultTable. Like auth.Config, it is plain
+// data: a Store is a long-lived object built once from it.
+type Config struct {
+	// Dialect is the SQL dialect the database speaks (default Postgres).
+	Dialect Dialect
+	// Table is the table name (default DefaultTable). It may be
+	// schema-qualified ("auth.tokens") and must be a plain SQL identifier.
+	Table string
 }
 
-// WithDialect says which SQL dialect the database speaks (default Postgres).
-func WithDialect(d Dialect) Option {
-	return func(o *options) error {
-		if d != Postgres && d != SQLite {
-			return fmt.Errorf("sqlstore: dialect %d is not Postgres or SQLite", int(d))
-		}
-		o.dialect = d
-		return nil
-	}
-}
-
-// identifier is what WithTable accepts: a plain or schema-qualified SQL
+// identifier is what Config.Table accepts: a plain or schema-qualified SQL
 // identifier that needs no quoting.
 var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$`)
-
-// WithTable sets the table name (default DefaultTable). It may be
-// schema-qualified ("auth.tokens") and must be a plain identifier.
-func WithTable(name string) Option {
-	return func(o *options) error {
-		if !identifier.MatchString(name) {
-			return fmt.Errorf("sqlstore: table name %q is not a plain SQL identifier", name)
-		}
-		o.table = name
-		return nil
-	}
-}
-
-// WithClock makes the store read the time for updated_at from now.
-func WithClock(now func() time.Time) Option {
-	return func(o *options) error {
-		if now == nil {
-			return errors.New("sqlstore: clock is nil")
-		}
-		o.now = now
-		return nil
-	}
-}
 
 // Store is an auth.TokenStore in one SQL table. It is safe for concurrent
 // use, also by many processes sharing the database.
@@ -89,33 +58,38 @@ type Store struct {
 	db      *sql.DB
 	dialect Dialect
 	table   string
-	now     func() time.Time
 
-	load, save, del string
+	load, save, saveIf, del string
 }
 
 var _ auth.TokenStore = (*Store)(nil)
 
-// New returns a Store over db. Call Migrate once (at start-up) to create
-// the table.
-func New(db *sql.DB, opts ...Option) (*Store, error) {
+// New returns a Store over db, configured by cfg; an error names the
+// field that is wrong. Call Migrate once (at start-up) to create the
+// table.
+func New(db *sql.DB, cfg Config) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("sqlstore: db is nil")
 	}
-	o := options{dialect: Postgres, table: DefaultTable, now: time.Now}
-	for _, opt := range opts {
-		if err := opt(&o); err != nil {
-			return nil, err
-		}
+	if cfg.Dialect != Postgres && cfg.Dialect != SQLite {
+		return nil, fmt.Errorf("sqlstore: Config.Dialect %d is not Postgres or SQLite", int(cfg.Dialect))
 	}
-	s := &Store{db: db, dialect: o.dialect, table: o.table, now: o.now}
-	p1, p2, p3 := "$1", "$2", "$3"
+	if cfg.Table == "" {
+		cfg.Table = DefaultTable
+	}
+	if !identifier.MatchString(cfg.Table) {
+		return nil, fmt.Errorf("sqlstore: Config.Table %q is not a plain SQL identifier", cfg.Table)
+	}
+	s := &Store{db: db, dialect: cfg.Dialect, table: cfg.Table}
+	p1, p2, p3, p4 := "$1", "$2", "$3", "$4"
 	if s.dialect == SQLite {
-		p1, p2, p3 = "?", "?", "?"
+		p1, p2, p3, p4 = "?", "?", "?", "?"
 	}
-	s.load = "SELECT value FROM " + s.table + " WHERE key = " + p1
-	s.save = "INSERT INTO " + s.table + " (key, value, version, updated_at) VALUES (" + p1 + ", " + p2 + ", 1, " + p3 + ")" +
+	s.load = "SELECT value, version FROM " + s.table + " WHERE key = " + p1
+	s.save = "INSERT INTO " + s.table + " (key, value, version, updated_at) VALUES (" + p1 + ", " + p2 + ", " + p3 + ", " + p4 + ")" +
 		" ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = " + s.table + ".version + 1, updated_at = excluded.updated_at"
+	s.saveIf = "UPDATE " + s.table + " SET value = " + p1 + ", version = version + 1, updated_at = " + p2 +
+		" WHERE key = " + p3 + " AND version = " + p4
 	s.del = "DELETE FROM " + s.table + " WHERE key = " + p1
 	return s, nil
 }
@@ -163,36 +137,64 @@ func checkKey(key string) error {
 	return nil
 }
 
-// Load returns the value stored under key, or an error matching
-// auth.ErrNoToken.
-func (s *Store) Load(ctx context.Context, key string) ([]byte, error) {
+// Load returns the value stored under key and its version, or an error
+// matching auth.ErrNoToken.
+func (s *Store) Load(ctx context.Context, key string) ([]byte, int64, error) {
 	if err := checkKey(key); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var v []byte
-	err := s.db.QueryRowContext(ctx, s.load, key).Scan(&v)
+	var version int64
+	err := s.db.QueryRowContext(ctx, s.load, key).Scan(&v, &version)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlstore: key %q: %w", key, auth.ErrNoToken)
+		return nil, 0, fmt.Errorf("sqlstore: key %q: %w", key, auth.ErrNoToken)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: load: %w", err)
+		return nil, 0, fmt.Errorf("sqlstore: load: %w", err)
 	}
-	return v, nil
+	return v, version, nil
 }
 
-// Save stores value under key with one upsert, bumping the row's version.
-func (s *Store) Save(ctx context.Context, key string, value []byte) error {
+// Save stores value under key in one statement. With version 0 it is an
+// upsert: it creates the row with a random version, or replaces the value
+// and adds one to the version. With a version from Load it is a
+// compare-and-swap: an update of the row only where the version is still
+// that one; when no row matches (another process saved or deleted the
+// key since), it stores nothing and returns an error matching
+// auth.ErrConflict.
+func (s *Store) Save(ctx context.Context, key string, value []byte, version int64) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
 	if value == nil {
 		value = []byte{}
 	}
-	if _, err := s.db.ExecContext(ctx, s.save, key, value, s.now().UTC()); err != nil {
+	now := time.Now().UTC()
+	if version == 0 {
+		if _, err := s.db.ExecContext(ctx, s.save, key, value, firstVersion(), now); err != nil {
+			return fmt.Errorf("sqlstore: save: %w", err)
+		}
+		return nil
+	}
+	res, err := s.db.ExecContext(ctx, s.saveIf, value, now, key, version)
+	if err != nil {
 		return fmt.Errorf("sqlstore: save: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlstore: save: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlstore: key %q: %w", key, auth.ErrConflict)
 	}
 	return nil
 }
+
+// firstVersion is the version of a new row: random, so that a key deleted
+// and created again never takes up a version an earlier Load returned (a
+// conditional save from before the Delete must fail). Below 2^62, it
+// leaves room for 2^62 saves.
+func firstVersion() int64 { return rand.Int64N(1<<62) + 1 }
 
 // Delete removes key. Deleting an absent key is not an error.
 func (s *Store) Delete(ctx context.Context, key string) error {
@@ -205,9 +207,10 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// Version returns how many times key has been saved since it was last
-// created, or an error matching auth.ErrNoToken. Operators use it to watch
-// refresh activity; tests use it to prove no write was lost.
+// Version returns the key's version, as Load does, or an error matching
+// auth.ErrNoToken. It grows by one with every save, from a random start
+// each time the key is created, so operators can watch refresh activity
+// and tests can prove no write was lost.
 func (s *Store) Version(ctx context.Context, key string) (int64, error) {
 	if err := checkKey(key); err != nil {
 		return 0, err

@@ -19,6 +19,7 @@ import (
 	"github.com/m365kit/m365kit/auth"
 	"github.com/m365kit/m365kit/auth/sqlstore"
 	"github.com/m365kit/m365kit/internal/pgtest"
+	"github.com/m365kit/m365kit/internal/storetest"
 )
 
 var tableSeq atomic.Int64
@@ -59,7 +60,7 @@ func backends(t *testing.T) []backend {
 // newStore returns a migrated store on a fresh table of its own.
 func newStore(t *testing.T, b backend, db *sql.DB, table string) *sqlstore.Store {
 	t.Helper()
-	s, err := sqlstore.New(db, sqlstore.WithDialect(b.dialect), sqlstore.WithTable(table))
+	s, err := sqlstore.New(db, sqlstore.Config{Dialect: b.dialect, Table: table})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,45 +80,45 @@ func TestStoreRoundTrip(t *testing.T) {
 			ctx := t.Context()
 			s := newStore(t, b, b.open(t), freshTable())
 
-			if _, err := s.Load(ctx, "alice.tenant"); !errors.Is(err, auth.ErrNoToken) {
+			if _, _, err := s.Load(ctx, "alice.tenant"); !errors.Is(err, auth.ErrNoToken) {
 				t.Fatalf("Load of a missing key: err = %v, want auth.ErrNoToken", err)
 			}
 			blob := []byte{0, 1, 2, 0xff, 'x'}
-			if err := s.Save(ctx, "alice.tenant", blob); err != nil {
+			if err := s.Save(ctx, "alice.tenant", blob, 0); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Save(ctx, "bob.tenant", []byte("bob")); err != nil {
+			if err := s.Save(ctx, "bob.tenant", []byte("bob"), 0); err != nil {
 				t.Fatal(err)
 			}
-			got, err := s.Load(ctx, "alice.tenant")
+			got, first, err := s.Load(ctx, "alice.tenant")
 			if err != nil {
 				t.Fatal(err)
 			}
 			if diff := cmp.Diff(blob, got); diff != "" {
 				t.Errorf("Load after Save (-want +got):\n%s", diff)
 			}
-			if err := s.Save(ctx, "alice.tenant", []byte("rotated")); err != nil {
+			if err := s.Save(ctx, "alice.tenant", []byte("rotated"), 0); err != nil {
 				t.Fatal(err)
 			}
-			if got, _ := s.Load(ctx, "alice.tenant"); string(got) != "rotated" {
+			if got, _, _ := s.Load(ctx, "alice.tenant"); string(got) != "rotated" {
 				t.Errorf("Load after second Save = %q, want %q", got, "rotated")
 			}
-			if v, err := s.Version(ctx, "alice.tenant"); err != nil || v != 2 {
-				t.Errorf("Version = %d, %v; want 2", v, err)
+			if v, err := s.Version(ctx, "alice.tenant"); err != nil || v != first+1 {
+				t.Errorf("Version = %d, %v; want %d, one more than the first save's", v, err, first+1)
 			}
 			if err := s.Delete(ctx, "alice.tenant"); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.Load(ctx, "alice.tenant"); !errors.Is(err, auth.ErrNoToken) {
+			if _, _, err := s.Load(ctx, "alice.tenant"); !errors.Is(err, auth.ErrNoToken) {
 				t.Errorf("Load after Delete: err = %v, want auth.ErrNoToken", err)
 			}
 			if err := s.Delete(ctx, "alice.tenant"); err != nil {
 				t.Errorf("Delete of a missing key: %v", err)
 			}
-			if got, _ := s.Load(ctx, "bob.tenant"); string(got) != "bob" {
+			if got, _, _ := s.Load(ctx, "bob.tenant"); string(got) != "bob" {
 				t.Errorf("another key changed: %q", got)
 			}
-			if err := s.Save(ctx, "", []byte("x")); err == nil {
+			if err := s.Save(ctx, "", []byte("x"), 0); err == nil {
 				t.Error("Save with an empty key succeeded")
 			}
 		})
@@ -134,7 +135,7 @@ func TestMigrateIsIdempotentAndConcurrent(t *testing.T) {
 			errs := make(chan error, 4)
 			for range 4 {
 				wg.Go(func() {
-					s, err := sqlstore.New(b.open(t), sqlstore.WithDialect(b.dialect), sqlstore.WithTable(table))
+					s, err := sqlstore.New(b.open(t), sqlstore.Config{Dialect: b.dialect, Table: table})
 					if err == nil {
 						err = s.Migrate(t.Context())
 					}
@@ -149,7 +150,7 @@ func TestMigrateIsIdempotentAndConcurrent(t *testing.T) {
 				}
 			}
 			s := newStore(t, b, b.open(t), table) // a fifth run on an existing table
-			if err := s.Save(t.Context(), "k", []byte("v")); err != nil {
+			if err := s.Save(t.Context(), "k", []byte("v"), 0); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -168,7 +169,14 @@ func TestConcurrentWritersNeverCorruptOrLose(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
 			table := freshTable()
-			newStore(t, b, b.open(t), table)
+			first := newStore(t, b, b.open(t), table)
+			if err := first.Save(ctx, "adele.contoso", []byte("signed in"), 0); err != nil {
+				t.Fatal(err)
+			}
+			start, err := first.Version(ctx, "adele.contoso")
+			if err != nil {
+				t.Fatal(err)
+			}
 			value := func(w, r int) []byte {
 				// Large enough that a torn write would show.
 				return bytes.Repeat([]byte(fmt.Sprintf("writer %d round %d;", w, r)), 400)
@@ -179,11 +187,11 @@ func TestConcurrentWritersNeverCorruptOrLose(t *testing.T) {
 				s := newStore(t, b, b.open(t), table)
 				wg.Go(func() {
 					for r := range rounds {
-						if err := s.Save(ctx, "adele.contoso", value(w, r)); err != nil {
+						if err := s.Save(ctx, "adele.contoso", value(w, r), 0); err != nil {
 							errs <- err
 							return
 						}
-						if _, err := s.Load(ctx, "adele.contoso"); err != nil {
+						if _, _, err := s.Load(ctx, "adele.contoso"); err != nil {
 							errs <- err
 							return
 						}
@@ -200,10 +208,10 @@ func TestConcurrentWritersNeverCorruptOrLose(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if v != writers*rounds {
-				t.Errorf("version = %d, want %d: a write was lost", v, writers*rounds)
+			if v != start+writers*rounds {
+				t.Errorf("version = %d, want %d: a write was lost", v, start+writers*rounds)
 			}
-			got, err := s.Load(ctx, "adele.contoso")
+			got, _, err := s.Load(ctx, "adele.contoso")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -232,17 +240,17 @@ func TestSealedOverSQL(t *testing.T) {
 				t.Fatal(err)
 			}
 			secret := []byte(`{"RefreshToken":{"secret":"0.AAAA-refresh"}}`)
-			if err := sealed.Save(ctx, "adele.contoso", secret); err != nil {
+			if err := sealed.Save(ctx, "adele.contoso", secret, 0); err != nil {
 				t.Fatal(err)
 			}
-			stored, err := raw.Load(ctx, "adele.contoso")
+			stored, _, err := raw.Load(ctx, "adele.contoso")
 			if err != nil {
 				t.Fatal(err)
 			}
 			if bytes.Contains(stored, []byte("refresh")) {
 				t.Error("the table holds the refresh token in clear text")
 			}
-			got, err := sealed.Load(ctx, "adele.contoso")
+			got, _, err := sealed.Load(ctx, "adele.contoso")
 			if err != nil || !bytes.Equal(got, secret) {
 				t.Errorf("sealed Load = %q, %v", got, err)
 			}
@@ -260,19 +268,18 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	tests := []struct {
 		name string
 		db   *sql.DB
-		opts []sqlstore.Option
+		cfg  sqlstore.Config
 		want string
 	}{
-		{"nil db", nil, nil, "db is nil"},
-		{"table with quote", db, []sqlstore.Option{sqlstore.WithTable(`t"; DROP TABLE x; --`)}, "table name"},
-		{"empty table", db, []sqlstore.Option{sqlstore.WithTable("")}, "table name"},
-		{"unknown dialect", db, []sqlstore.Option{sqlstore.WithDialect(sqlstore.Dialect(9))}, "dialect 9"},
-		{"nil clock", db, []sqlstore.Option{sqlstore.WithClock(nil)}, "clock is nil"},
+		{"nil db", nil, sqlstore.Config{}, "db is nil"},
+		{"table with quote", db, sqlstore.Config{Table: `t"; DROP TABLE x; --`}, "Config.Table"},
+		{"blank table", db, sqlstore.Config{Table: " "}, "Config.Table"},
+		{"unknown dialect", db, sqlstore.Config{Dialect: sqlstore.Dialect(9)}, "Config.Dialect 9"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := sqlstore.New(tt.db, tt.opts...)
+			_, err := sqlstore.New(tt.db, tt.cfg)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("New: err = %v, want one containing %q", err, tt.want)
 			}
@@ -288,7 +295,7 @@ func TestSchema(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = db.Close() })
 	for _, d := range []sqlstore.Dialect{sqlstore.Postgres, sqlstore.SQLite} {
-		s, err := sqlstore.New(db, sqlstore.WithDialect(d), sqlstore.WithTable("app.tokens"))
+		s, err := sqlstore.New(db, sqlstore.Config{Dialect: d, Table: "app.tokens"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -300,6 +307,47 @@ func TestSchema(t *testing.T) {
 		}
 		if d == sqlstore.Postgres && !slices.Contains(strings.Fields(got), "BYTEA") {
 			t.Errorf("postgres schema does not store BYTEA:\n%s", got)
+		}
+	}
+}
+
+func TestConditionalSave(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			storetest.Conditional(t, newStore(t, b, b.open(t), freshTable()))
+		})
+	}
+}
+
+// TestConditionalIncrements: writers on separate *sql.DB handles, as
+// separate processes, increment one value through Load and conditional
+// Save; none of their updates is lost.
+func TestConditionalIncrements(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			table := freshTable()
+			storetest.Increments(t, func() auth.TokenStore { return newStore(t, b, b.open(t), table) }, 6, 20)
+		})
+	}
+}
+
+// TestSignInSurvivesRefresh: process A reads a user's tokens to refresh
+// them, process B signs the user in again and commits, A writes back: B's
+// refresh token survives, on PostgreSQL and SQLite, with B landing during
+// A's refresh request or just before A's save.
+func TestSignInSurvivesRefresh(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends(t) {
+		for _, when := range []storetest.Interleaving{storetest.DuringRefresh, storetest.BeforeSave} {
+			t.Run(b.name+"/"+when.String(), func(t *testing.T) {
+				t.Parallel()
+				table := freshTable()
+				storetest.SignInSurvivesRefresh(t, func() auth.TokenStore { return newStore(t, b, b.open(t), table) }, when)
+			})
 		}
 	}
 }

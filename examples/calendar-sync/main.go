@@ -217,15 +217,15 @@ func (w *worker) store(ctx context.Context, page *calendar.Page, clearAll bool, 
 		if ev.Type == calendar.SeriesMaster {
 			continue // its occurrences are the meetings
 		}
-		link, _ := calendar.FindMeetingLink(ev)
-		ok, reason := rules.Match(ev)
+		d := rules.Match(ev)
+		link := d.Link
 		joins := 0
-		if ok {
+		if d.Join {
 			joins = 1
 		}
 		if _, err := tx.ExecContext(ctx, upsert, w.account, ev.ID, ev.Subject,
 			ev.Start.Time.Format(time.RFC3339), ev.End.Time.Format(time.RFC3339),
-			string(link.Provider), link.URL, joins, string(reason), calendar.DedupKey(ev)); err != nil {
+			string(link.Provider), link.URL, joins, string(d.Reason), calendar.DedupKey(ev)); err != nil {
 			return fmt.Errorf("store event: %w", err)
 		}
 	}

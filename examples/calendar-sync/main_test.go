@@ -14,6 +14,7 @@ import (
 	"github.com/m365kit/m365kit/examples/internal/sqldb"
 	"github.com/m365kit/m365kit/graphtest"
 	"github.com/m365kit/m365kit/internal/pgtest"
+	"github.com/m365kit/m365kit/m365test"
 )
 
 // TestMain stops the PostgreSQL server the tests started, if any.
@@ -79,19 +80,18 @@ func TestSyncAndResumePostgres(t *testing.T) {
 // testSyncAndResume runs one round, changes the calendar, and runs again: the
 // second round starts from the stored cursor and applies only the changes.
 func testSyncAndResume(t *testing.T, dsn string) {
-	d := setup.StartDemo()
-	defer d.Close()
+	d := m365test.New(t)
 	env := setup.Env{Getenv: noEnv, Demo: d}
 	var out bytes.Buffer
 	if err := runEnv(t.Context(), []string{"-once", "-db", dsn}, &out, new(bytes.Buffer), env); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	first := rows(t, dsn)
-	call := bySubject(first, d.CustomerCall.Subject)
+	call := bySubject(first, d.Demo.CustomerCall.Subject)
 	if len(call) != 1 || call[0].provider != "zoom" || !call[0].joins || !strings.HasPrefix(call[0].joinURL, "https://zoom.us/j/") {
 		t.Fatalf("customer call rows: %+v", call)
 	}
-	if c := bySubject(first, d.Cancelled.Subject); len(c) != 1 || c[0].joins || c[0].skip != "cancelled" {
+	if c := bySubject(first, d.Demo.Cancelled.Subject); len(c) != 1 || c[0].joins || c[0].skip != "cancelled" {
 		t.Errorf("cancelled meeting rows: %+v", c)
 	}
 	if !strings.Contains(out.String(), "new window") {
@@ -100,12 +100,12 @@ func testSyncAndResume(t *testing.T, dsn string) {
 
 	// Outlook changes: the customer call is deleted, a new Teams meeting
 	// appears.
-	if err := d.Adele.DeleteEvent(d.CustomerCall.ID); err != nil {
+	if err := d.Demo.Adele.DeleteEvent(d.Demo.CustomerCall.ID); err != nil {
 		t.Fatal(err)
 	}
 	tomorrow := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
-	d.Adele.AddEvent(graphtest.Event{Subject: "Pricing review with Fabrikam", Start: tomorrow.Add(16 * time.Hour), End: tomorrow.Add(17 * time.Hour),
-		OnlineMeetingProvider: "teamsForBusiness", Attendees: []graphtest.Attendee{{Address: d.External[0]}}})
+	d.Demo.Adele.AddEvent(graphtest.Event{Subject: "Pricing review with Fabrikam", Start: tomorrow.Add(16 * time.Hour), End: tomorrow.Add(17 * time.Hour),
+		OnlineMeetingProvider: "teamsForBusiness", Attendees: []graphtest.Attendee{{Address: d.Demo.External[0]}}})
 
 	out.Reset()
 	if err := runEnv(t.Context(), []string{"-once", "-db", dsn}, &out, new(bytes.Buffer), env); err != nil {
@@ -115,7 +115,7 @@ func testSyncAndResume(t *testing.T, dsn string) {
 		t.Errorf("second round did not resume with just the changes:\n%s", out.String())
 	}
 	second := rows(t, dsn)
-	if c := bySubject(second, d.CustomerCall.Subject); len(c) != 0 {
+	if c := bySubject(second, d.Demo.CustomerCall.Subject); len(c) != 0 {
 		t.Errorf("the deleted customer call is still stored: %+v", c)
 	}
 	if p := bySubject(second, "Pricing review with Fabrikam"); len(p) != 1 || p[0].provider != "teams" || !p[0].joins {
@@ -148,8 +148,7 @@ func (w *lineWatcher) Write(p []byte) (int, error) {
 // cursor was committed with the page's events.
 func TestResumeAfterCrash(t *testing.T) {
 	t.Parallel()
-	d := setup.StartDemo()
-	defer d.Close()
+	d := m365test.New(t)
 	env := setup.Env{Getenv: noEnv, Demo: d}
 	dsn := filepath.Join(t.TempDir(), "calendar.db")
 
@@ -187,8 +186,7 @@ func TestResumeAfterCrash(t *testing.T) {
 // Without -once the worker keeps going until it is stopped.
 func TestWorkerLoopStops(t *testing.T) {
 	t.Parallel()
-	d := setup.StartDemo()
-	defer d.Close()
+	d := m365test.New(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	w := &lineWatcher{marker: "round done", cancel: cancel}

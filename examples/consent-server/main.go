@@ -38,6 +38,7 @@ import (
 
 	"github.com/m365kit/m365kit/consent"
 	"github.com/m365kit/m365kit/examples/internal/setup"
+	"github.com/m365kit/m365kit/m365test"
 	"github.com/m365kit/m365kit/scopes"
 )
 
@@ -86,14 +87,16 @@ func newHandler(env setup.Env) (http.Handler, string, func(), error) {
 	} else {
 		s.demo = env.Demo
 		if s.demo == nil {
-			s.demo = setup.StartDemo()
+			if s.demo, err = m365test.Start(); err != nil {
+				return nil, "", nil, err
+			}
 			closeFn = s.demo.Close
 		}
-		clientID, redirect = s.demo.ClientID, s.demo.RedirectURL
+		clientID, redirect = s.demo.Demo.App.ClientID, s.demo.Demo.App.RedirectURIs[0]
 		// The demo tenant comes pre-consented; withdraw that so the button
 		// really grants something.
-		if g := s.demo.Tenant.Granted(clientID); len(g) > 0 {
-			s.demo.Tenant.Revoke(clientID, g...)
+		if g := s.demo.Demo.Tenant.Granted(clientID); len(g) > 0 {
+			s.demo.Demo.Tenant.Revoke(clientID, g...)
 		}
 	}
 	// A real deployment loads StateKey from its secret store, the same on
@@ -118,7 +121,7 @@ func newHandler(env setup.Env) (http.Handler, string, func(), error) {
 
 type server struct {
 	flow *consent.Flow
-	demo *setup.Demo // nil against Microsoft
+	demo *m365test.Sandbox // nil against Microsoft
 }
 
 // start is the button's target: consent.Flow.StartHandler. In the demo the
@@ -249,12 +252,12 @@ func (s *server) troubleshooting(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "code: want an AADSTS number such as 65004", http.StatusBadRequest)
 			return
 		}
-		d, _ := consent.Lookup(code) // unknown codes still get Microsoft's lookup link
+		d, _ := consent.DiagnoseCode(code) // unknown codes still get Microsoft's lookup link
 		data["One"] = d
 	}
 	var all []consent.Diagnosis
 	for _, c := range commonCodes {
-		if d, ok := consent.Lookup(c); ok {
+		if d, ok := consent.DiagnoseCode(c); ok {
 			all = append(all, d)
 		}
 	}

@@ -12,13 +12,14 @@ import (
 
 	"github.com/m365kit/m365kit/examples/internal/programtest"
 	"github.com/m365kit/m365kit/examples/internal/setup"
+	"github.com/m365kit/m365kit/m365test"
 )
 
 func noEnv(string) string { return "" }
 
 // newTestServer serves the consent app for the demo tenant d and returns a
 // client with a cookie jar, like a browser.
-func newTestServer(t *testing.T, d *setup.Demo) (*httptest.Server, *http.Client) {
+func newTestServer(t *testing.T, d *m365test.Sandbox) (*httptest.Server, *http.Client) {
 	t.Helper()
 	h, _, closeFn, err := newHandler(setup.Env{Getenv: noEnv, Demo: d})
 	if err != nil {
@@ -52,23 +53,22 @@ func get(t *testing.T, c *http.Client, u string) (int, string) {
 
 func TestAddToMicrosoft365(t *testing.T) {
 	t.Parallel()
-	d := setup.StartDemo()
-	defer d.Close()
+	d := m365test.New(t)
 	ts, c := newTestServer(t, d)
 
 	code, body := get(t, c, ts.URL+"/")
 	if code != http.StatusOK || !strings.Contains(body, `href="/consent/start?choice=all">Add to Microsoft 365</a>`) || !strings.Contains(body, "Mail.Read") {
 		t.Fatalf("home: %d\n%s", code, body)
 	}
-	if len(d.Tenant.Granted(d.ClientID)) != 0 {
-		t.Fatalf("the demo tenant is still pre-consented: %v", d.Tenant.Granted(d.ClientID))
+	if len(d.Demo.Tenant.Granted(d.Demo.App.ClientID)) != 0 {
+		t.Fatalf("the demo tenant is still pre-consented: %v", d.Demo.Tenant.Granted(d.Demo.App.ClientID))
 	}
 
 	code, body = get(t, c, ts.URL+"/consent/start?choice=mailbox")
-	if code != http.StatusOK || !strings.Contains(body, "Consent granted") || !strings.Contains(body, d.Tenant.ID) {
+	if code != http.StatusOK || !strings.Contains(body, "Consent granted") || !strings.Contains(body, d.Demo.Tenant.ID) {
 		t.Fatalf("after consent: %d\n%s", code, body)
 	}
-	granted := d.Tenant.Granted(d.ClientID)
+	granted := d.Demo.Tenant.Granted(d.Demo.App.ClientID)
 	if !slices.Contains(granted, "Mail.Read") || slices.Contains(granted, "Calendars.ReadWrite") {
 		t.Errorf("the mailbox choice granted %v", granted)
 	}
@@ -76,8 +76,7 @@ func TestAddToMicrosoft365(t *testing.T) {
 
 func TestDeclinedConsentIsExplained(t *testing.T) {
 	t.Parallel()
-	d := setup.StartDemo()
-	defer d.Close()
+	d := m365test.New(t)
 	ts, c := newTestServer(t, d)
 	code, body := get(t, c, ts.URL+"/consent/start?choice=all&demo=decline")
 	if code != http.StatusBadRequest {
@@ -94,22 +93,20 @@ func TestDeclinedConsentIsExplained(t *testing.T) {
 // explained.
 func TestForgedCallback(t *testing.T) {
 	t.Parallel()
-	d := setup.StartDemo()
-	defer d.Close()
+	d := m365test.New(t)
 	ts, c := newTestServer(t, d)
-	code, body := get(t, c, ts.URL+"/auth/callback?admin_consent=True&tenant="+d.Tenant.ID+"&state=forged")
+	code, body := get(t, c, ts.URL+"/auth/callback?admin_consent=True&tenant="+d.Demo.Tenant.ID+"&state=forged")
 	if code != http.StatusBadRequest || strings.Contains(body, "Consent granted") {
 		t.Fatalf("forged callback: %d\n%s", code, body)
 	}
-	if len(d.Tenant.Granted(d.ClientID)) != 0 {
+	if len(d.Demo.Tenant.Granted(d.Demo.App.ClientID)) != 0 {
 		t.Error("a forged callback changed the tenant's grants")
 	}
 }
 
 func TestTroubleshooting(t *testing.T) {
 	t.Parallel()
-	d := setup.StartDemo()
-	defer d.Close()
+	d := m365test.New(t)
 	ts, c := newTestServer(t, d)
 	tests := []struct {
 		query string
@@ -138,8 +135,7 @@ func TestTroubleshooting(t *testing.T) {
 // runEnv serves until its context ends, then stops cleanly.
 func TestRunServesUntilStopped(t *testing.T) {
 	t.Parallel()
-	d := setup.StartDemo()
-	defer d.Close()
+	d := m365test.New(t)
 	env := setup.Env{Getenv: noEnv, Demo: d}
 	programtest.ServesUntilStopped(t, runEnv, env, "consent server on", "-addr", "127.0.0.1:0")
 	if err := runEnv(t.Context(), []string{"extra"}, new(bytes.Buffer), new(bytes.Buffer), env); err == nil {

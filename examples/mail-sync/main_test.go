@@ -12,6 +12,7 @@ import (
 	"github.com/m365kit/m365kit/examples/internal/sqldb"
 	"github.com/m365kit/m365kit/graphtest"
 	"github.com/m365kit/m365kit/internal/pgtest"
+	"github.com/m365kit/m365kit/m365test"
 )
 
 // TestMain stops the PostgreSQL server the tests started, if any.
@@ -65,8 +66,7 @@ func TestCRMSyncAndResumePostgres(t *testing.T) {
 }
 
 func testCRMSyncAndResume(t *testing.T, dsn string) {
-	d := setup.StartDemo()
-	defer d.Close()
+	d := m365test.New(t)
 	env := setup.Env{Getenv: noEnv, Demo: d}
 	crm := writeCRM(t, "# customers", "", "fabrikam.com")
 	args := []string{"-once", "-crm", crm, "-db", dsn}
@@ -86,16 +86,16 @@ func testCRMSyncAndResume(t *testing.T, dsn string) {
 
 	// New mail arrives (one from a customer, one internal) and a kept
 	// message is deleted: the next round applies just that.
-	katie, ben := d.External[0], d.External[1]
-	d.Adele.AddMessage(graphtest.Message{Subject: "Signed order form", From: katie, To: []graphtest.Address{graphtest.Of(d.Adele)}, Cc: []graphtest.Address{ben}})
-	d.Adele.AddMessage(graphtest.Message{Subject: "Lunch?", From: graphtest.Of(d.Alex), To: []graphtest.Address{graphtest.Of(d.Adele)}})
+	katie, ben := d.Demo.External[0], d.Demo.External[1]
+	d.Demo.Adele.AddMessage(graphtest.Message{Subject: "Signed order form", From: katie, To: []graphtest.Address{graphtest.Of(d.Demo.Adele)}, Cc: []graphtest.Address{ben}})
+	d.Demo.Adele.AddMessage(graphtest.Message{Subject: "Lunch?", From: graphtest.Of(d.Demo.Alex), To: []graphtest.Address{graphtest.Of(d.Demo.Adele)}})
 	var invoice string
-	for _, m := range d.Adele.Messages("inbox") {
+	for _, m := range d.Demo.Adele.Messages("inbox") {
 		if strings.HasPrefix(m.Subject, "Invoice") {
 			invoice = m.ID
 		}
 	}
-	if err := d.Adele.DeleteMessage(invoice); err != nil {
+	if err := d.Demo.Adele.DeleteMessage(invoice); err != nil {
 		t.Fatal(err)
 	}
 	out.Reset()
@@ -118,8 +118,7 @@ func testCRMSyncAndResume(t *testing.T, dsn string) {
 // Without a CRM file, mail with anyone outside the organisation is kept.
 func TestExternalOnlyDefault(t *testing.T) {
 	t.Parallel()
-	d := setup.StartDemo()
-	defer d.Close()
+	d := m365test.New(t)
 	dsn := filepath.Join(t.TempDir(), "mail.db")
 	var out bytes.Buffer
 	if err := runEnv(t.Context(), []string{"-once", "-db", dsn}, &out, new(bytes.Buffer), setup.Env{Getenv: noEnv, Demo: d}); err != nil {

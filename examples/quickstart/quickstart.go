@@ -20,6 +20,7 @@ import (
 	"github.com/m365kit/m365kit/consent"
 	"github.com/m365kit/m365kit/examples/internal/setup"
 	"github.com/m365kit/m365kit/graphclient"
+	"github.com/m365kit/m365kit/m365test"
 	"github.com/m365kit/m365kit/mail"
 	"github.com/m365kit/m365kit/scopes"
 	"github.com/m365kit/m365kit/teams"
@@ -97,7 +98,9 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, env se
 	if cfg == nil {
 		d := env.Demo
 		if d == nil {
-			d = setup.StartDemo()
+			if d, err = m365test.Start(); err != nil {
+				return err
+			}
 			defer d.Close()
 		}
 		err = w.demo(d)
@@ -221,32 +224,28 @@ type teamsResult struct {
 
 // demo sets the walker up against the demo tenant: the demo app, Adele as the
 // user, MOD Administrator granting consent, and graphtest's browser.
-func (w *walker) demo(d *setup.Demo) error {
+func (w *walker) demo(d *m365test.Sandbox) error {
 	w.sum.Mode = "demo"
-	app, err := d.App()
-	if err != nil {
-		return err
-	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return err
 	}
-	flow, err := consent.New(consent.Config{ClientID: d.ClientID, RedirectURL: d.RedirectURL, StateKey: key})
+	flow, err := consent.New(consent.Config{ClientID: d.Demo.App.ClientID, RedirectURL: d.Demo.App.RedirectURIs[0], StateKey: key})
 	if err != nil {
 		return err
 	}
-	w.app, w.flow, w.hc = app, flow, d.Server.HTTPClient()
-	w.consentTenant, w.loginHint, w.defaultTeam = d.Tenant.Domain, d.Adele.UserPrincipalName, true
+	w.app, w.flow, w.hc = d.App, flow, d.Server.HTTPClient()
+	w.consentTenant, w.loginHint, w.defaultTeam = d.Demo.Tenant.Domain, d.Demo.Adele.UserPrincipalName, true
 	w.browse = func(ctx context.Context, _ string, u string) (*http.Request, func(string), error) {
 		r, err := d.Server.Browse(ctx, u)
 		return r, func(string) {}, err
 	}
 	// The demo tenant comes pre-consented; withdraw that so step 1 really
 	// grants the permissions.
-	if granted := d.Tenant.Granted(d.ClientID); len(granted) > 0 {
-		d.Tenant.Revoke(d.ClientID, granted...)
+	if granted := d.Demo.Tenant.Granted(d.Demo.App.ClientID); len(granted) > 0 {
+		d.Demo.Tenant.Revoke(d.Demo.App.ClientID, granted...)
 	}
-	fmt.Fprintf(w.out, "m365kit quickstart against the demo tenant %s (graphtest, in-process; nothing leaves this machine).\n", d.Tenant.Domain)
+	fmt.Fprintf(w.out, "m365kit quickstart against the demo tenant %s (graphtest, in-process; nothing leaves this machine).\n", d.Demo.Tenant.Domain)
 	fmt.Fprintf(w.out, "Set M365KIT_CLIENT_ID, M365KIT_CLIENT_SECRET and M365KIT_REDIRECT_URL to run it against your tenant.\n")
 	return nil
 }
@@ -383,7 +382,7 @@ func (w *walker) consent(ctx context.Context, feats []scopes.Feature) (*consent.
 // signIn is "Sign in with Microsoft" for the user whose data the next steps
 // read.
 func (w *walker) signIn(ctx context.Context, feats []scopes.Feature, grant *consent.Grant) (*auth.User, error) {
-	u, pending, err := w.app.SignInURL(ctx, auth.SignInRequest{Features: feats, LoginHint: w.loginHint})
+	u, pending, err := w.app.SignInURL(auth.SignInRequest{Features: feats, LoginHint: w.loginHint})
 	if err != nil {
 		return nil, err
 	}
@@ -469,13 +468,13 @@ func (w *walker) calendar(ctx context.Context, gc *graphclient.Client) error {
 			res.Skipped["over"]++ // earlier today: too late to join
 			continue
 		}
-		ok, reason := rules.Match(ev)
-		if !ok {
-			res.Skipped[string(reason)]++
+		d := rules.Match(ev)
+		if !d.Join {
+			res.Skipped[string(d.Reason)]++
 			continue
 		}
-		link, _ := calendar.FindMeetingLink(ev)
-		res.Meetings = append(res.Meetings, meetingSummary{Subject: ev.Subject, Start: ev.Start.Time, Provider: string(link.Provider), JoinURL: link.URL, Source: string(link.Source)})
+		link := d.Link
+		res.Meetings = append(res.Meetings, meetingSummary{Subject: ev.Subject, Start: ev.Start.Time, Provider: string(link.Provider), JoinURL: link.URL, Source: string(link.Field)})
 		fmt.Fprintf(tw, "      %s\t%s\t%s\t%s\n", ev.Start.Time.Format("Mon 02 Jan 15:04"), clip(ev.Subject, 40), link.Provider, clip(link.URL, 70))
 	}
 	tw.Flush()
@@ -545,7 +544,7 @@ func (w *walker) teams(ctx context.Context, gc *graphclient.Client, user *auth.U
 			return fmt.Errorf("teams: %w", err)
 		}
 		if teamName == "" || strings.EqualFold(t.DisplayName, teamName) {
-			team = &t
+			team = t
 			break
 		}
 	}
@@ -558,7 +557,7 @@ func (w *walker) teams(ctx context.Context, gc *graphclient.Client, user *auth.U
 			return fmt.Errorf("teams: %w", err)
 		}
 		if channelName == "" || strings.EqualFold(c.DisplayName, channelName) {
-			channel = &c
+			channel = c
 			break
 		}
 	}

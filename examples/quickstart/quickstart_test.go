@@ -18,6 +18,7 @@ import (
 	"github.com/m365kit/m365kit/examples/internal/setup"
 	"github.com/m365kit/m365kit/graphclient"
 	"github.com/m365kit/m365kit/graphtest"
+	"github.com/m365kit/m365kit/m365test"
 	"github.com/m365kit/m365kit/scopes"
 )
 
@@ -26,7 +27,7 @@ func noEnv(string) string { return "" }
 
 // runDemo runs the quickstart with args against d and decodes its -json
 // summary.
-func runDemo(t *testing.T, d *setup.Demo, args ...string) (summary, string, error) {
+func runDemo(t *testing.T, d *m365test.Sandbox, args ...string) (summary, string, error) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	err := runEnv(t.Context(), append([]string{"-json"}, args...), &stdout, &stderr, setup.Env{Getenv: noEnv, Demo: d})
@@ -39,8 +40,7 @@ func runDemo(t *testing.T, d *setup.Demo, args ...string) (summary, string, erro
 
 func TestQuickstartDemoSummary(t *testing.T) {
 	t.Parallel()
-	d := setup.StartDemo()
-	defer d.Close()
+	d := m365test.New(t)
 
 	s, steps, err := runDemo(t, d)
 	if err != nil {
@@ -55,15 +55,15 @@ func TestQuickstartDemoSummary(t *testing.T) {
 
 	// Step 1 granted exactly what the features need, for the demo tenant,
 	// and the sign-in confirmed the tenant.
-	if s.Tenant == nil || s.Tenant.ID != d.Tenant.ID || !s.Tenant.Verified || len(s.Tenant.Missing) > 0 {
+	if s.Tenant == nil || s.Tenant.ID != d.Demo.Tenant.ID || !s.Tenant.Verified || len(s.Tenant.Missing) > 0 {
 		t.Fatalf("tenant: %+v", s.Tenant)
 	}
 	want := scopes.For(scopes.Calendar, scopes.Mail, scopes.Teams)
-	if got := d.Tenant.Granted(d.ClientID); !sameSet(got, want) {
+	if got := d.Demo.Tenant.Granted(d.Demo.App.ClientID); !sameSet(got, want) {
 		t.Errorf("tenant grants after step 1 = %v, want %v", got, want)
 	}
 
-	if s.User == nil || s.User.Username != "adele@contoso.com" || s.User.AccountID != d.Adele.AccountID() {
+	if s.User == nil || s.User.Username != "adele@contoso.com" || s.User.AccountID != d.Demo.Adele.AccountID() {
 		t.Fatalf("user: %+v", s.User)
 	}
 	for _, c := range s.Verify {
@@ -123,7 +123,7 @@ func TestQuickstartDemoSummary(t *testing.T) {
 		t.Fatalf("teams: %+v", tm)
 	}
 	var posted []graphtest.ChatMessage
-	for _, team := range d.Tenant.Teams() {
+	for _, team := range d.Demo.Tenant.Teams() {
 		if team.DisplayName != tm.Team {
 			continue
 		}
@@ -133,7 +133,7 @@ func TestQuickstartDemoSummary(t *testing.T) {
 			}
 		}
 	}
-	if len(posted) != 1 || posted[0].ID != tm.MessageID || posted[0].From.ID != d.Adele.ID {
+	if len(posted) != 1 || posted[0].ID != tm.MessageID || posted[0].From.ID != d.Demo.Adele.ID {
 		t.Fatalf("messages in %s › %s: %+v", tm.Team, tm.Channel, posted)
 	}
 	if len(posted[0].Attachments) != 1 || !strings.Contains(posted[0].Attachments[0].Content, "https://app.example.com/clips/7f3c2a") {
@@ -153,8 +153,7 @@ func TestQuickstartDemoSummary(t *testing.T) {
 
 func TestQuickstartTextOutput(t *testing.T) {
 	t.Parallel()
-	d := setup.StartDemo()
-	defer d.Close()
+	d := m365test.New(t)
 	var stdout, stderr bytes.Buffer
 	if err := runEnv(t.Context(), []string{"-features", "calendar", "-days", "7"}, &stdout, &stderr, setup.Env{Getenv: noEnv, Demo: d}); err != nil {
 		t.Fatalf("run: %v\n%s%s", err, stdout.String(), stderr.String())
@@ -177,13 +176,12 @@ func TestQuickstartTextOutput(t *testing.T) {
 // pre-consent was withdrawn first.
 func TestQuickstartConsentIsReal(t *testing.T) {
 	t.Parallel()
-	d := setup.StartDemo()
-	defer d.Close()
+	d := m365test.New(t)
 	s, steps, err := runDemo(t, d, "-features", "mail")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, steps)
 	}
-	got := d.Tenant.Granted(d.ClientID)
+	got := d.Demo.Tenant.Granted(d.Demo.App.ClientID)
 	if !sameSet(got, scopes.For(scopes.Mail)) {
 		t.Errorf("grants = %v, want only %v", got, scopes.For(scopes.Mail))
 	}
@@ -196,8 +194,7 @@ func TestQuickstartConsentIsReal(t *testing.T) {
 // a failing exit.
 func TestQuickstartDeclinedConsent(t *testing.T) {
 	t.Parallel()
-	d := setup.StartDemo()
-	defer d.Close()
+	d := m365test.New(t)
 	d.Server.DeclineNextConsent()
 	s, steps, err := runDemo(t, d)
 	if err == nil {
@@ -365,7 +362,7 @@ func TestQuickstartLivePath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.Load(t.Context(), w.sum.User.AccountID); err != nil {
+	if _, _, err := store.Load(t.Context(), w.sum.User.AccountID); err != nil {
 		t.Errorf("stored tokens do not open: %v", err)
 	}
 }
@@ -451,8 +448,7 @@ func TestNewGraphWithoutHTTPClient(t *testing.T) {
 // meetings the notetaker joins.
 func TestQuickstartSkipsMeetingsThatAreOver(t *testing.T) {
 	t.Parallel()
-	d := setup.StartDemo()
-	defer d.Close()
+	d := m365test.New(t)
 	opts, err := parseFlags([]string{"-features", "calendar", "-days", "1"}, new(bytes.Buffer))
 	if err != nil {
 		t.Fatal(err)

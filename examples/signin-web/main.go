@@ -38,6 +38,7 @@ import (
 	"github.com/m365kit/m365kit/consent"
 	"github.com/m365kit/m365kit/examples/internal/setup"
 	"github.com/m365kit/m365kit/graphclient"
+	"github.com/m365kit/m365kit/m365test"
 	"github.com/m365kit/m365kit/scopes"
 )
 
@@ -73,7 +74,7 @@ type session struct {
 
 type server struct {
 	app      *auth.App
-	demo     *setup.Demo // nil against Microsoft
+	demo     *m365test.Sandbox // nil against Microsoft
 	hc       *http.Client
 	redirect string
 	secure   bool // cookies only over https
@@ -108,14 +109,12 @@ func newServer(env setup.Env) (*server, error) {
 	} else {
 		s.demo = env.Demo
 		if s.demo == nil {
-			s.demo = setup.StartDemo()
+			if s.demo, err = m365test.Start(); err != nil {
+				return nil, err
+			}
 			s.close = s.demo.Close
 		}
-		if s.app, err = s.demo.App(); err != nil {
-			s.close()
-			return nil, err
-		}
-		s.redirect, s.hc = s.demo.RedirectURL, s.demo.Server.HTTPClient()
+		s.app, s.redirect, s.hc = s.demo.App, s.demo.Demo.App.RedirectURIs[0], s.demo.Server.HTTPClient()
 	}
 	u, _ := url.Parse(s.redirect)
 	s.secure = u.Scheme == "https"
@@ -227,7 +226,7 @@ func (s *server) home(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		data := map[string]any{}
 		if s.demo != nil {
-			data["DemoUsers"] = s.demo.Users
+			data["DemoUsers"] = s.demo.Demo.Users
 		}
 		render(w, http.StatusOK, "signin", data)
 		return

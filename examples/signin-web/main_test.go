@@ -15,6 +15,7 @@ import (
 	"github.com/m365kit/m365kit/auth"
 	"github.com/m365kit/m365kit/examples/internal/programtest"
 	"github.com/m365kit/m365kit/examples/internal/setup"
+	"github.com/m365kit/m365kit/m365test"
 )
 
 func noEnv(string) string { return "" }
@@ -28,7 +29,7 @@ type browser struct {
 	c  *http.Client
 }
 
-func newBrowser(t *testing.T, d *setup.Demo) *browser {
+func newBrowser(t *testing.T, d *m365test.Sandbox) *browser {
 	t.Helper()
 	s, err := newServer(setup.Env{Getenv: noEnv, Demo: d})
 	if err != nil {
@@ -97,8 +98,7 @@ func (b *browser) signIn(hint string) (int, string) {
 
 func TestSignInShowsUserAndSignsOut(t *testing.T) {
 	t.Parallel()
-	d := setup.StartDemo()
-	defer d.Close()
+	d := m365test.New(t)
 	b := newBrowser(t, d)
 
 	code, page := b.get("/")
@@ -109,7 +109,7 @@ func TestSignInShowsUserAndSignsOut(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("after sign-in: %d\n%s", code, page)
 	}
-	for _, want := range []string{"Hello, Alex Wilber", "alex@contoso.com", d.Alex.AccountID(), "User.Read", "GET /me", "Sign out"} {
+	for _, want := range []string{"Hello, Alex Wilber", "alex@contoso.com", d.Demo.Alex.AccountID(), "User.Read", "GET /me", "Sign out"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the user page lacks %q:\n%s", want, page)
 		}
@@ -123,7 +123,7 @@ func TestSignInShowsUserAndSignsOut(t *testing.T) {
 		t.Fatalf("after sign-out: %d\n%s", code, page)
 	}
 	// Sign-out deleted the stored tokens, not just the session.
-	if _, err := b.s.app.TokenSource(d.Alex.AccountID(), features...).Token(t.Context()); !errors.Is(err, auth.ErrNotSignedIn) {
+	if _, err := b.s.app.TokenSource(d.Demo.Alex.AccountID(), features...).Token(t.Context()); !errors.Is(err, auth.ErrNotSignedIn) {
 		t.Errorf("token after sign-out: %v, want ErrNotSignedIn", err)
 	}
 }
@@ -132,8 +132,7 @@ func TestSignInShowsUserAndSignsOut(t *testing.T) {
 // post) is refused.
 func TestCallbackWithoutPendingCookie(t *testing.T) {
 	t.Parallel()
-	d := setup.StartDemo()
-	defer d.Close()
+	d := m365test.New(t)
 	b := newBrowser(t, d)
 	code, page := b.post("/auth/callback", url.Values{"code": {"stolen"}, "state": {"forged"}})
 	if code != http.StatusBadRequest || !strings.Contains(page, "Sign-in failed") {
@@ -147,8 +146,7 @@ func TestCallbackWithoutPendingCookie(t *testing.T) {
 // An ID token for another audience fails the checks, and the page says so.
 func TestBadIDTokenRefused(t *testing.T) {
 	t.Parallel()
-	d := setup.StartDemo()
-	defer d.Close()
+	d := m365test.New(t)
 	b := newBrowser(t, d)
 	d.Server.NextIDToken(func(c map[string]any) { c["aud"] = "another-app" })
 	code, page := b.signIn("adele@contoso.com")
@@ -159,8 +157,7 @@ func TestBadIDTokenRefused(t *testing.T) {
 
 func TestRunServesUntilStopped(t *testing.T) {
 	t.Parallel()
-	d := setup.StartDemo()
-	defer d.Close()
+	d := m365test.New(t)
 	env := setup.Env{Getenv: noEnv, Demo: d}
 	programtest.ServesUntilStopped(t, runEnv, env, "sign-in server on", "-addr", "127.0.0.1:0")
 }

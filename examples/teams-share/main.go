@@ -94,7 +94,7 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, env se
 				return err
 			}
 			if c.ID == *chat || (c.Topic != "" && strings.EqualFold(c.Topic, *chat)) {
-				target = &c
+				target = c
 				break
 			}
 		}
@@ -113,7 +113,7 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, env se
 				return err
 			}
 			if strings.EqualFold(t.DisplayName, teamName) {
-				team = &t
+				team = t
 				break
 			}
 		}
@@ -126,7 +126,7 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, env se
 				return err
 			}
 			if strings.EqualFold(c.DisplayName, channelName) {
-				ch = &c
+				ch = c
 				break
 			}
 		}

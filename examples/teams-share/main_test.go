@@ -7,14 +7,14 @@ import (
 
 	"github.com/m365kit/m365kit/examples/internal/setup"
 	"github.com/m365kit/m365kit/graphtest"
+	"github.com/m365kit/m365kit/m365test"
 )
 
 func noEnv(string) string { return "" }
 
 func TestShareToChannelAndChat(t *testing.T) {
 	t.Parallel()
-	d := setup.StartDemo()
-	defer d.Close()
+	d := m365test.New(t)
 	env := setup.Env{Getenv: noEnv, Demo: d}
 
 	var out bytes.Buffer
@@ -23,7 +23,7 @@ func TestShareToChannelAndChat(t *testing.T) {
 		t.Fatal(err)
 	}
 	var releases *graphtest.Channel
-	for _, c := range d.Engineering.Channels() {
+	for _, c := range d.Demo.Engineering.Channels() {
 		if c.DisplayName == "Releases" {
 			releases = c
 		}
@@ -33,7 +33,7 @@ func TestShareToChannelAndChat(t *testing.T) {
 		t.Fatalf("%d messages in Engineering › Releases, want 1", len(msgs))
 	}
 	m := msgs[0]
-	if m.From.ID != d.Adele.ID || !strings.Contains(m.Content, "Listen from 0:40") || len(m.Attachments) != 1 ||
+	if m.From.ID != d.Demo.Adele.ID || !strings.Contains(m.Content, "Listen from 0:40") || len(m.Attachments) != 1 ||
 		!strings.Contains(m.Attachments[0].Content, "https://app.example.com/clips/9") || !strings.Contains(m.Attachments[0].Content, "Churn risk") {
 		t.Errorf("posted message: %+v", m)
 	}
@@ -45,15 +45,14 @@ func TestShareToChannelAndChat(t *testing.T) {
 	if err := runEnv(t.Context(), []string{"-chat", "Launch crew"}, &out, new(bytes.Buffer), env); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(d.Chat.Messages()); n != 1 {
+	if n := len(d.Demo.Chat.Messages()); n != 1 {
 		t.Errorf("%d messages in the Launch crew chat, want 1", n)
 	}
 }
 
 func TestShareErrors(t *testing.T) {
 	t.Parallel()
-	d := setup.StartDemo()
-	defer d.Close()
+	d := m365test.New(t)
 	env := setup.Env{Getenv: noEnv, Demo: d}
 	tests := []struct {
 		args []string
@@ -73,7 +72,7 @@ func TestShareErrors(t *testing.T) {
 			t.Errorf("run %v: err = %v, want one containing %q", tt.args, err, tt.want)
 		}
 	}
-	for _, c := range d.Engineering.Channels() {
+	for _, c := range d.Demo.Engineering.Channels() {
 		if n := len(c.Messages()); n != 0 {
 			t.Errorf("a failed run posted %d messages to %s", n, c.DisplayName)
 		}

@@ -180,7 +180,7 @@ func runRefreshLoad(t *testing.T, inner auth.TokenStore) {
 	accounts := make([]string, loadUsers)
 	for i := range loadUsers {
 		u := tenant.AddUser(fmt.Sprintf("user%02d@contoso.com", i), fmt.Sprintf("User %02d", i))
-		authURL, pending, err := app.SignInURL(ctx, auth.SignInRequest{Features: []scopes.Feature{scopes.Calendar}, LoginHint: u.UserPrincipalName})
+		authURL, pending, err := app.SignInURL(auth.SignInRequest{Features: []scopes.Feature{scopes.Calendar}, LoginHint: u.UserPrincipalName})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -299,14 +299,14 @@ func runRefreshLoad(t *testing.T, inner auth.TokenStore) {
 	// The rotated refresh tokens were saved, sealed: the store holds each
 	// user's last one, and its raw bytes show none of them.
 	for _, a := range accounts {
-		blob, err := sealed.Load(ctx, a)
+		blob, _, err := sealed.Load(ctx, a)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got := storedRefreshToken(t, blob); got != lastRT[a] {
 			t.Errorf("account %s: the store holds an older refresh token than the last one issued", a)
 		}
-		raw, err := inner.Load(ctx, a)
+		raw, _, err := inner.Load(ctx, a)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -355,7 +355,7 @@ func TestTokenRefreshUnderLoadPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	st, err := sqlstore.New(db, sqlstore.WithDialect(sqlstore.Postgres), sqlstore.WithTable(fmt.Sprintf("reliability_tokens_%d", time.Now().UnixNano())))
+	st, err := sqlstore.New(db, sqlstore.Config{Dialect: sqlstore.Postgres, Table: fmt.Sprintf("reliability_tokens_%d", time.Now().UnixNano())})
 	if err != nil {
 		t.Fatal(err)
 	}

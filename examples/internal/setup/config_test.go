@@ -138,14 +138,14 @@ func TestStoreKeyFile(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("key file: %v, %v", fi, err)
 	}
-	if err := s1.Save(t.Context(), "oid.tid", []byte("token cache")); err != nil {
+	if err := s1.Save(t.Context(), "oid.tid", []byte("token cache"), 0); err != nil {
 		t.Fatal(err)
 	}
 	s2, err := cfg.Store()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, err := s2.Load(t.Context(), "oid.tid"); err != nil || string(v) != "token cache" {
+	if v, _, err := s2.Load(t.Context(), "oid.tid"); err != nil || string(v) != "token cache" {
 		t.Fatalf("second store Load = %q, %v; the key file was not reused", v, err)
 	}
 	raw, err := os.ReadDir(filepath.Join(dir, "tokens"))
@@ -170,7 +170,7 @@ func TestStoreKeyFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s3.Load(t.Context(), "oid.tid"); err == nil {
+	if _, _, err := s3.Load(t.Context(), "oid.tid"); err == nil {
 		t.Error("a store with another key opened the tokens")
 	}
 }

@@ -1,6 +1,6 @@
 // Package setup is the plumbing the example programs share: reading the
 // M365KIT_* environment, the encrypted token store under the user's config
-// directory, the in-process demo tenant (graphtest) every example runs
+// directory, the in-process demo tenant (an m365test sandbox) every example runs
 // against when nothing is configured, and Main, the process around each
 // example's Program.
 //

@@ -5,14 +5,8 @@ import (
 	"strings"
 )
 
-// routesMe registers the signed-in user's profile route.
-func (s *Server) routesMe() {
-	s.handleGraph("GET /v1.0/me", []string{"User.Read", "User.ReadWrite", "User.ReadBasic.All", "User.Read.All",
-		"User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, s.handleMe)
-}
-
-// handleMe serves GET /me: the user resource, honouring $select.
-func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, u *User) {
+// handleGetMe serves GET /me: the user resource, honouring $select.
+func (s *Server) handleGetMe(w http.ResponseWriter, r *http.Request, u *User) {
 	given, surname, _ := strings.Cut(u.DisplayName, " ")
 	var mail any
 	if u.Mail != "" {

@@ -2,78 +2,15 @@ package setup
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
 
-	"github.com/m365kit/m365kit/auth"
 	"github.com/m365kit/m365kit/graphclient"
-	"github.com/m365kit/m365kit/graphtest"
+	"github.com/m365kit/m365kit/m365test"
 	"github.com/m365kit/m365kit/scopes"
 )
-
-// Demo is a running fake Microsoft 365 with graphtest's demo tenant
-// (contoso.com, Adele Vance's calendar, mailbox, teams and chats). It is
-// safe for concurrent use.
-type Demo struct {
-	Server *graphtest.Server
-	*graphtest.Demo
-}
-
-// StartDemo starts the fake Microsoft 365 in-process. Close it when done.
-func StartDemo() *Demo {
-	srv := graphtest.NewServer()
-	return &Demo{Server: srv, Demo: srv.AddDemoTenant()}
-}
-
-// Close stops the fake.
-func (d *Demo) Close() { d.Server.Close() }
-
-// App returns an auth.App for the demo app registration, with an in-memory
-// token store sealed with a random key.
-func (d *Demo) App() (*auth.App, error) {
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return nil, err
-	}
-	store, err := auth.Sealed(auth.NewMemoryStore(), key)
-	if err != nil {
-		return nil, err
-	}
-	cred, err := auth.Secret(d.ClientSecret)
-	if err != nil {
-		return nil, err
-	}
-	return auth.New(auth.Config{
-		ClientID:    d.ClientID,
-		Credential:  cred,
-		RedirectURL: d.RedirectURL,
-		Store:       store,
-		HTTPClient:  d.Server.HTTPClient(),
-	})
-}
-
-// SignIn signs the demo user upn in through the fake authority: the sign-in
-// URL, the "browser" (graphtest's Browse), and the callback.
-func (d *Demo) SignIn(ctx context.Context, app *auth.App, upn string, features ...scopes.Feature) (*auth.User, error) {
-	u, pending, err := app.SignInURL(ctx, auth.SignInRequest{Features: features, LoginHint: upn})
-	if err != nil {
-		return nil, err
-	}
-	cb, err := d.Server.Browse(ctx, u)
-	if err != nil {
-		return nil, err
-	}
-	return app.CompleteSignIn(ctx, cb, pending)
-}
-
-// Graph returns a Graph client that acts for user through app, over the
-// fake's HTTP client.
-func (d *Demo) Graph(app *auth.App, user *auth.User, features ...scopes.Feature) (*graphclient.Client, error) {
-	return graphclient.New(app.TokenSource(user.AccountID, features...), graphclient.WithHTTPClient(d.Server.HTTPClient()))
-}
 
 // Env is what an example reads from its surroundings. The zero value reads
 // the process environment and starts its own demo when nothing is configured.
@@ -81,9 +18,9 @@ func (d *Demo) Graph(app *auth.App, user *auth.User, features ...scopes.Feature)
 type Env struct {
 	// Getenv reads a variable; nil means os.Getenv.
 	Getenv func(string) string
-	// Demo, when set, is used instead of starting a demo (tests share one
-	// between runs to show that a program resumes).
-	Demo *Demo
+	// Demo, when set, is the demo tenant used instead of starting one
+	// (tests share one between runs to show that a program resumes).
+	Demo *m365test.Sandbox
 }
 
 // Conn is a Graph client acting for one user, demo or real. It is safe for
@@ -95,7 +32,7 @@ type Conn struct {
 	// Domain is the user's e-mail domain (what counts as internal).
 	Domain string
 	// Demo is set when the connection is to the demo tenant.
-	Demo  *Demo
+	Demo  *m365test.Sandbox
 	close func()
 }
 
@@ -136,25 +73,18 @@ func (e Env) Connect(ctx context.Context, account string, features ...scopes.Fea
 	if cfg == nil {
 		d, closeFn := e.Demo, func() {}
 		if d == nil {
-			d = StartDemo()
+			if d, err = m365test.Start(); err != nil {
+				return nil, err
+			}
 			closeFn = d.Close
 		}
-		app, err := d.App()
-		if err != nil {
-			closeFn()
-			return nil, err
-		}
-		user, err := d.SignIn(ctx, app, d.Adele.UserPrincipalName, features...)
+		s, err := d.SignIn(ctx, d.Demo.Adele.UserPrincipalName, features...)
 		if err != nil {
 			closeFn()
 			return nil, fmt.Errorf("demo sign-in: %w", err)
 		}
-		gc, err := d.Graph(app, user, features...)
-		if err != nil {
-			closeFn()
-			return nil, err
-		}
-		return &Conn{Graph: gc, User: user.Name + " <" + user.Username + "> (demo tenant)", Domain: Domain(user.Username), Demo: d, close: closeFn}, nil
+		user := s.User
+		return &Conn{Graph: s.Graph, User: user.Name + " <" + user.Username + "> (demo tenant)", Domain: Domain(user.Username), Demo: d, close: closeFn}, nil
 	}
 	if account == "" {
 		account = cfg.Account()

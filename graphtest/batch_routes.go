@@ -34,11 +34,6 @@ type batchResult struct {
 	Body    any               `json:"body,omitempty"`
 }
 
-// routesBatch registers the JSON batching endpoint.
-func (s *Server) routesBatch() {
-	s.graph.HandleFunc("POST /v1.0/$batch", s.handleBatch)
-}
-
 // handleBatch serves POST /$batch: it validates the batch, runs each item
 // through the Graph routes in-process with the batch's Authorization,
 // honours dependsOn (424 for dependents of a failed request) and applies
@@ -128,7 +123,7 @@ func batchOrder(items []batchItem) ([]int, string) {
 func (s *Server) runBatchItem(outer *http.Request, it batchItem, status map[string]int) batchResult {
 	for _, d := range it.DependsOn {
 		if st := status[d]; st >= 400 {
-			return itemError(it.ID, http.StatusFailedDependency, "FailedDependency", fmt.Sprintf("The request depends on request '%s', which failed.", d))
+			return s.itemError(it.ID, http.StatusFailedDependency, "FailedDependency", fmt.Sprintf("The request depends on request '%s', which failed.", d))
 		}
 	}
 	rel := it.URL
@@ -136,14 +131,15 @@ func (s *Server) runBatchItem(outer *http.Request, it batchItem, status map[stri
 		rel = "/" + rel
 	}
 	if strings.HasPrefix(rel, "/v1.0/") || strings.HasPrefix(rel, "/beta/") || strings.Contains(it.URL, "://") {
-		return itemError(it.ID, http.StatusBadRequest, "BadRequest", "A batch request url must be relative to the version, such as /me/events.")
+		return s.itemError(it.ID, http.StatusBadRequest, "BadRequest", "A batch request url must be relative to the version, such as /me/events.")
 	}
-	target, err := url.Parse("https://" + GraphHost + "/v1.0" + rel)
+	version := batchVersion(outer)
+	target, err := url.Parse("https://" + GraphHost + version + rel)
 	if err != nil {
-		return itemError(it.ID, http.StatusBadRequest, "BadRequest", "Invalid request url.")
+		return s.itemError(it.ID, http.StatusBadRequest, "BadRequest", "Invalid request url.")
 	}
-	if strings.HasPrefix(target.Path, "/v1.0/$batch") {
-		return itemError(it.ID, http.StatusBadRequest, "BadRequest", "A batch cannot contain a batch.")
+	if strings.HasPrefix(target.Path, version+"/$batch") {
+		return s.itemError(it.ID, http.StatusBadRequest, "BadRequest", "A batch cannot contain a batch.")
 	}
 	var body io.Reader
 	if len(it.Body) > 0 {
@@ -151,7 +147,7 @@ func (s *Server) runBatchItem(outer *http.Request, it batchItem, status map[stri
 	}
 	req, err := http.NewRequestWithContext(outer.Context(), strings.ToUpper(it.Method), target.String(), body)
 	if err != nil {
-		return itemError(it.ID, http.StatusBadRequest, "BadRequest", "Invalid request method or url.")
+		return s.itemError(it.ID, http.StatusBadRequest, "BadRequest", "Invalid request method or url.")
 	}
 	req.Host = GraphHost
 	req.RemoteAddr = outer.RemoteAddr
@@ -167,12 +163,22 @@ func (s *Server) runBatchItem(outer *http.Request, it batchItem, status map[stri
 		req.Header.Set("Content-Type", "application/json")
 	}
 	rec := httptest.NewRecorder()
+	w := &statusWriter{ResponseWriter: rec, now: s.now} // stamps the server clock
 	if f, ok := s.takeFault(it.Method, target.Path, target.Query(), true); ok {
-		writeFault(rec, f)
+		writeFault(w, f)
 	} else {
-		s.graph.ServeHTTP(rec, req)
+		s.graph.ServeHTTP(w, req)
 	}
 	return recorded(it.ID, rec)
+}
+
+// batchVersion returns the version segment of a batch request, "/v1.0"
+// or "/beta": its items run under the same version.
+func batchVersion(outer *http.Request) string {
+	if strings.HasPrefix(outer.URL.Path, "/beta/") {
+		return "/beta"
+	}
+	return "/v1.0"
 }
 
 // recorded converts a recorded response into a batch response: a JSON body
@@ -195,8 +201,8 @@ func recorded(id string, rec *httptest.ResponseRecorder) batchResult {
 }
 
 // itemError is a batch response carrying Graph's error envelope.
-func itemError(id string, status int, code, msg string) batchResult {
+func (s *Server) itemError(id string, status int, code, msg string) batchResult {
 	rec := httptest.NewRecorder()
-	writeGraphError(rec, status, code, msg)
+	writeGraphError(&statusWriter{ResponseWriter: rec, now: s.now}, status, code, msg)
 	return recorded(id, rec)
 }
