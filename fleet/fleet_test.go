@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/m365kit/m365kit/graphclient"
 	"github.com/m365kit/m365kit/scopes"
 )
 
@@ -120,7 +121,7 @@ func TestConnectRejectsBadInput(t *testing.T) {
 	} {
 		err := e.f.Connect(t.Context(), a)
 		var fe *Error
-		if !errors.As(err, &fe) || fe.Input == "" || !errors.Is(err, errInvalidInput) {
+		if !errors.As(err, &fe) || fe.Input == "" || !errors.Is(err, graphclient.ErrInvalidInput) {
 			t.Errorf("Connect(%+v) = %v, want an *Error naming the input", a, err)
 		}
 	}
