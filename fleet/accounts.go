@@ -275,7 +275,7 @@ func (f *Fleet) Connect(ctx context.Context, a Account) error {
 				return err
 			}
 		}
-		return nil
+		return f.subscribeTx(ctx, tx, &a)
 	})
 	if err != nil {
 		return &Error{Op: op, Err: err}
@@ -322,6 +322,16 @@ func (f *Fleet) Disconnect(ctx context.Context, accountID string) error {
 		return invalid(op, "accountID", "is empty")
 	}
 	err := f.db.inTx(ctx, func(tx *Tx) error {
+		st, err := f.lockAccount(ctx, tx, accountID)
+		if errors.Is(err, ErrUnknownAccount) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := f.unsubscribeTx(ctx, tx, accountID, st.Features, true); err != nil {
+			return err
+		}
 		for _, q := range []string{
 			`DELETE FROM fleet_accounts WHERE id = $1`,
 			`DELETE FROM fleet_cursors WHERE account_id = $1`,
@@ -349,7 +359,14 @@ func (f *Fleet) Disable(ctx context.Context, accountID string) error {
 		return invalid(op, "accountID", "is empty")
 	}
 	err := f.db.inTx(ctx, func(tx *Tx) error {
+		st, err := f.lockAccount(ctx, tx, accountID)
+		if err != nil {
+			return err
+		}
 		if err := f.setStatusTx(ctx, tx, accountID, StatusChange{To: StatusDisabled}); err != nil {
+			return err
+		}
+		if err := f.unsubscribeTx(ctx, tx, accountID, st.Features, true); err != nil {
 			return err
 		}
 		return f.cancelJobsTx(ctx, tx, accountID)

@@ -11,7 +11,7 @@ import (
 // Sentinel errors, matched with errors.Is.
 var (
 	// ErrUnknownAccount means no connected account has the ID.
-	ErrUnknownAccount = errors.New("fleet: unknown account")
+	ErrUnknownAccount = errors.New("unknown account")
 )
 
 // Error is the error fleet's functions and methods return. Op names the

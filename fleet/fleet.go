@@ -3,8 +3,10 @@ package fleet
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -17,6 +19,7 @@ import (
 	"github.com/m365kit/m365kit/auth"
 	"github.com/m365kit/m365kit/graphclient"
 	"github.com/m365kit/m365kit/mail"
+	"github.com/m365kit/m365kit/notify"
 )
 
 // Defaults of the Config fields left zero.
@@ -28,6 +31,7 @@ const (
 	DefaultMaxAttempts   = 10
 	DefaultPollInterval  = 250 * time.Millisecond
 	DefaultThrottle      = time.Minute
+	DefaultRenewBefore   = 24 * time.Hour
 )
 
 // Queue is the River queue fleet's jobs run in, so a program's own River
@@ -89,6 +93,18 @@ type Config struct {
 	// (default DefaultPollInterval; PostgreSQL is woken by LISTEN/NOTIFY
 	// and polls once a second as a fallback).
 	PollInterval time.Duration
+	// NotificationURL is the https URL where Graph reaches the webhook
+	// (Handler) on any replica. With it, fleet subscribes to each
+	// account's calendar and mail folders and keeps the subscriptions
+	// alive; without it, syncs come from Connect, Sync and the sweep only.
+	NotificationURL string
+	// RenewBefore is how long before expiry a subscription is renewed
+	// (default DefaultRenewBefore); it must be shorter than every
+	// subscription lifetime.
+	RenewBefore time.Duration
+	// SubscriptionLifetime overrides notify.DefaultLifetimes per kind
+	// (Microsoft has changed them before; tests shorten them).
+	SubscriptionLifetime map[notify.Kind]time.Duration
 	// OnStatusChange, if set, is told each change of an account's status
 	// once, on whichever replica runs the delivery job (an error retries
 	// the delivery). A product emails "reconnect your calendar" from it.
@@ -117,6 +133,12 @@ type Fleet struct {
 	onState  func(ctx context.Context, c StatusChange) error
 	q        queue
 	m        *metrics
+	reg      registry
+	hook     *notify.Handler
+
+	notifyURL   string
+	renewBefore time.Duration
+	lifetimes   map[notify.Kind]time.Duration
 
 	rescueAfter, jobTimeout, slice time.Duration
 	sweepAfter, sweepInterval      time.Duration
@@ -162,6 +184,24 @@ func New(cfg Config) (*Fleet, error) {
 		sweepAfter:    or(cfg.SweepAfter, DefaultSweepAfter),
 		sweepInterval: or(cfg.SweepInterval, DefaultSweepInterval),
 	}
+	f.reg = registry{db: cfg.DB}
+	f.notifyURL = cfg.NotificationURL
+	f.renewBefore = or(cfg.RenewBefore, DefaultRenewBefore)
+	f.lifetimes = cfg.SubscriptionLifetime
+	life := notify.DefaultLifetimes()
+	for k, d := range cfg.SubscriptionLifetime {
+		life[k] = d
+	}
+	for k, d := range life {
+		if f.renewBefore >= d {
+			return nil, invalid(op, "Config.RenewBefore", fmt.Sprintf("%v is not shorter than the %s lifetime %v", f.renewBefore, k, d))
+		}
+	}
+	if f.notifyURL != "" {
+		if u, err := url.Parse(f.notifyURL); err != nil || u.Scheme != "https" || u.Host == "" {
+			return nil, invalid(op, "Config.NotificationURL", "is not an absolute https URL")
+		}
+	}
 	f.jobTimeout = f.rescueAfter * 3 / 4
 	f.slice = f.rescueAfter / 2
 	if f.log == nil {
@@ -187,6 +227,7 @@ func New(cfg Config) (*Fleet, error) {
 	river.AddWorker(workers, &sweepWorker{f: f})
 	river.AddWorker(workers, &slideWorker{f: f})
 	river.AddWorker(workers, &statusWorker{f: f})
+	f.addSubscriptionWorkers(workers)
 
 	rc := &river.Config{
 		Queues:               map[string]river.QueueConfig{Queue: {MaxWorkers: or(cfg.Workers, DefaultWorkers)}},
@@ -205,6 +246,10 @@ func New(cfg Config) (*Fleet, error) {
 	if cfg.DB.sqlite != nil {
 		rc.FetchPollInterval = or(cfg.PollInterval, DefaultPollInterval)
 		rc.FetchCooldown = min(rc.FetchPollInterval, 100*time.Millisecond)
+	}
+	f.hook, err = notify.NewHandler(notify.HandlerConfig{Store: f.reg, Deliver: f.deliver, Logger: cfg.Logger})
+	if err != nil {
+		return nil, &Error{Op: op, Err: err}
 	}
 	f.q, err = newQueue(cfg.DB, rc)
 	if err != nil {
@@ -233,9 +278,13 @@ func (f *Fleet) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops fetching jobs and waits for the running ones to finish, or
+// Stop makes Handler answer 503 (Graph delivers again later), stops
+// fetching jobs and waits for the running ones to finish, or
 // for ctx; jobs still running then are cancelled and run again later.
 func (f *Fleet) Stop(ctx context.Context) error {
+	// Notifications arriving from now on get 503: Graph delivers them
+	// again, to this replica later or to another.
+	_ = f.hook.Shutdown(ctx)
 	if err := f.q.stop(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return &Error{Op: "Stop", Err: err}
 	}

@@ -36,6 +36,9 @@ func (f *Fleet) periodicJobs() []*river.PeriodicJob {
 		river.NewPeriodicJob(river.PeriodicInterval(slideEvery), func() (river.JobArgs, *river.InsertOpts) {
 			return slideArgs{}, &river.InsertOpts{Queue: Queue, UniqueOpts: river.UniqueOpts{ByPeriod: slideEvery}}
 		}, &river.PeriodicJobOpts{ID: "fleet.slide", RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(f.sweepInterval), func() (river.JobArgs, *river.InsertOpts) {
+			return renewArgs{}, &river.InsertOpts{Queue: Queue, UniqueOpts: river.UniqueOpts{ByPeriod: f.sweepInterval}}
+		}, &river.PeriodicJobOpts{ID: "fleet.renew", RunOnStart: true}),
 	}
 }
 

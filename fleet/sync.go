@@ -148,7 +148,7 @@ func (f *Fleet) runSync(ctx context.Context, job *rivertype.JobRow, accountID, r
 		f.m.job(ctx, kind, "error")
 		return err
 	}
-	gc, err := f.graph(r.account)
+	gc, err := f.graph(r.account.ID, r.account.Features)
 	if err != nil {
 		f.m.job(ctx, kind, "error")
 		return river.JobCancel(err)
@@ -163,7 +163,16 @@ func (f *Fleet) runSync(ctx context.Context, job *rivertype.JobRow, accountID, r
 		return nil
 	}
 	if err != nil {
-		return f.failed(ctx, r, err)
+		if errors.Is(err, graphclient.ErrSyncReset) {
+			// Graph dropped the state twice in one round: start over.
+			if derr := f.db.inTx(ctx, func(tx *Tx) error {
+				_, err := tx.Exec(ctx, `DELETE FROM fleet_cursors WHERE account_id = $1 AND resource = $2`, accountID, resource)
+				return err
+			}); derr != nil {
+				return derr
+			}
+		}
+		return f.jobFailed(ctx, job, r.account, err)
 	}
 	return nil
 }
@@ -179,8 +188,8 @@ func contains(list []string, s string) bool {
 
 // graph returns a Graph client for the account. Throttled and unavailable
 // answers are not retried in the worker: the job snoozes instead.
-func (f *Fleet) graph(st *AccountState) (*graphclient.Client, error) {
-	ts := f.app.TokenSource(st.ID, st.Features...)
+func (f *Fleet) graph(accountID string, features []scopes.Feature) (*graphclient.Client, error) {
+	ts := f.app.TokenSource(accountID, features...)
 	opts := append([]graphclient.Option{graphclient.WithHTTPClient(f.hc)}, f.gopts...)
 	opts = append(opts, graphclient.WithRetry(graphclient.RetryPolicy{ShouldRetry: noThrottleRetry}))
 	return graphclient.New(ts, opts...)
@@ -394,10 +403,11 @@ func (f *Fleet) commit(ctx context.Context, r *run, c commitReq) (last bool, err
 	return last, nil
 }
 
-// failed decides what a failed sync job does: park the account on a
-// sign-in or consent problem, snooze on throttling, retry otherwise.
-func (f *Fleet) failed(ctx context.Context, r *run, err error) error {
-	kind := r.job.Kind
+// jobFailed decides what a failed job of an account does: park the
+// account on a sign-in or consent problem (and cancel the job), snooze on
+// throttling, retry otherwise.
+func (f *Fleet) jobFailed(ctx context.Context, job *rivertype.JobRow, st *AccountState, err error) error {
+	kind := job.Kind
 	var ae *auth.Error
 	errors.As(err, &ae)
 	switch {
@@ -406,11 +416,11 @@ func (f *Fleet) failed(ctx context.Context, r *run, err error) error {
 		if ae != nil {
 			reason = ae.Error()
 		}
-		if perr := f.park(ctx, r.account.ID, StatusChange{To: StatusNeedsSignIn, Reason: reason}); perr != nil {
+		if perr := f.park(ctx, st.ID, StatusChange{To: StatusNeedsSignIn, Reason: reason}); perr != nil {
 			return perr
 		}
 		f.m.job(ctx, kind, "parked")
-		f.log.WarnContext(ctx, "fleet: account needs a new sign-in", "account", r.account.ID, "reason", reason)
+		f.log.WarnContext(ctx, "fleet: account needs a new sign-in", "account", st.ID, "reason", reason)
 		return river.JobCancel(err)
 	case errors.Is(err, auth.ErrConsentRequired):
 		var missing []string
@@ -421,39 +431,27 @@ func (f *Fleet) failed(ctx context.Context, r *run, err error) error {
 		}
 		if len(missing) == 0 {
 			// Entra did not say which: everything the account needs.
-			missing = scopes.For(r.account.Features...)
+			missing = scopes.For(st.Features...)
 		}
-		if perr := f.park(ctx, r.account.ID, StatusChange{To: StatusConsentMissing, Reason: err.Error(), Missing: missing}); perr != nil {
+		if perr := f.park(ctx, st.ID, StatusChange{To: StatusConsentMissing, Reason: err.Error(), Missing: missing}); perr != nil {
 			return perr
 		}
 		f.m.job(ctx, kind, "parked")
-		f.log.WarnContext(ctx, "fleet: account lacks consent", "account", r.account.ID, "missing", strings.Join(missing, ","))
+		f.log.WarnContext(ctx, "fleet: account lacks consent", "account", st.ID, "missing", strings.Join(missing, ","))
 		return river.JobCancel(err)
 	}
 	var ge *graphclient.Error
 	if errors.As(err, &ge) && (ge.StatusCode == http.StatusTooManyRequests || ge.StatusCode == http.StatusServiceUnavailable) {
-		d := ge.RetryAfter
-		if d <= 0 {
-			d = DefaultThrottle
-		}
+		d := retryAfter(err)
 		until := time.Now().Add(d)
 		if perr := f.db.inTx(ctx, func(tx *Tx) error {
-			return f.setStatusTx(ctx, tx, r.account.ID, StatusChange{To: StatusThrottled, Until: until})
+			return f.setStatusTx(ctx, tx, st.ID, StatusChange{To: StatusThrottled, Until: until})
 		}); perr != nil {
 			return perr
 		}
 		f.m.job(ctx, kind, "snoozed")
-		f.log.InfoContext(ctx, "fleet: throttled", "account", r.account.ID, "resource", r.resource, "status", ge.StatusCode, "retry_after", d)
+		f.log.InfoContext(ctx, "fleet: throttled", "account", st.ID, "kind", kind, "status", ge.StatusCode, "retry_after", d)
 		return river.JobSnooze(d)
-	}
-	if errors.Is(err, graphclient.ErrSyncReset) {
-		// Graph dropped the state twice in one round: start over.
-		if derr := f.db.inTx(ctx, func(tx *Tx) error {
-			_, err := tx.Exec(ctx, `DELETE FROM fleet_cursors WHERE account_id = $1 AND resource = $2`, r.account.ID, r.resource)
-			return err
-		}); derr != nil {
-			return derr
-		}
 	}
 	var sp *sinkPanic
 	outcome := "error"
@@ -461,13 +459,34 @@ func (f *Fleet) failed(ctx context.Context, r *run, err error) error {
 		outcome = "panic"
 	}
 	f.m.job(ctx, kind, outcome)
-	f.log.WarnContext(ctx, "fleet: sync failed", "account", r.account.ID, "resource", r.resource, "attempt", r.job.Attempt, "error", err)
+	f.log.WarnContext(ctx, "fleet: job failed", "account", st.ID, "kind", kind, "attempt", job.Attempt, "error", err)
 	return err
+}
+
+// retryAfter is the wait a throttled or unavailable Graph asked for, or
+// DefaultThrottle.
+func retryAfter(err error) time.Duration {
+	var ge *graphclient.Error
+	if errors.As(err, &ge) && ge.RetryAfter > 0 {
+		return ge.RetryAfter
+	}
+	return DefaultThrottle
+}
+
+// isAuthError reports an error of the user's tokens that a retry does
+// not fix.
+func isAuthError(err error) bool {
+	return errors.Is(err, auth.ErrReauthRequired) || errors.Is(err, auth.ErrNotSignedIn) || errors.Is(err, auth.ErrConsentRequired)
 }
 
 // park moves an account to a status where nothing is scheduled for it.
 func (f *Fleet) park(ctx context.Context, accountID string, c StatusChange) error {
 	return f.db.inTx(ctx, func(tx *Tx) error {
-		return f.setStatusTx(ctx, tx, accountID, c)
+		if err := f.setStatusTx(ctx, tx, accountID, c); err != nil {
+			return err
+		}
+		// The subscriptions' notifications are refused from now on; the
+		// tokens cannot delete them at Graph, where they expire.
+		return f.unsubscribeTx(ctx, tx, accountID, nil, false)
 	})
 }
