@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,6 +19,16 @@ import (
 // notifications at it and sets Config.NotificationURL.
 func withWebhook(t *testing.T, postgres bool) *env {
 	t.Helper()
+	return withWebhookOn(t, postgres, nil)
+}
+
+func withWebhookConfig(t *testing.T, tweak func(*Config)) *env {
+	t.Helper()
+	return withWebhookOn(t, false, tweak)
+}
+
+func withWebhookOn(t *testing.T, postgres bool, tweak func(*Config)) *env {
+	t.Helper()
 	var h atomic.Pointer[http.Handler]
 	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p := h.Load(); p != nil {
@@ -27,7 +38,12 @@ func withWebhook(t *testing.T, postgres bool) *env {
 		http.Error(w, "not ready", http.StatusServiceUnavailable)
 	}))
 	t.Cleanup(ts.Close)
-	e := newEnv(t, postgres, func(c *Config) { c.NotificationURL = ts.URL + "/graph/notify" })
+	e := newEnv(t, postgres, func(c *Config) {
+		c.NotificationURL = ts.URL + "/graph/notify"
+		if tweak != nil {
+			tweak(c)
+		}
+	})
 	e.srv.SetNotificationClient(ts.Client())
 	hh := e.f.Handler()
 	h.Store(&hh)
@@ -146,4 +162,66 @@ func testWebhook(t *testing.T, postgres bool) {
 	if n := e.registered(t, adele); n != 0 {
 		t.Errorf("%d registrations left", n)
 	}
+}
+
+// countRequests counts the fake's requests with a method and a path
+// prefix.
+func countRequests(srv *graphtest.Server, method, prefix string) int {
+	n := 0
+	for _, r := range srv.Requests() {
+		if r.Method == method && strings.HasPrefix(r.Path, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// The leader's renewal job renews subscriptions near expiry and creates
+// one for a synced resource that has none.
+func TestRenewal(t *testing.T) {
+	t.Parallel()
+	e := withWebhookConfig(t, func(c *Config) {
+		c.SubscriptionLifetime = map[notify.Kind]time.Duration{notify.KindEvents: 3 * time.Hour, notify.KindMessages: 3 * time.Hour}
+		c.RenewBefore = 2*time.Hour + 59*time.Minute // every subscription is due at once
+	})
+	e.start(t)
+	ctx := t.Context()
+	id := e.signIn(t, e.demo.Adele)
+	e.connect(t, Account{ID: id, Features: both})
+	waitFor(t, "two subscriptions", func() bool { return e.registered(t, id) == 2 })
+	waitFor(t, "idle", func() bool { return e.idle(t) && e.subscribeIdle(t) })
+	patches, posts := countRequests(e.srv, http.MethodPatch, "/v1.0/subscriptions/"), countRequests(e.srv, http.MethodPost, "/v1.0/subscriptions")
+	if err := (&renewWorker{f: e.f}).Work(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "two renewals", func() bool {
+		return countRequests(e.srv, http.MethodPatch, "/v1.0/subscriptions/") == patches+2 && e.subscribeIdle(t)
+	})
+
+	// A registration lost (a failed create): the renewal job creates one.
+	if err := e.db.inTx(ctx, func(tx *Tx) error {
+		_, err := tx.Exec(ctx, `DELETE FROM fleet_subscriptions WHERE account_id = $1 AND resource = 'calendar'`, id)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "idle", func() bool { return e.subscribeIdle(t) })
+	if err := (&renewWorker{f: e.f}).Work(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a new subscription", func() bool {
+		return countRequests(e.srv, http.MethodPost, "/v1.0/subscriptions") == posts+1 && e.registered(t, id) == 2
+	})
+}
+
+// subscribeIdle reports whether no subscription job is queued or running.
+func (e *env) subscribeIdle(t *testing.T) bool {
+	t.Helper()
+	var n int
+	err := e.db.queryRow(t.Context(), `SELECT COUNT(*) FROM river_job WHERE kind IN ('fleet.subscribe', 'fleet.unsubscribe')
+		AND state IN ('available', 'scheduled', 'retryable', 'running', 'pending')`).Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n == 0
 }
