@@ -107,7 +107,10 @@ type Config struct {
 	SubscriptionLifetime map[notify.Kind]time.Duration
 	// OnStatusChange, if set, is told each change of an account's status
 	// once, on whichever replica runs the delivery job (an error retries
-	// the delivery). A product emails "reconnect your calendar" from it.
+	// the delivery, so it may see a change again). Deliveries run as jobs
+	// and may arrive out of order: compare StatusChange.At, or read the
+	// current status with Account. A product emails "reconnect your
+	// calendar" from it.
 	OnStatusChange func(ctx context.Context, c StatusChange) error
 	// Logger receives fleet's and River's logs (default: discarded).
 	Logger *slog.Logger
