@@ -24,14 +24,23 @@ import (
 
 // Defaults of the Config fields left zero.
 const (
-	DefaultWorkers       = 20
-	DefaultRescueAfter   = time.Minute
-	DefaultSweepAfter    = 24 * time.Hour
+	// DefaultWorkers is Config.Workers' default.
+	DefaultWorkers = 20
+	// DefaultRescueAfter is Config.RescueAfter's default.
+	DefaultRescueAfter = time.Minute
+	// DefaultSweepAfter is Config.SweepAfter's default.
+	DefaultSweepAfter = 24 * time.Hour
+	// DefaultSweepInterval is Config.SweepInterval's default.
 	DefaultSweepInterval = 10 * time.Minute
-	DefaultMaxAttempts   = 10
-	DefaultPollInterval  = 250 * time.Millisecond
-	DefaultThrottle      = time.Minute
-	DefaultRenewBefore   = 24 * time.Hour
+	// DefaultMaxAttempts is Config.MaxAttempts' default.
+	DefaultMaxAttempts = 10
+	// DefaultPollInterval is Config.PollInterval's default.
+	DefaultPollInterval = 250 * time.Millisecond
+	// DefaultThrottle is how long a job snoozes after a 429 or 503
+	// without Retry-After.
+	DefaultThrottle = time.Minute
+	// DefaultRenewBefore is Config.RenewBefore's default.
+	DefaultRenewBefore = 24 * time.Hour
 )
 
 // Queue is the River queue fleet's jobs run in, so a program's own River

@@ -33,7 +33,7 @@ func (r *recorder) Meter(string, ...metric.MeterOption) metric.Meter { return re
 func (r *recorder) add(name string, set attribute.Set, v float64) {
 	var kv []string
 	for _, a := range set.ToSlice() {
-		kv = append(kv, string(a.Key)+"="+a.Value.Emit())
+		kv = append(kv, string(a.Key)+"="+a.Value.String())
 	}
 	sort.Strings(kv)
 	key := name + "{" + strings.Join(kv, ",") + "}"
