@@ -147,6 +147,7 @@ type Fleet struct {
 	m        *metrics
 	reg      registry
 	hook     *notify.Handler
+	intake   combiner
 
 	notifyURL   string
 	renewBefore time.Duration

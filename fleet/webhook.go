@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"net/http"
+	"sync"
+	"time"
 
 	"github.com/m365kit/m365kit/notify"
 )
@@ -23,8 +25,72 @@ import (
 // accounts are acknowledged and dropped. It is safe for concurrent use.
 func (f *Fleet) Handler() http.Handler { return f.hook }
 
-// deliver is the Handler's Deliver: the durable intake.
+// deliver is the Handler's Deliver: the durable intake. On SQLite, which
+// has one writer, concurrent deliveries are combined: the first caller
+// stores its own and every batch that arrived meanwhile in one
+// transaction (one commit instead of one each, served in arrival order),
+// the others wait for that commit.
 func (f *Fleet) deliver(ctx context.Context, batch []notify.ChangeNotification) error {
+	if f.db.sqlite == nil {
+		return f.store(ctx, batch)
+	}
+	c := &f.intake
+	req := &intakeReq{batch: batch, done: make(chan error, 1)}
+	c.mu.Lock()
+	c.pending = append(c.pending, req)
+	if c.running {
+		c.mu.Unlock()
+		return <-req.done
+	}
+	c.running = true
+	c.mu.Unlock()
+	// This caller combines until nothing is pending. Its own context may
+	// end meanwhile; the others' batches must still be stored.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	for {
+		c.mu.Lock()
+		reqs := c.pending
+		if len(reqs) > maxCombined {
+			reqs = reqs[:maxCombined]
+		}
+		c.pending = c.pending[len(reqs):]
+		if len(reqs) == 0 {
+			c.running = false
+			c.mu.Unlock()
+			break
+		}
+		c.mu.Unlock()
+		var all []notify.ChangeNotification
+		for _, r := range reqs {
+			all = append(all, r.batch...)
+		}
+		err := f.store(sctx, all)
+		for _, r := range reqs {
+			r.done <- err
+		}
+	}
+	return <-req.done
+}
+
+// maxCombined bounds the deliveries stored in one transaction.
+const maxCombined = 256
+
+// combiner queues concurrent deliveries for one transaction (SQLite).
+type combiner struct {
+	mu      sync.Mutex
+	pending []*intakeReq
+	running bool
+}
+
+type intakeReq struct {
+	batch []notify.ChangeNotification
+	done  chan error
+}
+
+// store stores the jobs of a batch of verified notifications in one
+// transaction.
+func (f *Fleet) store(ctx context.Context, batch []notify.ChangeNotification) error {
 	type key struct{ account, resource string }
 	var resyncs, renews, removed int
 	err := f.db.inTx(ctx, func(tx *Tx) error {
