@@ -1,10 +1,12 @@
 package fleet
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -224,4 +226,72 @@ func (e *env) subscribeIdle(t *testing.T) bool {
 		t.Fatal(err)
 	}
 	return n == 0
+}
+
+// Concurrent deliveries (combined into shared transactions on SQLite)
+// are all stored; notifications of unknown or parked accounts are
+// acknowledged and dropped.
+func TestDeliverConcurrently(t *testing.T) {
+	t.Parallel()
+	for _, postgres := range []bool{false, true} {
+		t.Run(dbName(postgres), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, postgres, nil)
+			ctx := t.Context()
+			const accounts, each = 10, 20
+			for i := range accounts {
+				if err := e.f.Connect(ctx, Account{ID: fmt.Sprintf("user%02d.tenant", i), Features: calendarOnly}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := e.f.park(ctx, "user00.tenant", StatusChange{To: StatusNeedsSignIn, Reason: "test"}); err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			for i := range accounts * each {
+				wg.Go(func() {
+					owner := fmt.Sprintf("user%02d.tenant", i%accounts)
+					err := e.f.deliver(ctx, []notify.ChangeNotification{
+						{Owner: owner, SubscriptionResource: notify.Events().Resource, ChangeType: "updated"},
+						{Owner: "unknown.tenant", SubscriptionResource: notify.Events().Resource, ChangeType: "updated"},
+					})
+					if err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			for i := range accounts {
+				var n int64
+				id := fmt.Sprintf("user%02d.tenant", i)
+				if err := e.db.queryRow(ctx, `SELECT requested FROM fleet_requests WHERE account_id = $1 AND resource = 'calendar'`, id).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				// Connect's request, then at least one: a transaction
+				// bumps each counter once, however many of its
+				// notifications name it (SQLite combines deliveries).
+				if i == 0 && n != 1 {
+					t.Errorf("%s (parked): %d requests stored, want Connect's only", id, n)
+				}
+				if i > 0 && (n < 2 || n > each+1) {
+					t.Errorf("%s: %d requests stored, want 2 to %d", id, n, each+1)
+				}
+				var jobs int
+				q := `SELECT COUNT(*) FROM river_job WHERE kind = 'fleet.calendar_sync' AND state = 'available' AND json_extract(args, '$.account') = $1`
+				if postgres {
+					q = `SELECT COUNT(*) FROM river_job WHERE kind = 'fleet.calendar_sync' AND state = 'available' AND args->>'account' = $1`
+				}
+				if err := e.db.queryRow(ctx, q, id).Scan(&jobs); err != nil {
+					t.Fatal(err)
+				}
+				if jobs != 1 {
+					t.Errorf("%s: %d queued sync jobs, want 1", id, jobs)
+				}
+			}
+			var unknown int
+			if err := e.db.queryRow(ctx, `SELECT COUNT(*) FROM fleet_requests WHERE account_id = 'unknown.tenant'`).Scan(&unknown); err != nil || unknown != 0 {
+				t.Errorf("requests stored for an unknown account: %d (%v)", unknown, err)
+			}
+		})
+	}
 }
