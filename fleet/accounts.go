@@ -518,11 +518,11 @@ func (f *Fleet) Counts(ctx context.Context) (map[Status]int, error) {
 	return out, nil
 }
 
-// Sync asks for a sync of every resource of an account now, as a change
+// RequestSync asks for a sync of every resource of an account now, as a change
 // notification would: at most one runs or waits per resource, and one
 // asked for while a sync runs follows it.
-func (f *Fleet) Sync(ctx context.Context, accountID string) error {
-	const op = "Sync"
+func (f *Fleet) RequestSync(ctx context.Context, accountID string) error {
+	const op = "RequestSync"
 	err := f.db.inTx(ctx, func(tx *Tx) error {
 		st, err := f.lockAccount(ctx, tx, accountID)
 		if err != nil {

@@ -53,7 +53,7 @@ func testRequestDuringSync(t *testing.T, postgres bool) {
 
 	entered, release := e.gate.arm()
 	defer release()
-	if err := e.f.Sync(ctx, id); err != nil {
+	if err := e.f.RequestSync(ctx, id); err != nil {
 		t.Fatal(err)
 	}
 	<-entered // the job is running, waiting on Graph
@@ -63,7 +63,7 @@ func testRequestDuringSync(t *testing.T, postgres bool) {
 		t.Fatal(err)
 	}
 	for range 5 {
-		if err := e.f.Sync(ctx, id); err != nil {
+		if err := e.f.RequestSync(ctx, id); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -110,7 +110,7 @@ func testRevoked(t *testing.T, postgres bool) {
 	if st.Reason == "" {
 		t.Error("no reason given for the new sign-in")
 	}
-	if err := e.f.Sync(ctx, id); err == nil {
+	if err := e.f.RequestSync(ctx, id); err == nil {
 		t.Error("Sync of a parked account succeeded")
 	}
 	e.sweep(t, -time.Hour)
@@ -221,7 +221,7 @@ func TestDisconnect(t *testing.T) {
 	if _, err := e.f.Account(ctx, id); !errors.Is(err, ErrUnknownAccount) {
 		t.Errorf("Account after Disconnect: %v, want ErrUnknownAccount", err)
 	}
-	if err := e.f.Sync(ctx, id); !errors.Is(err, ErrUnknownAccount) {
+	if err := e.f.RequestSync(ctx, id); !errors.Is(err, ErrUnknownAccount) {
 		t.Errorf("Sync after Disconnect: %v, want ErrUnknownAccount", err)
 	}
 	var n int
@@ -240,7 +240,7 @@ func TestDisconnect(t *testing.T) {
 	if s := e.status(t, id); s != StatusDisabled {
 		t.Errorf("status %s after Disable", s)
 	}
-	if err := e.f.Sync(ctx, id); err == nil {
+	if err := e.f.RequestSync(ctx, id); err == nil {
 		t.Error("Sync of a disabled account succeeded")
 	}
 	e.connect(t, Account{ID: id, Features: calendarOnly})

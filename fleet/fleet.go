@@ -105,7 +105,7 @@ type Config struct {
 	// NotificationURL is the https URL where Graph reaches the webhook
 	// (Handler) on any replica. With it, fleet subscribes to each
 	// account's calendar and mail folders and keeps the subscriptions
-	// alive; without it, syncs come from Connect, Sync and the sweep only.
+	// alive; without it, syncs come from Connect, RequestSync and the sweep only.
 	NotificationURL string
 	// RenewBefore is how long before expiry a subscription is renewed
 	// (default DefaultRenewBefore); it must be shorter than every

@@ -66,7 +66,7 @@ func testSync(t *testing.T, postgres bool) {
 	before := e.rounds(t, adele, resCalendar)
 	_, release := e.gate.arm()
 	for range 20 {
-		if err := e.f.Sync(ctx, adele); err != nil {
+		if err := e.f.RequestSync(ctx, adele); err != nil {
 			t.Fatal(err)
 		}
 	}

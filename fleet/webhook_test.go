@@ -108,7 +108,7 @@ func testWebhook(t *testing.T, postgres bool) {
 	// A burst of ten changes while a sync runs: one more round.
 	entered, release := e.gate.arm()
 	defer release()
-	if err := e.f.Sync(t.Context(), adele); err != nil {
+	if err := e.f.RequestSync(t.Context(), adele); err != nil {
 		t.Fatal(err)
 	}
 	<-entered
