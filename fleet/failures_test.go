@@ -343,3 +343,44 @@ func TestSweep(t *testing.T) {
 		t.Error("the sweep synced a parked account")
 	}
 }
+
+// When Graph drops the delta state twice in one round, the cursor is
+// dropped and the retry starts the window over (Reset): the stored data
+// still ends equal to the fake's.
+func TestSyncStateLostTwice(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false, func(c *Config) { c.PageSize = 3 })
+	e.start(t)
+	id := e.signIn(t, e.demo.Adele)
+	a := Account{ID: id, Features: calendarOnly}
+	e.connect(t, a)
+	waitFor(t, "idle", func() bool { return e.idle(t) })
+	if err := e.demo.Adele.DeleteEvent(e.demo.Interview.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.Inject(graphtest.Fault{Kind: graphtest.SyncReset, Times: 2})
+	if err := e.f.RequestSync(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the deletion synced", func() bool { return !slices.Contains(e.storedEvents(t, id), e.demo.Interview.ID) })
+	waitFor(t, "idle", func() bool { return e.idle(t) })
+	if diff := cmp.Diff(e.fakeEvents(t, id, a), e.storedEvents(t, id)); diff != "" {
+		t.Errorf("(-fake +stored):\n%s", diff)
+	}
+	n := 0
+	for _, r := range e.srv.Requests() {
+		if r.Status == 410 {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d answers 410, want the 2 injected", n)
+	}
+	var retried int
+	if err := e.db.queryRow(t.Context(), `SELECT COUNT(*) FROM river_job WHERE kind = 'fleet.calendar_sync' AND attempt > 1`).Scan(&retried); err != nil {
+		t.Fatal(err)
+	}
+	if retried != 1 {
+		t.Errorf("%d calendar jobs retried, want the one whose round lost its state twice", retried)
+	}
+}
