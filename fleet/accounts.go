@@ -59,7 +59,11 @@ type Account struct {
 	// The account's tokens are requested for exactly these.
 	Features []scopes.Feature
 	// MailFolders are the folders to sync with scopes.Mail: IDs or
-	// well-known names (default: Inbox).
+	// well-known names (default: Inbox). Each resource (the calendar,
+	// each folder) has its own jobs, which may run at the same time on
+	// different workers, each with one Graph request in flight; with the
+	// calendar and up to three folders an account stays within Outlook's
+	// four concurrent requests per mailbox.
 	MailFolders []string
 	// DaysBack and DaysAhead set the calendar window, from midnight UTC
 	// DaysBack days ago to midnight DaysAhead days ahead (defaults 1 and

@@ -146,3 +146,42 @@ func TestEngineStaysOptional(t *testing.T) {
 		}
 	}
 }
+
+// Migrate is idempotent and safe from several processes at once: three
+// Fleets migrate the same database concurrently, then once more.
+func TestMigrateIdempotent(t *testing.T) {
+	t.Parallel()
+	for _, postgres := range []bool{false, true} {
+		t.Run(dbName(postgres), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, postgres, nil) // migrated once
+			var fleets []*Fleet
+			for range 3 {
+				f, err := New(Config{DB: e.db, App: e.app, Sink: e.sink})
+				if err != nil {
+					t.Fatal(err)
+				}
+				fleets = append(fleets, f)
+			}
+			errs := make(chan error, len(fleets))
+			for _, f := range fleets {
+				go func() { errs <- f.Migrate(t.Context()) }()
+			}
+			for range fleets {
+				if err := <-errs; err != nil {
+					t.Error(err)
+				}
+			}
+			if err := fleets[0].Migrate(t.Context()); err != nil {
+				t.Error(err)
+			}
+			var v int
+			if err := e.db.queryRow(t.Context(), `SELECT MAX(version) FROM fleet_migrations`).Scan(&v); err != nil || v != len(migrations) {
+				t.Errorf("schema version %d (%v), want %d", v, err, len(migrations))
+			}
+			id := e.signIn(t, e.demo.Adele)
+			e.start(t)
+			e.connect(t, Account{ID: id, Features: calendarOnly})
+		})
+	}
+}
