@@ -320,6 +320,7 @@ func (e *env) sweep(t *testing.T, after time.Duration) {
 func TestSweep(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, false, nil)
+	e.f.batch = 1 // one row per page: the sweep pages through all
 	e.start(t)
 	adele, diego := e.signIn(t, e.demo.Adele), e.signIn(t, e.demo.Diego)
 	e.connect(t, Account{ID: adele, Features: both})

@@ -153,6 +153,7 @@ type Fleet struct {
 	renewBefore time.Duration
 	lifetimes   map[notify.Kind]time.Duration
 
+	batch                          int // rows per page of a periodic job (sweepBatch; tests lower it)
 	rescueAfter, jobTimeout, slice time.Duration
 	sweepAfter, sweepInterval      time.Duration
 }
@@ -215,6 +216,7 @@ func New(cfg Config) (*Fleet, error) {
 			return nil, invalid(op, "Config.NotificationURL", "is not an absolute https URL")
 		}
 	}
+	f.batch = sweepBatch
 	f.jobTimeout = f.rescueAfter * 3 / 4
 	f.slice = f.rescueAfter / 2
 	if f.log == nil {

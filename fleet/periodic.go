@@ -24,7 +24,8 @@ func (slideArgs) Kind() string { return "fleet.slide" }
 
 func (slideArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: Queue} }
 
-// sweepBatch bounds the accounts one sweep or slide run queues.
+// sweepBatch is how many rows a periodic job reads and queues per
+// transaction.
 const sweepBatch = 5000
 
 func (f *Fleet) periodicJobs() []*river.PeriodicJob {
@@ -50,31 +51,10 @@ type sweepWorker struct {
 func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[sweepArgs]) error {
 	f := w.f
 	cutoff := time.Now().Add(-f.sweepAfter).UnixMilli()
-	rows, err := f.db.query(ctx, `SELECT c.account_id, c.resource FROM fleet_cursors c JOIN fleet_accounts a ON a.id = c.account_id
-		WHERE a.status IN ('syncing', 'connected') AND c.updated_at < $1 ORDER BY c.updated_at LIMIT $2`, cutoff, sweepBatch)
-	if err != nil {
-		return err
-	}
-	var params []river.InsertManyParams
-	for rows.Next() {
-		var id, res string
-		if err := rows.Scan(&id, &res); err != nil {
-			rows.Close()
-			return err
-		}
-		params = append(params, river.InsertManyParams{Args: syncArgsFor(id, res, "sweep")})
-	}
-	if err := rows.Close(); err != nil {
-		return err
-	}
-	if len(params) == 0 {
-		return nil
-	}
-	if err := f.db.inTx(ctx, func(tx *Tx) error { return f.q.insertManyTx(ctx, tx, params) }); err != nil {
-		return err
-	}
-	f.log.InfoContext(ctx, "fleet: sweep queued syncs", "resources", len(params))
-	return nil
+	return f.queueAll(ctx, "sweep", `SELECT c.account_id, c.resource FROM fleet_cursors c JOIN fleet_accounts a ON a.id = c.account_id
+		WHERE a.status IN ('syncing', 'connected') AND c.updated_at < $1
+		AND (c.account_id, c.resource) > ($2, $3) ORDER BY c.account_id, c.resource LIMIT $4`,
+		[]any{cutoff}, func(id, res string) river.JobArgs { return syncArgsFor(id, res, "sweep") })
 }
 
 type slideWorker struct {
@@ -83,37 +63,52 @@ type slideWorker struct {
 }
 
 func (w *slideWorker) Work(ctx context.Context, _ *river.Job[slideArgs]) error {
-	f := w.f
 	const day = int64(24 * time.Hour / time.Millisecond)
 	today := time.Now().UTC().Truncate(24 * time.Hour).UnixMilli()
-	rows, err := f.db.query(ctx, `SELECT a.id FROM fleet_accounts a JOIN fleet_cursors c ON c.account_id = a.id AND c.resource = 'calendar'
+	return w.f.queueAll(ctx, "slide", `SELECT c.account_id, c.resource FROM fleet_accounts a JOIN fleet_cursors c ON c.account_id = a.id AND c.resource = 'calendar'
 		WHERE a.status IN ('syncing', 'connected') AND c.complete = 1
-		AND (c.window_start <> $1 - a.days_back * $2 OR c.window_end <> $1 + a.days_ahead * $2) LIMIT $3`, today, day, sweepBatch)
-	if err != nil {
-		return err
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
+		AND (c.window_start <> $1 - a.days_back * $2 OR c.window_end <> $1 + a.days_ahead * $2)
+		AND (c.account_id, c.resource) > ($3, $4) ORDER BY c.account_id, c.resource LIMIT $5`,
+		[]any{today, day}, func(id, res string) river.JobArgs { return syncArgsFor(id, res, "slide") })
+}
+
+// queueAll queues mk(account, resource) for every row of query, a page
+// of f.batch rows at a time: query selects the two columns, ordered by
+// them, and takes as its last three parameters the (account, resource)
+// to start after and the LIMIT, after params. It stops early when half
+// of RescueAfter has passed (the next run goes on).
+func (f *Fleet) queueAll(ctx context.Context, what, query string, params []any, mk func(id, res string) river.JobArgs) error {
+	start := time.Now()
+	afterID, afterRes := "", ""
+	total := 0
+	for time.Since(start) < f.slice {
+		rows, err := f.db.query(ctx, query, append(params[:len(params):len(params)], afterID, afterRes, f.batch)...)
+		if err != nil {
 			return err
 		}
-		ids = append(ids, id)
+		var batch []river.InsertManyParams
+		for rows.Next() {
+			if err := rows.Scan(&afterID, &afterRes); err != nil {
+				rows.Close()
+				return err
+			}
+			batch = append(batch, river.InsertManyParams{Args: mk(afterID, afterRes)})
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if len(batch) > 0 {
+			if err := f.db.inTx(ctx, func(tx *Tx) error { return f.q.insertManyTx(ctx, tx, batch) }); err != nil {
+				return err
+			}
+		}
+		total += len(batch)
+		if len(batch) < f.batch {
+			break
+		}
 	}
-	if err := rows.Close(); err != nil {
-		return err
+	if total > 0 {
+		f.log.InfoContext(ctx, "fleet: "+what+" queued jobs", "jobs", total)
 	}
-	if len(ids) == 0 {
-		return nil
-	}
-	params := make([]river.InsertManyParams, len(ids))
-	for i, id := range ids {
-		params[i] = river.InsertManyParams{Args: calendarArgs{Account: id, Reason: "slide"}}
-	}
-	if err := f.db.inTx(ctx, func(tx *Tx) error { return f.q.insertManyTx(ctx, tx, params) }); err != nil {
-		return err
-	}
-	f.log.InfoContext(ctx, "fleet: calendar windows to slide", "accounts", len(ids))
 	return nil
 }

@@ -304,40 +304,18 @@ func (w *renewWorker) Work(ctx context.Context, _ *river.Job[renewArgs]) error {
 		return nil
 	}
 	due := time.Now().Add(f.renewBefore).UnixMilli()
-	var params []river.InsertManyParams
-	for _, q := range []string{
-		// Subscriptions near expiry, or flagged by a lifecycle event.
-		`SELECT DISTINCT s.account_id, s.resource FROM fleet_subscriptions s JOIN fleet_accounts a ON a.id = s.account_id
-			WHERE a.status IN ('syncing', 'connected', 'throttled') AND s.resource <> '' AND (s.expires_at < $1 OR s.renew = 1) LIMIT $2`,
-		// Synced resources without a subscription (a create that failed).
-		`SELECT c.account_id, c.resource FROM fleet_cursors c JOIN fleet_accounts a ON a.id = c.account_id
-			WHERE a.status IN ('syncing', 'connected', 'throttled') AND $1 = $1 AND NOT EXISTS
-			(SELECT 1 FROM fleet_subscriptions s WHERE s.account_id = c.account_id AND s.resource = c.resource) LIMIT $2`,
-	} {
-		rows, err := f.db.query(ctx, q, due, sweepBatch)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var id, res string
-			if err := rows.Scan(&id, &res); err != nil {
-				rows.Close()
-				return err
-			}
-			params = append(params, river.InsertManyParams{Args: subscribeArgs{Account: id, Resource: res, Reason: "renew"}})
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-	}
-	if len(params) == 0 {
-		return nil
-	}
-	if err := f.db.inTx(ctx, func(tx *Tx) error { return f.q.insertManyTx(ctx, tx, params) }); err != nil {
+	mk := func(id, res string) river.JobArgs { return subscribeArgs{Account: id, Resource: res, Reason: "renew"} }
+	// Subscriptions near expiry, or flagged by a lifecycle event.
+	if err := f.queueAll(ctx, "renewal", `SELECT DISTINCT s.account_id, s.resource FROM fleet_subscriptions s JOIN fleet_accounts a ON a.id = s.account_id
+		WHERE a.status IN ('syncing', 'connected', 'throttled') AND s.resource <> '' AND (s.expires_at < $1 OR s.renew = 1)
+		AND (s.account_id, s.resource) > ($2, $3) ORDER BY s.account_id, s.resource LIMIT $4`, []any{due}, mk); err != nil {
 		return err
 	}
-	f.log.InfoContext(ctx, "fleet: subscriptions to renew or create", "resources", len(params))
-	return nil
+	// Synced resources without a subscription (a create that failed).
+	return f.queueAll(ctx, "subscription", `SELECT c.account_id, c.resource FROM fleet_cursors c JOIN fleet_accounts a ON a.id = c.account_id
+		WHERE a.status IN ('syncing', 'connected', 'throttled') AND NOT EXISTS
+		(SELECT 1 FROM fleet_subscriptions s WHERE s.account_id = c.account_id AND s.resource = c.resource)
+		AND (c.account_id, c.resource) > ($1, $2) ORDER BY c.account_id, c.resource LIMIT $3`, nil, mk)
 }
 
 // subscribeTx queues the subscription jobs of an account's resources
