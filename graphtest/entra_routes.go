@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
-	"html"
 	"io"
 	"maps"
 	"net/http"
@@ -202,7 +201,7 @@ func grantedResponseScopes(requested string, granted []string) string {
 		out = append(out, f)
 	}
 	for _, g := range granted {
-		if !containsFold(seen, g) {
+		if !isOIDCScope(g) && !containsFold(seen, g) {
 			seen = append(seen, g)
 			out = append(out, "https://"+GraphHost+"/"+g)
 		}
@@ -250,7 +249,7 @@ func (s *Server) redeemCode(w http.ResponseWriter, r *http.Request, tr tokenRequ
 	case !strings.EqualFold(tr.auth.segment, c.authority) && (tr.auth.tenant == nil || tr.auth.tenant.ID != c.user.TenantID):
 		invalid(700005, "Provided Authorization Code is intended to use against other tenant, thus rejected.")
 	default:
-		s.issue(w, r, tr, c.user, c.nonce, nil)
+		s.issue(w, r, tr, c.user, c.nonce, c.scope, nil)
 	}
 }
 
@@ -290,7 +289,7 @@ func (s *Server) redeemRefresh(w http.ResponseWriter, r *http.Request, tr tokenR
 		s.writeEntraError(w, r, *fail)
 		return
 	}
-	s.issue(w, r, tr, g.user, "", g)
+	s.issue(w, r, tr, g.user, "", "", g)
 }
 
 // usedRefresh is the error for a refresh token redeemed before.
@@ -302,7 +301,12 @@ var usedRefresh = EntraError{Error: "invalid_grant", Codes: []int{70000},
 // token when openid is asked, a new refresh token with offline_access.
 // A refresh token being redeemed (old) is used up only when the response
 // succeeds, so a failed refresh leaves it valid, as Entra does.
-func (s *Server) issue(w http.ResponseWriter, r *http.Request, tr tokenRequest, u *User, nonce string, old *refreshGrant) {
+//
+// The ID token carries the profile claims (name, preferred_username, oid)
+// only when profile was asked for, and email only when email was (or for
+// a guest, who has it by default), in the authorize request behind the
+// code (authorized) or the token request itself.
+func (s *Server) issue(w http.ResponseWriter, r *http.Request, tr tokenRequest, u *User, nonce, authorized string, old *refreshGrant) {
 	graph, oidc, other := requestedScopes(tr.app, tr.scope)
 	if len(other) > 0 {
 		s.writeEntraError(w, r, EntraError{Error: "invalid_scope", Codes: []int{70011},
@@ -342,7 +346,8 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, tr tokenRequest, 
 		resp["refresh_token"] = rt
 	}
 	if containsFold(oidc, "openid") {
-		idt, err := s.idToken(u, tr.app.ClientID, nonce)
+		_, asked, _ := requestedScopes(tr.app, authorized+" "+tr.scope)
+		idt, err := s.idToken(u, tr.app.ClientID, nonce, containsFold(asked, "profile"), containsFold(asked, "email"))
 		if err != nil {
 			s.writeEntraError(w, r, EntraError{Status: http.StatusInternalServerError, Error: "server_error", Codes: []int{50000}, Description: "AADSTS50000: " + err.Error()})
 			return
@@ -361,25 +366,29 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, tr tokenRequest, 
 }
 
 // idToken builds and signs a v2.0 ID token for u, applying the queued
-// claim changes and signature damage.
-func (s *Server) idToken(u *User, clientID, nonce string) (string, error) {
+// claim changes and signature damage. As Entra's ID token reference
+// says, name, preferred_username and oid need the profile scope, and
+// email the email scope, except for a guest, who gets it by default.
+func (s *Server) idToken(u *User, clientID, nonce string, profile, email bool) (string, error) {
 	now := s.now()
 	sub := sha256.Sum256([]byte(clientID + "|" + u.TenantID + "|" + u.ID))
 	claims := map[string]any{
-		"aud":                clientID,
-		"iss":                issuerFor(u.TenantID),
-		"iat":                now.Unix(),
-		"nbf":                now.Unix(),
-		"exp":                now.Add(time.Hour).Unix(),
-		"name":               u.DisplayName,
-		"oid":                u.ID,
-		"preferred_username": u.UserPrincipalName,
-		"sub":                b64.EncodeToString(sub[:]),
-		"tid":                u.TenantID,
-		"uti":                randomToken(11),
-		"ver":                "2.0",
+		"aud": clientID,
+		"iss": issuerFor(u.TenantID),
+		"iat": now.Unix(),
+		"nbf": now.Unix(),
+		"exp": now.Add(time.Hour).Unix(),
+		"sub": b64.EncodeToString(sub[:]),
+		"tid": u.TenantID,
+		"uti": randomToken(11),
+		"ver": "2.0",
 	}
-	if u.Mail != "" {
+	if profile {
+		claims["name"] = u.DisplayName
+		claims["oid"] = u.ID
+		claims["preferred_username"] = u.UserPrincipalName
+	}
+	if u.Mail != "" && (email || u.Guest) {
 		claims["email"] = u.Mail
 	}
 	if nonce != "" {
@@ -497,33 +506,11 @@ func (s *Server) handleInstance(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// errorPage is what Entra shows in the browser when it cannot redirect back
-// to the app (unknown client, unregistered redirect URI, unknown user).
-func errorPage(w http.ResponseWriter, status int, desc string) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, "<!DOCTYPE html><html><head><title>Sign in to your account</title></head><body><div id=\"error\">%s</div></body></html>\n", html.EscapeString(desc))
-}
-
 // redirectBack answers the browser with the app's redirect URI and params:
 // a 302 for response_mode=query, an auto-posting form for form_post.
 func redirectBack(w http.ResponseWriter, redirectURI, mode string, params url.Values) {
 	if mode == "form_post" {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-store")
-		var b strings.Builder
-		fmt.Fprintf(&b, "<html><head><title>Working...</title></head><body><form method=\"POST\" name=\"hiddenform\" action=\"%s\">", html.EscapeString(redirectURI))
-		keys := make([]string, 0, len(params))
-		for k := range params {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			fmt.Fprintf(&b, "<input type=\"hidden\" name=\"%s\" value=\"%s\" />", html.EscapeString(k), html.EscapeString(params.Get(k)))
-		}
-		b.WriteString("<noscript><p>Script is disabled. Click Submit to continue.</p><input type=\"submit\" value=\"Submit\" /></noscript></form><script language=\"javascript\">document.forms[0].submit();</script></body></html>\n")
-		w.WriteHeader(http.StatusOK)
-		_, _ = io.WriteString(w, b.String())
+		writeFormPost(w, redirectURI, params) // pages.go
 		return
 	}
 	u, err := url.Parse(redirectURI)
@@ -678,12 +665,19 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		fail("invalid_request", fmt.Sprintf("AADSTS9002325: graphtest requires code_challenge_method=S256, not '%s'.", q.Get("code_challenge_method")))
 		return
 	}
-	graph, _, other := requestedScopes(app, q.Get("scope"))
+	graph, oidc, other := requestedScopes(app, q.Get("scope"))
 	if len(other) > 0 {
 		fail("invalid_scope", fmt.Sprintf("AADSTS70011: The provided value for the input parameter 'scope' is not valid. graphtest serves only Microsoft Graph, not '%s'.", other[0]))
 		return
 	}
-	u := s.pickUser(a, q.Get("login_hint"), q.Get("domain_hint"))
+	var u *User
+	if wantsPage(r) { // a person's browser: the sign-in page and consent prompt (pages_routes.go)
+		if u, ok = s.signInPage(w, r, a, app, graph, oidc, fail); !ok {
+			return
+		}
+	} else {
+		u = s.pickUser(a, q.Get("login_hint"), q.Get("domain_hint"))
+	}
 	if u == nil {
 		errorPage(w, http.StatusBadRequest, s.withTrace(fmt.Sprintf("AADSTS50034: The user account %s does not exist in the '%s' directory. To sign into this application, the account must be added to the directory.", q.Get("login_hint"), a.segment)))
 		return
@@ -691,7 +685,13 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	prompt := q.Get("prompt")
 	if missing := s.ungranted(u, clientID, graph); len(missing) > 0 || (prompt == "consent" && u.Admin) {
 		if err := s.consentAtSignIn(u, app, prompt, graph, missing); err != "" {
-			fail("consent_required", err)
+			if prompt == "none" {
+				fail("consent_required", err)
+				return
+			}
+			// Interactive: Entra shows its own "Need admin approval"
+			// page and sends nothing to the app.
+			errorPage(w, http.StatusOK, s.withTrace("Need admin approval. "+err))
 			return
 		}
 	}
@@ -700,6 +700,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	s.entra.codes[code] = &authCode{
 		user: u, clientID: clientID, redirectURI: redirectURI, authority: a.segment,
 		challenge: q.Get("code_challenge"), nonce: q.Get("nonce"), expires: s.now().Add(codeLifetime),
+		scope: q.Get("scope"),
 	}
 	s.entra.mu.Unlock()
 	p := url.Values{"code": {code}, "session_state": {newID()}}
@@ -735,8 +736,10 @@ func (s *Server) consentAtSignIn(u *User, app *App, prompt string, graph, missin
 		s.entra.mu.Unlock()
 	case userConsent && adminOnly:
 		return fmt.Sprintf("AADSTS90094: The grant requires admin permission. An administrator must consent to '%s' for application '%s' in this tenant.", strings.Join(missing, " "), app.ClientID)
-	default:
+	case prompt == "none":
 		return fmt.Sprintf("AADSTS65001: The user or administrator has not consented to use the application with ID '%s' named '%s'. Send an interactive authorization request for this user and resource.", app.ClientID, app.ClientID)
+	default:
+		return fmt.Sprintf("AADSTS90094: The grant requires admin permission. User consent is turned off in this tenant: an administrator must consent to '%s' for application '%s'.", strings.Join(missing, " "), app.ClientID)
 	}
 	return ""
 }
@@ -769,7 +772,11 @@ func (s *Server) handleAdminConsent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var admin *User
-	if hint := q.Get("login_hint"); hint != "" {
+	if wantsPage(r) { // a person's browser: sign-in page and consent prompt (pages_routes.go)
+		if admin, ok = s.adminConsentPage(w, r, a, app, redirectURI, graph, oidc, fail); !ok {
+			return
+		}
+	} else if hint := q.Get("login_hint"); hint != "" {
 		admin = s.pickUser(a, hint, "")
 	} else {
 		ts := s.Tenants()
