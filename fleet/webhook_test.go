@@ -164,6 +164,16 @@ func testWebhook(t *testing.T, postgres bool) {
 	if n := e.registered(t, adele); n != 0 {
 		t.Errorf("%d registrations left", n)
 	}
+	// Every change and lifecycle notification was acknowledged on the
+	// first attempt (a 2xx inside Graph's 3 seconds).
+	for _, d := range e.srv.Deliveries() {
+		if d.Kind == "validation" {
+			continue
+		}
+		if !d.Delivered || d.Attempt != 1 {
+			t.Errorf("delivery %+v: want delivered on the first attempt", d)
+		}
+	}
 }
 
 // countRequests counts the fake's requests with a method and a path
