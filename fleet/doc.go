@@ -96,7 +96,11 @@
 //     "running" until River's leader rescues them, Config.RescueAfter (one
 //     minute by default) after they started; another process runs them
 //     from the stored cursor. Jobs time out at three quarters of
-//     RescueAfter, so a live job is never rescued.
+//     RescueAfter, so a live job is never rescued; and every page's
+//     transaction checks that its run is still the job's current attempt,
+//     so a run River gave up on (a worker paused, not dead) commits
+//     nothing more: pages of a resource are applied by one run at a time,
+//     in order.
 //   - Graph answers 429 or 503: the job snoozes for Retry-After
 //     (river.JobSnooze, no attempt spent) and the account shows
 //     StatusThrottled until then; the next successful page clears it.

@@ -385,3 +385,38 @@ func TestSyncStateLostTwice(t *testing.T) {
 		t.Errorf("%d calendar jobs retried, want the one whose round lost its state twice", retried)
 	}
 }
+
+// A run River has given up on (rescued after its worker looked dead, and
+// run again with the next attempt) commits nothing more, so pages are
+// never applied twice at once or out of order.
+func TestRescuedRunIsFenced(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false, nil)
+	e.start(t)
+	ctx := t.Context()
+	id := e.signIn(t, e.demo.Adele)
+	e.connect(t, Account{ID: id, Features: calendarOnly})
+	waitFor(t, "idle", func() bool { return e.idle(t) })
+	before, applied := e.rounds(t, id, resCalendar), e.sink.applied.Load()
+	entered, release := e.gate.arm()
+	defer release()
+	if err := e.f.RequestSync(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	// What the rescuer and another worker's new attempt do to the row.
+	if err := e.db.inTx(ctx, func(tx *Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE river_job SET attempt = attempt + 1 WHERE kind = 'fleet.calendar_sync' AND state = 'running'`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	waitFor(t, "the old run ends", func() bool { return e.idle(t) })
+	if got := e.sink.applied.Load() - applied; got != 0 {
+		t.Errorf("the fenced run applied %d pages", got)
+	}
+	if got := e.rounds(t, id, resCalendar); got != before {
+		t.Errorf("the fenced run stored a cursor (%d rounds, was %d)", got, before)
+	}
+}

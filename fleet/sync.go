@@ -101,6 +101,10 @@ type run struct {
 // the job ran.
 var errGone = errors.New("account no longer active")
 
+// errFenced says the job is no longer this worker's: River rescued it
+// (its worker looked dead) and it runs, or will run, again elsewhere.
+var errFenced = errors.New("job rescued: this run may no longer commit")
+
 // runSync runs one sync job: it loads the account and cursor, walks the
 // pages from Graph and commits each with its cursor.
 func (f *Fleet) runSync(ctx context.Context, job *rivertype.JobRow, accountID, resource string) error {
@@ -160,6 +164,11 @@ func (f *Fleet) runSync(ctx context.Context, job *rivertype.JobRow, accountID, r
 	}
 	if errors.Is(err, errGone) {
 		f.m.job(ctx, kind, "skipped")
+		return nil
+	}
+	if errors.Is(err, errFenced) {
+		f.m.job(ctx, kind, "fenced")
+		f.log.WarnContext(ctx, "fleet: a rescued job's old run stopped before committing", "account", accountID, "resource", resource, "attempt", job.Attempt)
 		return nil
 	}
 	if err != nil {
@@ -310,6 +319,17 @@ func (f *Fleet) commit(ctx context.Context, r *run, c commitReq) (last bool, err
 		}
 		if !st.Status.active() {
 			return errGone
+		}
+		// Fence out a run River gave up on: after a rescue the job is no
+		// longer running, or runs again with the next attempt number, and
+		// only that run may apply pages (in order).
+		var state string
+		var attempt int
+		if err := tx.QueryRow(ctx, `SELECT state, attempt FROM river_job WHERE id = $1`, r.job.ID).Scan(&state, &attempt); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if state != string(rivertype.JobStateRunning) || attempt != r.job.Attempt {
+			return errFenced
 		}
 		if err := f.safely(ctx, func() error { return c.apply(tx) }); err != nil {
 			return err
