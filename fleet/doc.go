@@ -93,9 +93,9 @@
 // # Failures
 //
 //   - A worker process dies (SIGKILL, lost machine): its running jobs stay
-//     "running" until River's leader rescues them, Config.RescueAfter (one
-//     minute by default) after they started; another process runs them
-//     from the stored cursor. Jobs time out at three quarters of
+//     "running" until River's leader rescues them, Config.RescueAfter (45
+//     seconds by default) to 30 seconds more after they started; another
+//     process runs them from the stored cursor. Jobs time out at three quarters of
 //     RescueAfter, so a live job is never rescued; and every page's
 //     transaction checks that its run is still the job's current attempt,
 //     so a run River gave up on (a worker paused, not dead) commits

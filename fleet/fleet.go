@@ -26,8 +26,10 @@ import (
 const (
 	// DefaultWorkers is Config.Workers' default.
 	DefaultWorkers = 20
-	// DefaultRescueAfter is Config.RescueAfter's default.
-	DefaultRescueAfter = time.Minute
+	// DefaultRescueAfter is Config.RescueAfter's default: with River's
+	// leader looking every 30 seconds, a dead worker's job runs again
+	// within 45 to 75 seconds of its start.
+	DefaultRescueAfter = 45 * time.Second
 	// DefaultSweepAfter is Config.SweepAfter's default.
 	DefaultSweepAfter = 24 * time.Hour
 	// DefaultSweepInterval is Config.SweepInterval's default.
@@ -80,9 +82,10 @@ type Config struct {
 	Workers int
 	// RescueAfter is how long a job may run before River considers its
 	// worker dead and runs it again elsewhere (default DefaultRescueAfter;
-	// at least 10 seconds). A job times out at three quarters of it, and
-	// a long sync hands over to a follow-up job at half of it, so a live
-	// job is never rescued.
+	// at least 10 seconds). River's leader looks for such jobs every 30
+	// seconds. A job times out at three quarters of it, and a long sync
+	// hands over to a follow-up job at half of it, so a live job is never
+	// rescued.
 	RescueAfter time.Duration
 	// SweepAfter is how long a resource (a calendar, a mail folder) may
 	// go without a sync, for want of notifications, before the safety-net
