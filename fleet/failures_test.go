@@ -420,3 +420,29 @@ func TestRescuedRunIsFenced(t *testing.T) {
 		t.Errorf("the fenced run stored a cursor (%d rounds, was %d)", got, before)
 	}
 }
+
+// A long round hands over to a follow-up job after each slice (here after
+// every page): the round still ends with the fake's data, and each
+// follow-up carries the request counter the round began with, so a
+// request made during any part of the round calls for one more.
+func TestLongRoundHandsOver(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false, func(c *Config) { c.PageSize = 3 })
+	e.f.slice = 0 // every page ends its job
+	e.start(t)
+	id := e.signIn(t, e.demo.Adele)
+	a := Account{ID: id, Features: calendarOnly}
+	e.connect(t, a)
+	waitFor(t, "idle", func() bool { return e.idle(t) })
+	if diff := cmp.Diff(e.fakeEvents(t, id, a), e.storedEvents(t, id)); diff != "" {
+		t.Errorf("(-fake +stored):\n%s", diff)
+	}
+	var continued, withSeen int
+	if err := e.db.queryRow(t.Context(), `SELECT COUNT(*), COUNT(json_extract(args, '$.seen')) FROM river_job
+		WHERE kind = 'fleet.calendar_sync' AND json_extract(args, '$.reason') = 'continue'`).Scan(&continued, &withSeen); err != nil {
+		t.Fatal(err)
+	}
+	if continued < 2 || withSeen != continued {
+		t.Errorf("%d follow-up jobs continued the round, %d of them with the counter it began with; want several, all", continued, withSeen)
+	}
+}

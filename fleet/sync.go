@@ -33,6 +33,9 @@ var syncUnique = river.UniqueOpts{
 type calendarArgs struct {
 	Account string `json:"account" river:"unique"`
 	Reason  string `json:"reason,omitempty"`
+	// Seen is, for a job that continues a round another job began, the
+	// request counter when that round began.
+	Seen *int64 `json:"seen,omitempty"`
 }
 
 func (calendarArgs) Kind() string { return "fleet.calendar_sync" }
@@ -46,6 +49,7 @@ type mailArgs struct {
 	Account string `json:"account" river:"unique"`
 	Folder  string `json:"folder" river:"unique"`
 	Reason  string `json:"reason,omitempty"`
+	Seen    *int64 `json:"seen,omitempty"` // as calendarArgs.Seen
 }
 
 func (mailArgs) Kind() string { return "fleet.mail_sync" }
@@ -55,10 +59,15 @@ func (mailArgs) InsertOpts() river.InsertOpts {
 }
 
 func syncArgsFor(accountID, resource, reason string) river.JobArgs {
+	return continueArgs(accountID, resource, reason, nil)
+}
+
+// continueArgs is syncArgsFor with Seen.
+func continueArgs(accountID, resource, reason string, seen *int64) river.JobArgs {
 	if folder, ok := strings.CutPrefix(resource, "mail:"); ok {
-		return mailArgs{Account: accountID, Folder: folder, Reason: reason}
+		return mailArgs{Account: accountID, Folder: folder, Reason: reason, Seen: seen}
 	}
-	return calendarArgs{Account: accountID, Reason: reason}
+	return calendarArgs{Account: accountID, Reason: reason, Seen: seen}
 }
 
 type calendarWorker struct {
@@ -67,7 +76,7 @@ type calendarWorker struct {
 }
 
 func (w *calendarWorker) Work(ctx context.Context, job *river.Job[calendarArgs]) error {
-	return w.f.runSync(ctx, job.JobRow, job.Args.Account, resCalendar)
+	return w.f.runSync(ctx, job.JobRow, job.Args.Account, resCalendar, job.Args.Seen)
 }
 
 type mailWorker struct {
@@ -76,7 +85,7 @@ type mailWorker struct {
 }
 
 func (w *mailWorker) Work(ctx context.Context, job *river.Job[mailArgs]) error {
-	return w.f.runSync(ctx, job.JobRow, job.Args.Account, mailResource(job.Args.Folder))
+	return w.f.runSync(ctx, job.JobRow, job.Args.Account, mailResource(job.Args.Folder), job.Args.Seen)
 }
 
 // cursorRow is a stored cursor.
@@ -107,7 +116,7 @@ var errFenced = errors.New("job rescued: this run may no longer commit")
 
 // runSync runs one sync job: it loads the account and cursor, walks the
 // pages from Graph and commits each with its cursor.
-func (f *Fleet) runSync(ctx context.Context, job *rivertype.JobRow, accountID, resource string) error {
+func (f *Fleet) runSync(ctx context.Context, job *rivertype.JobRow, accountID, resource string, seen *int64) error {
 	kind := job.Kind
 	if job.AttemptedAt != nil {
 		f.m.queued(ctx, kind, job.AttemptedAt.Sub(job.ScheduledAt))
@@ -129,6 +138,11 @@ func (f *Fleet) runSync(ctx context.Context, job *rivertype.JobRow, accountID, r
 		err = tx.QueryRow(ctx, `SELECT requested, first_at FROM fleet_requests WHERE account_id = $1 AND resource = $2`, accountID, resource).Scan(&r.requested, &r.firstAt)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
+		}
+		if seen != nil {
+			// Continuing a round: requests that arrived since it began
+			// (maybe too late for its earlier pages) call for one more.
+			r.requested = *seen
 		}
 		var c cursorRow
 		var complete int
@@ -380,7 +394,11 @@ func (f *Fleet) commit(ctx context.Context, r *run, c commitReq) (last bool, err
 			if !c.done {
 				reason = "continue"
 			}
-			if _, err := f.q.insertTx(ctx, tx, syncArgsFor(r.account.ID, r.resource, reason), nil); err != nil {
+			var seen *int64
+			if !c.done {
+				seen = &r.requested
+			}
+			if _, err := f.q.insertTx(ctx, tx, continueArgs(r.account.ID, r.resource, reason, seen), nil); err != nil {
 				return err
 			}
 		}
