@@ -16,7 +16,8 @@
 // token source and the Graph client. Everything the sandbox holds is
 // reachable for tests that need more: Sandbox.Server for faults, the
 // request log and subscriptions, Sandbox.Demo for the tenant's users and
-// items.
+// items. Sandbox.ServeWebhook serves a notification endpoint the fake
+// delivers change notifications to, over HTTPS as Graph does.
 //
 // The same sign-in can be recorded and replayed (package
 // graphtest/recording): Sandbox.SignInRecorded records a session's
@@ -32,8 +33,13 @@ package m365test
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/m365kit/m365kit/auth"
@@ -60,6 +66,10 @@ type Sandbox struct {
 	// to an App of its own before signing users in (built from AppConfig,
 	// over the token store under test, say).
 	App *auth.App
+
+	mu       sync.Mutex
+	webhooks []*httptest.Server // ServeWebhook's, closed by Close
+	trusted  *x509.CertPool     // their certificates
 }
 
 // New starts a sandbox for a test, with opts for the fake
@@ -95,8 +105,36 @@ func Start(opts ...graphtest.Option) (*Sandbox, error) {
 	return sb, nil
 }
 
-// Close stops the fake.
-func (sb *Sandbox) Close() { sb.Server.Close() }
+// Close stops the fake, then the endpoints ServeWebhook started.
+func (sb *Sandbox) Close() {
+	sb.Server.Close()
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	for _, ts := range sb.webhooks {
+		ts.Close()
+	}
+	sb.webhooks = nil
+}
+
+// ServeWebhook serves h as a program's notification endpoint, the way
+// Graph reaches one: over HTTPS (on a loopback port, with a certificate
+// the fake's notification delivery is told to trust through
+// Server.SetNotificationClient). It returns the endpoint's URL, the
+// notification URL to subscribe with (notify.Manager.Create). Every
+// endpoint served stays reachable until the sandbox closes.
+func (sb *Sandbox) ServeWebhook(h http.Handler) (notificationURL string) {
+	ts := httptest.NewTLSServer(h)
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	if sb.trusted == nil {
+		sb.trusted = x509.NewCertPool()
+	}
+	sb.trusted.AddCert(ts.Certificate())
+	sb.webhooks = append(sb.webhooks, ts)
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: sb.trusted.Clone()}, ForceAttemptHTTP2: true}
+	sb.Server.SetNotificationClient(&http.Client{Transport: tr})
+	return ts.URL
+}
 
 // AppConfig returns the auth.Config of the demo app registration, reaching
 // the fake: ClientID, Credential (its client secret), RedirectURL and
