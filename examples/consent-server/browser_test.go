@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/m365kit/m365kit/examples/internal/programtest"
 	"github.com/m365kit/m365kit/examples/internal/setup"
 	"github.com/m365kit/m365kit/internal/browsertest"
 	"github.com/m365kit/m365kit/m365test"
@@ -24,7 +25,7 @@ func TestBrowser(t *testing.T) {
 	base := browsertest.Serve(t, func(base string) http.Handler {
 		d.Demo.App.RedirectURIs = []string{base + "/auth/callback"}
 		d.Server.AddApp(d.Demo.App)
-		h, _, closeFn, err := newHandler(setup.Env{Getenv: noEnv, Demo: d, BrowserReachesDemo: true})
+		h, _, closeFn, err := newHandler(setup.Env{Getenv: programtest.NoEnv, Demo: d, BrowserReachesDemo: true})
 		if err != nil {
 			t.Fatal(err)
 		}
