@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -36,6 +38,7 @@ type benchConfig struct {
 	postgres bool
 	accounts int
 	latency  time.Duration // Graph latency per request (graphtest.WithLatency)
+	webhook  bool          // serve Fleet.Handler over HTTPS and subscribe (Config.NotificationURL)
 	tweak    func(*Config)
 }
 
@@ -46,6 +49,8 @@ type benchEnv struct {
 	users    *auth.App
 	db       Database
 	f        *Fleet
+	cfg      Config         // the Config f was made with
+	hook     *webhookServer // nil without benchConfig.webhook
 	sink     *benchSink
 	stmts    *stmtCounter
 	dsn      string            // the PostgreSQL database's DSN ("" on SQLite)
@@ -95,6 +100,7 @@ func newBenchEnv(tb testing.TB, c benchConfig) *benchEnv {
 			tb.Fatal(err)
 		}
 		pc.ConnConfig.Tracer = &pgTracer{count: e.stmts, lat: e.sink.lat}
+		pc.MaxConns = max(pc.MaxConns, defaultPoolSize) // as Open does
 		if s := os.Getenv("M365KIT_FLEET_BENCH_POOL"); s != "" {
 			n, err := strconv.Atoi(s)
 			if err != nil || n < 1 {
@@ -116,12 +122,21 @@ func newBenchEnv(tb testing.TB, c benchConfig) *benchEnv {
 		tb.Fatal(err)
 	}
 	cfg := Config{DB: e.db, App: app, Sink: e.sink, HTTPClient: e.srv.HTTPClient()}
+	if c.webhook {
+		e.hook = newWebhookServer(tb)
+		cfg.NotificationURL = e.hook.url
+		e.srv.SetNotificationClient(e.hook.client())
+	}
 	if c.tweak != nil {
 		c.tweak(&cfg)
 	}
+	e.cfg = cfg
 	e.f, err = New(cfg)
 	if err != nil {
 		tb.Fatal(err)
+	}
+	if e.hook != nil {
+		e.hook.serve(e.f.Handler())
 	}
 	if err := e.f.Migrate(ctx); err != nil {
 		tb.Fatal(err)
@@ -204,6 +219,9 @@ func (e *benchEnv) connectAll(tb testing.TB) time.Duration {
 	// delivered by jobs in the same queue; a measurement starts once they
 	// are done too.
 	e.waitIdle(tb, 10*time.Minute, func() bool { return e.jobs(tb, "") == 0 })
+	if e.hook != nil {
+		e.waitIdle(tb, 10*time.Minute, func() bool { return e.subscribed(tb) == 2*len(e.accounts) })
+	}
 	return took
 }
 
@@ -227,6 +245,15 @@ func (e *benchEnv) waitIdle(tb testing.TB, limit time.Duration, cond func() bool
 func (e *benchEnv) connected(tb testing.TB) int {
 	var n int
 	if err := e.db.queryRow(tb.Context(), benchMarker+` SELECT COUNT(*) FROM fleet_accounts WHERE status = 'connected'`).Scan(&n); err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
+
+// subscribed counts the registrations with a Graph subscription.
+func (e *benchEnv) subscribed(tb testing.TB) int {
+	var n int
+	if err := e.db.queryRow(tb.Context(), benchMarker+` SELECT COUNT(*) FROM fleet_subscriptions WHERE subscription_id <> ''`).Scan(&n); err != nil {
 		tb.Fatal(err)
 	}
 	return n
@@ -279,6 +306,38 @@ func (e *benchEnv) throttled(since time.Time) int {
 		}
 	}
 	return n
+}
+
+// webhookServer serves a webhook handler over HTTPS on loopback; the
+// handler can be swapped.
+type webhookServer struct {
+	ts  *httptest.Server
+	h   atomic.Pointer[http.Handler]
+	url string
+}
+
+func newWebhookServer(tb testing.TB) *webhookServer {
+	w := &webhookServer{}
+	w.ts = httptest.NewTLSServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if h := w.h.Load(); h != nil {
+			(*h).ServeHTTP(rw, r)
+			return
+		}
+		http.Error(rw, "not ready", http.StatusServiceUnavailable)
+	}))
+	tb.Cleanup(w.ts.Close)
+	w.url = w.ts.URL + "/graph/notify"
+	return w
+}
+
+func (w *webhookServer) serve(h http.Handler) { w.h.Store(&h) }
+
+// client returns a client that trusts the server and keeps up to 64
+// connections to it alive.
+func (w *webhookServer) client() *http.Client {
+	tr := w.ts.Client().Transport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
 }
 
 // benchSink is the tests' recording sink plus the latency tracker: it

@@ -58,7 +58,7 @@ func TestDatabaseOutageRecovers(t *testing.T) {
 	change := func() {
 		c := e.gen.Churn(1)[0]
 		id := e.byUser[c.UserID]
-		if err := e.f.Sync(ctx, id); err != nil {
+		if err := e.f.RequestSync(ctx, id); err != nil {
 			refused = append(refused, id)
 		}
 	}
@@ -105,7 +105,7 @@ func TestDatabaseOutageRecovers(t *testing.T) {
 	refused = nil
 	slices.Sort(redeliver)
 	for _, id := range slices.Compact(redeliver) {
-		if err := e.f.Sync(ctx, id); err != nil {
+		if err := e.f.RequestSync(ctx, id); err != nil {
 			t.Fatalf("Sync after the outage: %v", err)
 		}
 	}
