@@ -340,6 +340,30 @@ func (w *webhookServer) client() *http.Client {
 	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
 }
 
+// graphRequestsBy counts the fake's Graph requests made with the users'
+// tokens after since, by what they touch: "calendar", "mail",
+// "subscriptions", "other", and "total".
+func (e *benchEnv) graphRequestsBy(since time.Time) map[string]int {
+	out := map[string]int{}
+	for _, r := range e.srv.Requests() {
+		if r.Time.Before(since) || r.BatchItem != "" || r.Host != graphtest.GraphHost || r.UserID == "" {
+			continue
+		}
+		switch p := strings.ToLower(r.Path); {
+		case strings.Contains(p, "/calendarview"):
+			out["calendar"]++
+		case strings.Contains(p, "/mailfolders") || strings.Contains(p, "/messages"):
+			out["mail"]++
+		case strings.Contains(p, "/subscriptions"):
+			out["subscriptions"]++
+		default:
+			out["other"]++
+		}
+		out["total"]++
+	}
+	return out
+}
+
 // benchSink is the tests' recording sink plus the latency tracker: it
 // hands the tracker every item a page brings, keyed by the connection
 // whose commit will store it.
