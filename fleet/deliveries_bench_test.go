@@ -14,7 +14,7 @@ import (
 	"github.com/m365kit/m365kit/notify"
 )
 
-// BenchmarkWebhookIntakeHTTP measures the webhook as Graph reaches it:
+// BenchmarkGraphDeliveries measures the webhook as Graph reaches it:
 // 32 concurrent senders POST Graph change notifications (one per POST,
 // as Graph sends them at low rates) over HTTPS (keep-alive) to
 // Fleet.Handler, for the real subscriptions of 1,000 connected accounts:
@@ -27,7 +27,7 @@ import (
 // notify.Handler (Workers 4, a no-op Deliver) on the same harness and
 // registrations is the baseline. Reports notifications/s and the p99 of
 // the answer time.
-func BenchmarkWebhookIntakeHTTP(b *testing.B) {
+func BenchmarkGraphDeliveries(b *testing.B) {
 	forBothDatabases(b, benchWebhookIntake)
 }
 
