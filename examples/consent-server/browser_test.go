@@ -11,6 +11,7 @@ import (
 	"github.com/m365kit/m365kit/examples/internal/setup"
 	"github.com/m365kit/m365kit/internal/browsertest"
 	"github.com/m365kit/m365kit/m365test"
+	"github.com/m365kit/m365kit/scopes"
 )
 
 // TestBrowser walks the onboarding pages in chromium: the administrator's
@@ -132,6 +133,25 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("the verdict reads %q", got)
 		}
 		tab.Screenshot("consent-verified-partly")
+	})
+
+	t.Run("an account of another organisation cannot verify", func(t *testing.T) {
+		revoke()
+		fabrikam := d.Server.AddTenant("fabrikam.com")
+		fabrikam.AddUser("megan@fabrikam.com", "Megan Bowen")
+		fabrikam.Grant(clientID, scopes.For(scopes.AllRecommended().Features...)...)
+		tab := b.Tab(t)
+		signInAs(tab, "admin@contoso.com", "#consent-accept")
+		tab.Follow("#consent-accept", "#verify-now")
+		tab.Follow("#verify-now", "#signin-next")
+		tab.Type("#login-other", "megan@fabrikam.com")
+		tab.Follow("#signin-next", "h1")
+		if got := tab.Text("body"); !strings.Contains(got, "The verification sign-in did not complete") || !strings.Contains(got, "has not granted consent here") {
+			t.Errorf("another organisation's sign-in reads:\n%s", got)
+		}
+		if c := tab.Cookies(base + "/verify"); slices.Contains(c, verifyCookie) {
+			t.Errorf("another organisation's account got a verification session: %v", c)
+		}
 	})
 
 	t.Run("admin cancels", func(t *testing.T) {

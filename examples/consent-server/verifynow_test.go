@@ -4,11 +4,13 @@ import (
 	"html"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/m365kit/m365kit/examples/internal/setup"
 	"github.com/m365kit/m365kit/m365test"
 )
 
@@ -251,5 +253,37 @@ func TestVerifyWithoutConsent(t *testing.T) {
 	code, page := post(t, c, ts.URL+"/verify/callback", url.Values{"code": {"stolen"}, "state": {"forged"}}, nil)
 	if code != http.StatusBadRequest || !strings.Contains(page, "did not complete") {
 		t.Errorf("forged callback: %d\n%s", code, page)
+	}
+}
+
+// Against Microsoft the verification signs in at the consent callback's
+// host with its own redirect path, which must not be the consent's.
+func TestVerifyRedirectAgainstMicrosoft(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		setup.EnvClientID:     "00001111-aaaa-2222-bbbb-3333cccc4444",
+		setup.EnvClientSecret: "not-a-real-secret-value",
+		setup.EnvRedirectURL:  "http://localhost:8400/callback",
+		setup.EnvConfigDir:    t.TempDir(),
+	}
+	getenv := func(k string) string { return env[k] }
+	h, _, closeFn, err := newHandler(setup.Env{Getenv: getenv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeFn)
+	// Verify now for a tenant without a consent here goes nowhere.
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/verify/start?tenant=c8b11654-dcf4-404c-b50d-314401e3d345", nil))
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("verify start without consent: %d", rec.Code)
+	}
+	if got, err := verifyRedirectURL(env[setup.EnvRedirectURL]); err != nil || got != "http://localhost:8400/verify/callback" {
+		t.Errorf("verification redirect URL %q, %v", got, err)
+	}
+
+	env[setup.EnvRedirectURL] = "https://app.example.com/verify/callback"
+	if _, _, _, err := newHandler(setup.Env{Getenv: getenv}); err == nil || !strings.Contains(err.Error(), "/verify/callback") {
+		t.Errorf("a consent redirect on the verification's path: %v", err)
 	}
 }
