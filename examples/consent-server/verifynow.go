@@ -103,7 +103,10 @@ func (s *server) setUpLiveCheck(mux *http.ServeMux, cfg *setup.Config, consentRe
 	}
 	ac.RedirectURL, ac.Store = redirect, store
 	// Only an organisation that granted consent here can verify.
-	ac.AllowTenant = func(tenantID string) bool { return s.grantOf(tenantID) != nil }
+	ac.AllowTenant = func(tenantID string) bool {
+		_, ok := s.grantOf(tenantID)
+		return ok
+	}
 	if s.app, err = auth.New(ac); err != nil {
 		return err
 	}
@@ -128,17 +131,26 @@ func (s *server) setUpLiveCheck(mux *http.ServeMux, cfg *setup.Config, consentRe
 	return nil
 }
 
-// grantOf returns the consent recorded for the tenant, or nil.
-func (s *server) grantOf(tenantID string) *consent.Grant {
+// grantOf returns a copy of the consent recorded for the tenant, if any.
+func (s *server) grantOf(tenantID string) (consent.Grant, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.tenants[strings.ToLower(strings.TrimSpace(tenantID))]
+	g, ok := s.tenants[strings.ToLower(strings.TrimSpace(tenantID))]
+	if !ok {
+		return consent.Grant{}, false
+	}
+	return *g, true
 }
+
+// checked are the features the verification checks: all the app offers
+// (the home page's list), granted or not, so a feature left out shows as
+// not ready.
+var checked = scopes.AllRecommended().Features
 
 // signInFeatures are the features a verification sign-in asks for: those
 // whose permissions the tenant's consent granted. Asking for more would
 // show the administrator a consent prompt for themselves alone.
-func signInFeatures(g *consent.Grant) []scopes.Feature {
+func signInFeatures(g consent.Grant) []scopes.Feature {
 	var out []scopes.Feature
 	for _, f := range checked {
 		if len(scopes.Missing(g.Scopes, f)) == 0 {
@@ -148,17 +160,12 @@ func signInFeatures(g *consent.Grant) []scopes.Feature {
 	return out
 }
 
-// checked are the features the verification checks: all the app offers
-// (the home page's list), granted or not, so a feature left out shows as
-// not ready.
-var checked = scopes.AllRecommended().Features
-
 // verifyStart sends the browser to Microsoft's sign-in for the tenant in
 // the query (login_hint is passed on), keeping the pending sign-in
 // (state, nonce, PKCE verifier) in a sealed, HttpOnly cookie.
 func (s *server) verifyStart(w http.ResponseWriter, r *http.Request) {
-	g := s.grantOf(r.URL.Query().Get("tenant"))
-	if g == nil {
+	g, ok := s.grantOf(r.URL.Query().Get("tenant"))
+	if !ok {
 		renderVerify(w, http.StatusNotFound, "verify-nothing", nil)
 		return
 	}
@@ -323,7 +330,10 @@ func (s *server) verifyPage(w http.ResponseWriter, r *http.Request) {
 	}
 	report := consent.Verify(r.Context(), gc, u.GrantedScopes, checked...)
 
-	data := map[string]any{"User": u, "Grant": s.grantOf(u.TenantID), "AllReady": report.Ready()}
+	data := map[string]any{"User": u, "AllReady": report.Ready()}
+	if g, ok := s.grantOf(u.TenantID); ok {
+		data["Grant"] = g
+	}
 	var rows []liveRow
 	ready, anyMissing := 0, false
 	for _, c := range report.Checks {
