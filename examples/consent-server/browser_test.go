@@ -129,7 +129,7 @@ func TestBrowser(t *testing.T) {
 				t.Errorf("the verification table lacks %q:\n%s", want, table)
 			}
 		}
-		if got := tab.Text("[role=status]"); !strings.HasPrefix(got, "2 of 4 features work.") {
+		if got := tab.Text("[role=status]"); got != "Everything your organisation granted works. Not granted, so turned off: Calendar, Teams." {
 			t.Errorf("the verdict reads %q", got)
 		}
 		tab.Screenshot("consent-verified-partly")

@@ -335,7 +335,8 @@ func (s *server) verifyPage(w http.ResponseWriter, r *http.Request) {
 		data["Grant"] = g
 	}
 	var rows []liveRow
-	ready, anyMissing := 0, false
+	var off []string // titles of the features not granted
+	ready, failing := 0, 0
 	for _, c := range report.Checks {
 		row := liveRow{Title: c.Feature.Title(), Means: means[c.Feature], Ready: c.Ready, Result: c.Detail}
 		if c.Probe != "" {
@@ -351,13 +352,17 @@ func (s *server) verifyPage(w http.ResponseWriter, r *http.Request) {
 			}
 			row.Diagnosis = &d
 		}
-		if c.Ready {
+		switch {
+		case c.Ready:
 			ready++
+		case len(c.Missing) > 0:
+			off = append(off, row.Title)
+		default:
+			failing++
 		}
-		anyMissing = anyMissing || len(c.Missing) > 0
 		rows = append(rows, row)
 	}
-	data["Rows"], data["ReadyCount"], data["AnyMissing"] = rows, ready, anyMissing
+	data["Rows"], data["ReadyCount"], data["Failing"], data["Off"] = rows, ready, failing, strings.Join(off, ", ")
 	renderVerify(w, http.StatusOK, "verify", data)
 }
 
@@ -395,7 +400,9 @@ func sameOrigin(h http.Handler) http.Handler {
 var verifyPages = template.Must(template.Must(pages.Clone()).Parse(`
 {{define "verify"}}{{template "top" "Step 3: verify the integration"}}
 <h1>Step 3: is the integration working?</h1>
-<p role="status">{{if .AllReady}}<span class="yes">Everything works.</span>{{else}}<span class="no">{{.ReadyCount}} of {{len .Rows}} features work.</span> The rows marked No say why, who can fix it and how.{{end}}</p>
+<p role="status">{{if .AllReady}}<span class="yes">Everything works.</span>
+{{else if .Failing}}<span class="no">{{.ReadyCount}} of {{len .Rows}} features work.</span> The rows marked No say why, who can fix it and how.
+{{else}}<span class="yes">Everything your organisation granted works.</span> Not granted, so turned off: {{.Off}}.{{end}}</p>
 <p>Signed in as {{.User.Name}} ({{.User.Username}}){{with .Grant}}{{if .TenantVerified}}, a user of the organisation that granted consent
 (tenant <code>{{.TenantID}}</code>), so its onboarding is confirmed{{end}}{{end}}.</p>
 <p>Each row is one live Microsoft Graph call made just now on this user's behalf. The checks only read; nothing was changed.</p>
@@ -406,7 +413,7 @@ var verifyPages = template.Must(template.Must(pages.Clone()).Parse(`
 <td>{{if .Missing}}Not granted: {{range .Missing}}<code>{{.}}</code> {{end}}{{else}}{{.Result}}{{end}}
 {{with .Diagnosis}}<br><small>{{with .Meaning}}{{.}} {{end}}<b>Who fixes it:</b> {{.Fixer}}. <b>How:</b> {{.Fix}}</small>{{end}}</td></tr>
 {{end}}</table>
-{{if .AnyMissing}}{{with .Grant}}<p>To turn on the features marked <i>Not granted</i>, a tenant administrator grants access again:
+{{if .Off}}{{with .Grant}}<p>To turn on the features marked <i>Not granted</i>, a tenant administrator grants access again:
 <a href="/consent/start?choice=all&amp;tenant={{.TenantID}}">Grant access to all recommended resources</a>.</p>{{end}}{{end}}
 <p><a class="button" href="/verify" id="verify-again">Check again</a></p>
 <form method="post" action="/verify/signout"><p><button class="link" id="verify-signout">Sign out</button> (forgets this user's tokens here)

@@ -171,7 +171,7 @@ func TestVerifyNowNotGranted(t *testing.T) {
 	ts, c := newTestServer(t, d)
 
 	code, page := verifyAs(t, ts.URL, c, "mailbox", "admin@contoso.com")
-	if code != http.StatusOK || !strings.Contains(page, "2 of 4 features work") {
+	if code != http.StatusOK || !strings.Contains(page, "Everything your organisation granted works.</span> Not granted, so turned off: Calendar, Teams.") {
 		t.Fatalf("verification page: %d\n%s", code, page)
 	}
 	want := map[string][]string{
@@ -340,7 +340,7 @@ func TestVerifyNowConsentWithoutMail(t *testing.T) {
 		form.Set(html.UnescapeString(in[1]), html.UnescapeString(in[2]))
 	}
 	code, page = post(t, c, ts.URL+html.UnescapeString(m[1]), form, nil)
-	if code != http.StatusOK || !strings.Contains(page, "3 of 4 features work") {
+	if code != http.StatusOK || !strings.Contains(page, "Not granted, so turned off: Email.") {
 		t.Fatalf("verification page: %d\n%s", code, page)
 	}
 	r := rows(t, page)
