@@ -52,7 +52,7 @@ const (
 	weekMargin = 15 * time.Minute
 	// weekRenewBefore is the test's RenewBefore: the time a due renewal
 	// has to complete before the subscription expires.
-	weekRenewBefore = 5 * time.Second
+	weekRenewBefore = 8 * time.Second
 	// weekSweepInterval is how often the leader looks for renewals and
 	// sweeps: River's shortest (production: 10 minutes). A due renewal
 	// or sweep waits for the next look, up to 10 minutes in production
@@ -61,17 +61,18 @@ const (
 	weekSweepInterval = time.Second
 )
 
-// weekDay is the real time of one simulated day: one second (a 7-second
-// week), 10 seconds with M365KIT_FLEET_FULL=1. The leader looks once a
-// second, so renewals and sweeps fall on whole seconds: a 1-second day
-// proves the properties and gives the sweep's cost exactly but rounds
-// the renewal period (1.93 days) to 2 or 3 seconds; the 10-second day
-// measures it to a few percent.
+// weekDay is the real time of one simulated day: two seconds (a
+// 14-second week, long enough for the lifetime's 8-second renewal budget
+// to expire more than once within it), 10 seconds with
+// M365KIT_FLEET_FULL=1. The leader looks once a second, so renewals and
+// sweeps fall on whole seconds: a 2-second day proves the properties and
+// gives the sweep's cost exactly but rounds the renewal period (1.93
+// days) to whole seconds; the 10-second day measures it to a few percent.
 func weekDay() time.Duration {
 	if os.Getenv("M365KIT_FLEET_FULL") != "" {
 		return 10 * time.Second
 	}
-	return time.Second
+	return 2 * time.Second
 }
 
 // weekIdle is how many idle accounts the week measures.
