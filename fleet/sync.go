@@ -89,6 +89,11 @@ type run struct {
 	resource  string
 	started   time.Time
 	requested int64 // the request counter when the job started
+	// resumed is set when the job continues a round an earlier job began
+	// (a hand-over, a retry, a rescue after a crash): requests counted
+	// before this job started may have come after that round read Graph,
+	// so the round is followed by one more.
+	resumed bool
 	firstAt   int64 // when the oldest request it serves arrived (0: none)
 	pages     int
 }
@@ -129,6 +134,7 @@ func (f *Fleet) runSync(ctx context.Context, job *rivertype.JobRow, accountID, r
 		if err == nil {
 			c.complete = complete == 1
 			cur = &c
+			r.resumed = c.cursor != "" && !c.complete
 			return nil
 		}
 		if errors.Is(err, sql.ErrNoRows) {
@@ -331,7 +337,7 @@ func (f *Fleet) commit(ctx context.Context, r *run, c commitReq) (last bool, err
 		if err := f.q.completeTx(ctx, tx, r.job); err != nil {
 			return fmt.Errorf("complete job: %w", err)
 		}
-		moved := requested != r.requested
+		moved := requested != r.requested || (c.done && r.resumed)
 		if c.done {
 			served = r.firstAt
 			next := int64(0)
