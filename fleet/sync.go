@@ -94,8 +94,8 @@ type run struct {
 	// before this job started may have come after that round read Graph,
 	// so the round is followed by one more.
 	resumed bool
-	firstAt   int64 // when the oldest request it serves arrived (0: none)
-	pages     int
+	firstAt int64 // when the oldest request it serves arrived (0: none)
+	pages   int
 }
 
 // errGone says the account was disconnected, disabled or parked while
