@@ -147,6 +147,8 @@ type worker struct {
 	users   func(ctx context.Context) ([]string, error)                  // UPNs connect signs in
 	account string                                                       // the quickstart's account, for a real tenant
 	closers []func()
+	// migrations create the tables beside fleet's (the token store's).
+	migrations []func(context.Context) error
 }
 
 func (w *worker) close() {
@@ -215,7 +217,7 @@ func open(ctx context.Context, o options, env setup.Env, log *slog.Logger) (_ *w
 	if err != nil {
 		return nil, err
 	}
-	return w, migrate(ctx, w.db, w.f)
+	return w, w.migrate(ctx)
 }
 
 // openFake reads cmd/m365fake's settings, and keeps the tokens in the
@@ -258,9 +260,7 @@ func (w *worker) openFake(ctx context.Context, file, storeKey string) (*http.Cli
 	if err != nil {
 		return nil, err
 	}
-	if err := store.Migrate(ctx); err != nil {
-		return nil, err
-	}
+	w.migrations = append(w.migrations, store.Migrate)
 	sealed, err := auth.Sealed(store, key)
 	if err != nil {
 		return nil, err
@@ -307,25 +307,31 @@ func (w *worker) openFake(ctx context.Context, file, storeKey string) (*http.Cli
 	return hc, nil
 }
 
-// migrate creates or upgrades fleet's tables and the sink's. On PostgreSQL
-// an advisory lock keeps replicas starting together from migrating at once.
-func migrate(ctx context.Context, db fleet.Database, f *fleet.Fleet) error {
-	if db.IsPostgres() {
-		conn, err := db.Pool().Acquire(ctx)
+// migrate creates or upgrades fleet's tables, the token store's and the
+// sink's. On PostgreSQL an advisory lock keeps replicas starting together
+// from creating the same table at once.
+func (w *worker) migrate(ctx context.Context) error {
+	if w.db.IsPostgres() {
+		conn, err := w.db.Pool().Acquire(ctx)
 		if err != nil {
 			return err
 		}
 		defer conn.Release()
-		const lockID = 0x6d3336356b6974 // "m365kit"
-		if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockID); err != nil {
+		const lockID = 0x6d3336356b776b72 // "m365kwkr"
+		if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(lockID)); err != nil {
 			return err
 		}
-		defer func() { _, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockID) }()
+		defer func() { _, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(lockID)) }()
 	}
-	if err := f.Migrate(ctx); err != nil {
+	if err := w.f.Migrate(ctx); err != nil {
 		return err
 	}
-	return migrateSink(ctx, db)
+	for _, m := range w.migrations {
+		if err := m(ctx); err != nil {
+			return err
+		}
+	}
+	return migrateSink(ctx, w.db)
 }
 
 // connectAll signs in every user of the demo or fake tenant and connects
