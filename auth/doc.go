@@ -52,6 +52,15 @@
 // text can quote a token response and whose request carries the app's
 // secret.
 //
+// The App does not declare the CP1 client capability (continuous access
+// evaluation): Entra issues it ordinary access tokens of about an hour,
+// not CAE's long-lived ones, and Graph sends it no claims challenges, so
+// a revoked session or a new Conditional Access requirement surfaces at
+// the next refresh as ErrReauthRequired, Claims included when Entra sends
+// them. A 401 from Graph that carries a claims challenge regardless comes
+// back from graphclient as a *graphclient.Error with Claims set: pass it
+// to SignInRequest.Claims, as for ErrReauthRequired.
+//
 // # Token stores
 //
 // A TokenStore keeps one opaque blob per user, with a version. The package

@@ -218,11 +218,23 @@ func TestSignInAccountsNotAllowed(t *testing.T) {
 	}
 }
 
+// Mail.Read was never granted and users may not consent. An interactive
+// sign-in then stops at Entra's "Need admin approval" page: no callback
+// reaches the app. A silent one (prompt=none) comes back with
+// consent_required, which CompleteSignIn reports as ErrConsentRequired.
 func TestSignInWithoutConsent(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	e := newEnv(t)
-	_, err := e.signIn(ctx, t, e.app, "adele@contoso.com", scopes.Mail) // Mail.Read was never granted
+	u, _, err := e.app.SignInURL(auth.SignInRequest{Features: []scopes.Feature{scopes.Mail}, LoginHint: "adele@contoso.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cb, err := e.srv.Browse(ctx, u); err == nil || !strings.Contains(err.Error(), "Need admin approval") {
+		t.Fatalf("interactive sign-in: Browse = %v, %v; want Entra's Need admin approval page", cb, err)
+	}
+	cb, p := e.browse(ctx, t, e.app, auth.SignInRequest{Features: []scopes.Feature{scopes.Mail}, LoginHint: "adele@contoso.com", Prompt: "none"})
+	_, err = e.app.CompleteSignIn(ctx, cb, p)
 	if !errors.Is(err, auth.ErrConsentRequired) {
 		t.Fatalf("err = %v, want ErrConsentRequired", err)
 	}

@@ -50,6 +50,15 @@
 // Codes compare case-insensitively ([Error.HasCode]); Graph spells the
 // same code differently across services.
 //
+// Continuous access evaluation: the SDK does not declare the CP1 client
+// capability (MSAL's client capabilities, the xms_cc claim), so Graph
+// gives it ordinary one-hour tokens and, per Microsoft's claims-challenge
+// documentation, sends it no claims challenges; a revoked session shows
+// at the next token refresh instead (auth.ErrReauthRequired). Should a
+// 401 carry one all the same, it is not retried: the [*Error] matches
+// [ErrUnauthorized] and carries the decoded claims request in
+// [Error.Claims], to pass to auth.SignInRequest.Claims for a new sign-in.
+//
 // # Retries and throttling
 //
 // Requests answered 429 or 503 are retried for every method (Graph did

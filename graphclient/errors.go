@@ -85,6 +85,14 @@ type Error struct {
 	Location string
 	// Attempts is how many times the request was sent (1 without retries).
 	Attempts int
+	// Claims is the claims request of a claims challenge (a 401 whose
+	// WWW-Authenticate says error="insufficient_claims"), decoded to
+	// JSON; "" otherwise. The SDK does not declare the CP1 client
+	// capability, so Graph should not send one; if it does, the token
+	// cannot be refreshed silently: sign the user in again with this
+	// value in auth.SignInRequest.Claims. Such an Error matches
+	// ErrUnauthorized.
+	Claims string
 
 	path string // request path relative to the base URL, for Error()
 }
@@ -135,6 +143,9 @@ func (e *Error) Error() string {
 	}
 	if e.Attempts > 1 {
 		ids = append(ids, strconv.Itoa(e.Attempts)+" attempts")
+	}
+	if e.Claims != "" {
+		ids = append(ids, "claims challenge: sign in again with Error.Claims")
 	}
 	if len(ids) > 0 {
 		b.WriteString(" (")
@@ -291,6 +302,9 @@ func newError(status int, h http.Header, body []byte, method, rawURL, path strin
 			e.RetryAfter = d
 		}
 		e.Location = h.Get("Location")
+		if status == http.StatusUnauthorized {
+			e.Claims = claimsChallenge(h)
+		}
 	}
 	return e
 }

@@ -2,6 +2,7 @@ package graphtest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -52,13 +53,13 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
 		writeGraphError(w, http.StatusBadRequest, "BadRequest", msg)
 		return
 	}
-	status := map[string]int{}
+	status := map[string]int{} // by lower-case id
 	var out []batchResult
 	for _, i := range order {
 		it := in.Requests[i]
 		res := s.runBatchItem(r, it, status)
 		s.logBatchItem(r, it, res.Status)
-		status[it.ID] = res.Status
+		status[strings.ToLower(it.ID)] = res.Status
 		out = append(out, res)
 	}
 	slices.Reverse(out)
@@ -66,7 +67,11 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
 }
 
 // batchOrder validates the items and returns an execution order that puts
-// every item after the ones it depends on, or a Graph error message.
+// every item after the ones it depends on, or a Graph error message. Ids
+// are not case-sensitive, as Graph's JSON batching reference says: two ids
+// differing only in case are duplicates, and dependsOn names an id in any
+// case. An item that writes (POST, PUT, PATCH) or carries a body must have
+// both a body and a Content-Type header, or the whole batch fails with 400.
 func batchOrder(items []batchItem) ([]int, string) {
 	switch {
 	case len(items) == 0:
@@ -82,10 +87,13 @@ func batchOrder(items []batchItem) ([]int, string) {
 		case it.Method == "" || it.URL == "":
 			return nil, fmt.Sprintf("Batch request '%s' needs a method and a url.", it.ID)
 		}
-		if _, dup := index[it.ID]; dup {
+		if _, dup := index[strings.ToLower(it.ID)]; dup {
 			return nil, fmt.Sprintf("Batch request ids must be unique: '%s' appears twice.", it.ID)
 		}
-		index[it.ID] = i
+		if (it.hasBody() || isWrite(it.Method)) && (!it.hasBody() || it.header("Content-Type") == "") {
+			return nil, fmt.Sprintf("Write request id : %s does not contain Content-Type header or body.", it.ID)
+		}
+		index[strings.ToLower(it.ID)] = i
 	}
 	var order []int
 	state := make([]int, len(items)) // 0 new, 1 visiting, 2 done
@@ -99,7 +107,7 @@ func batchOrder(items []batchItem) ([]int, string) {
 		}
 		state[i] = 1
 		for _, d := range items[i].DependsOn {
-			j, ok := index[d]
+			j, ok := index[strings.ToLower(d)]
 			if !ok {
 				return fmt.Sprintf("Batch request '%s' depends on unknown request '%s'.", items[i].ID, d)
 			}
@@ -119,11 +127,37 @@ func batchOrder(items []batchItem) ([]int, string) {
 	return order, ""
 }
 
+// hasBody reports whether the item carries a body ("body": null is none).
+func (it batchItem) hasBody() bool {
+	return len(it.Body) > 0 && string(it.Body) != "null"
+}
+
+// header returns the item's header named name, matched without regard to
+// case as HTTP header names are.
+func (it batchItem) header(name string) string {
+	for k, v := range it.Headers {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+// isWrite reports whether method is one whose request Graph expects a
+// body for.
+func isWrite(method string) bool {
+	switch strings.ToUpper(method) {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+		return true
+	}
+	return false
+}
+
 // runBatchItem runs one item through the Graph mux.
 func (s *Server) runBatchItem(outer *http.Request, it batchItem, status map[string]int) batchResult {
 	for _, d := range it.DependsOn {
-		if st := status[d]; st >= 400 {
-			return s.itemError(it.ID, http.StatusFailedDependency, "FailedDependency", fmt.Sprintf("The request depends on request '%s', which failed.", d))
+		if st := status[strings.ToLower(d)]; st >= 400 {
+			return s.itemError(outer, it, http.StatusFailedDependency, "FailedDependency", fmt.Sprintf("The request depends on request '%s', which failed.", d))
 		}
 	}
 	rel := it.URL
@@ -131,23 +165,23 @@ func (s *Server) runBatchItem(outer *http.Request, it batchItem, status map[stri
 		rel = "/" + rel
 	}
 	if strings.HasPrefix(rel, "/v1.0/") || strings.HasPrefix(rel, "/beta/") || strings.Contains(it.URL, "://") {
-		return s.itemError(it.ID, http.StatusBadRequest, "BadRequest", "A batch request url must be relative to the version, such as /me/events.")
+		return s.itemError(outer, it, http.StatusBadRequest, "BadRequest", "A batch request url must be relative to the version, such as /me/events.")
 	}
 	version := batchVersion(outer)
 	target, err := url.Parse("https://" + GraphHost + version + rel)
 	if err != nil {
-		return s.itemError(it.ID, http.StatusBadRequest, "BadRequest", "Invalid request url.")
+		return s.itemError(outer, it, http.StatusBadRequest, "BadRequest", "Invalid request url.")
 	}
 	if strings.HasPrefix(target.Path, version+"/$batch") {
-		return s.itemError(it.ID, http.StatusBadRequest, "BadRequest", "A batch cannot contain a batch.")
+		return s.itemError(outer, it, http.StatusBadRequest, "BadRequest", "A batch cannot contain a batch.")
 	}
 	var body io.Reader
-	if len(it.Body) > 0 {
+	if it.hasBody() {
 		body = bytes.NewReader(it.Body)
 	}
 	req, err := http.NewRequestWithContext(outer.Context(), strings.ToUpper(it.Method), target.String(), body)
 	if err != nil {
-		return s.itemError(it.ID, http.StatusBadRequest, "BadRequest", "Invalid request method or url.")
+		return s.itemError(outer, it, http.StatusBadRequest, "BadRequest", "Invalid request method or url.")
 	}
 	req.Host = GraphHost
 	req.RemoteAddr = outer.RemoteAddr
@@ -159,15 +193,12 @@ func (s *Server) runBatchItem(outer *http.Request, it batchItem, status map[stri
 	for k, v := range it.Headers {
 		req.Header.Set(k, v)
 	}
-	if body != nil && req.Header.Get("Content-Type") == "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
 	rec := httptest.NewRecorder()
 	w := &statusWriter{ResponseWriter: rec, now: s.now} // stamps the server clock
 	if f, ok := s.takeFault(it.Method, target.Path, target.Query(), true); ok {
 		writeFault(w, f)
 	} else {
-		s.graph.ServeHTTP(w, req)
+		s.serveGraphMux(w, req)
 	}
 	return recorded(it.ID, rec)
 }
@@ -200,9 +231,14 @@ func recorded(id string, rec *httptest.ResponseRecorder) batchResult {
 	return res
 }
 
-// itemError is a batch response carrying Graph's error envelope.
-func (s *Server) itemError(id string, status int, code, msg string) batchResult {
+// itemError is a batch response carrying Graph's error envelope, with the
+// item's client-request-id (else the batch's) echoed as for a request
+// that ran.
+func (s *Server) itemError(outer *http.Request, it batchItem, status int, code, msg string) batchResult {
 	rec := httptest.NewRecorder()
+	if id := cmp.Or(it.header("client-request-id"), outer.Header.Get("client-request-id")); id != "" {
+		rec.Header().Set("client-request-id", id)
+	}
 	writeGraphError(&statusWriter{ResponseWriter: rec, now: s.now}, status, code, msg)
-	return recorded(id, rec)
+	return recorded(it.ID, rec)
 }

@@ -67,7 +67,7 @@ func TestBatch(t *testing.T) {
 	for id, r := range a.responses {
 		got[id] = r.Status
 	}
-	if diff := cmp.Diff(map[string]int{"1": 200, "2": 404, "3": 200, "4": 424, "5": 424}, got); diff != "" {
+	if diff := cmp.Diff(map[string]int{"1": 200, "2": 400, "3": 200, "4": 424, "5": 424}, got); diff != "" {
 		t.Errorf("statuses (-want +got):\n%s", diff)
 	}
 	var me map[string]any
@@ -197,7 +197,7 @@ func TestBatchItemsAreLogged(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("requests (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]int{200, 404, 424, 200}, status); diff != "" {
+	if diff := cmp.Diff([]int{200, 400, 424, 200}, status); diff != "" {
 		t.Errorf("statuses (-want +got):\n%s", diff)
 	}
 }
@@ -228,5 +228,85 @@ func TestBatchItemErrorDateFollowsClock(t *testing.T) {
 		if got := body.Error.InnerError.Date; got != want || a.responses[id].Status < 400 {
 			t.Errorf("item %s (status %d): innerError.date = %q, want %q", id, a.responses[id].Status, got, want)
 		}
+	}
+}
+
+// An item with a body and no Content-Type, or a write without a body,
+// fails the whole batch with 400, as Graph refuses it ("Write request id :
+// … does not contain Content-Type header or body."); the header's name is
+// matched in any case.
+func TestBatchBodyNeedsContentType(t *testing.T) {
+	t.Parallel()
+	f := newEntraFixture(t)
+	tok := f.srv.IssueToken(f.adele, appClientID, "User.Read", "Calendars.ReadWrite")
+	for name, item := range map[string]string{
+		"body without Content-Type": `{"id":"1","method":"PATCH","url":"/me/events/x","body":{"subject":"s"}}`,
+		"body, other headers only":  `{"id":"1","method":"PATCH","url":"/me/events/x","body":{"subject":"s"},"headers":{"Prefer":"x"}}`,
+		"POST without body":         `{"id":"1","method":"POST","url":"/subscriptions","headers":{"Content-Type":"application/json"}}`,
+	} {
+		a := postBatch(t, f.srv, tok, `{"requests":[`+item+`]}`)
+		if a.status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(a.body), "does not contain Content-Type header or body") {
+			t.Errorf("%s: batch = %d %v, want 400 naming the Content-Type", name, a.status, a.body)
+		}
+	}
+	a := postBatch(t, f.srv, tok, `{"requests":[{"id":"1","method":"PATCH","url":"/me/events/x","body":{"subject":"s"},"headers":{"content-type":"application/json"}}]}`)
+	if a.status != http.StatusOK || a.responses["1"].Status != http.StatusNotFound {
+		t.Errorf("with content-type: batch = %d, item %d; want 200 and the item's own 404", a.status, a.responses["1"].Status)
+	}
+}
+
+// Batch ids are not case-sensitive: "A" and "a" are duplicates, and
+// dependsOn names an id in any case.
+func TestBatchIDsIgnoreCase(t *testing.T) {
+	t.Parallel()
+	f := newEntraFixture(t)
+	tok := f.srv.IssueToken(f.adele, appClientID, "User.Read")
+	a := postBatch(t, f.srv, tok, `{"requests":[
+		{"id":"A","method":"GET","url":"/me"},
+		{"id":"a","method":"GET","url":"/me"}]}`)
+	if a.status != http.StatusBadRequest {
+		t.Errorf("ids A and a: batch = %d, want 400", a.status)
+	}
+	a = postBatch(t, f.srv, tok, `{"requests":[
+		{"id":"First","method":"GET","url":"/me/nothing-here"},
+		{"id":"second","method":"GET","url":"/me","dependsOn":["FIRST"]}]}`)
+	if a.status != http.StatusOK || a.responses["second"].Status != http.StatusFailedDependency {
+		t.Errorf("dependsOn FIRST: batch = %d, second = %d, want 200 and 424", a.status, a.responses["second"].Status)
+	}
+}
+
+// An item whose url names no route gets Graph's JSON error envelope, the
+// client-request-id of the item echoed in it.
+func TestBatchUnknownSegment(t *testing.T) {
+	t.Parallel()
+	f := newEntraFixture(t)
+	tok := f.srv.IssueToken(f.adele, appClientID, "User.Read")
+	a := postBatch(t, f.srv, tok, `{"requests":[{"id":"1","method":"GET","url":"/me/nothing-here","headers":{"client-request-id":"item-crid"}}]}`)
+	var body graphError
+	raw, _ := json.Marshal(a.responses["1"].Body)
+	if err := json.Unmarshal(raw, &body); err != nil {
+		t.Fatalf("item body %s: %v", raw, err)
+	}
+	if body.Error.Code != "BadRequest" || body.Error.Message != "Resource not found for the segment 'nothing-here'." || body.Error.InnerError.ClientRequestID != "item-crid" {
+		t.Errorf("item body = %+v", body.Error)
+	}
+}
+
+// An item that fails without running (a failed dependency) echoes the
+// client-request-id too: the item's own, else the batch's.
+func TestBatchItemErrorEchoesClientRequestID(t *testing.T) {
+	t.Parallel()
+	f := newEntraFixture(t)
+	tok := f.srv.IssueToken(f.adele, appClientID, "User.Read")
+	a := postBatch(t, f.srv, tok, `{"requests":[
+		{"id":"1","method":"GET","url":"/me/nothing-here"},
+		{"id":"2","method":"GET","url":"/me","dependsOn":["1"],"headers":{"client-request-id":"crid-2"}}]}`)
+	var body graphError
+	raw, _ := json.Marshal(a.responses["2"].Body)
+	if err := json.Unmarshal(raw, &body); err != nil {
+		t.Fatal(err)
+	}
+	if a.responses["2"].Status != http.StatusFailedDependency || body.Error.InnerError.ClientRequestID != "crid-2" || a.responses["2"].Headers["Client-Request-Id"] != "crid-2" {
+		t.Errorf("item 2 = %d %+v headers %v, want 424 echoing crid-2", a.responses["2"].Status, body.Error, a.responses["2"].Headers)
 	}
 }

@@ -86,8 +86,9 @@ func (s *Server) Tenants() []*Tenant {
 // AllowUserConsent sets whether users of the tenant may consent for
 // themselves to permissions that do not need an administrator (the tenant's
 // "user consent" setting). It is off by default: a sign-in that asks for a
-// scope nobody granted fails with consent_required (AADSTS65001).
-// Administrators may always consent.
+// scope nobody granted stops at Entra's "Need admin approval" page
+// (AADSTS90094), or with prompt=none fails with consent_required
+// (AADSTS65001). Administrators may always consent.
 func (t *Tenant) AllowUserConsent(allow bool) {
 	t.srv.mu.Lock()
 	defer t.srv.mu.Unlock()

@@ -56,8 +56,11 @@
 // single-use codes (AADSTS54005), the PKCE verifier (AADSTS501481), the
 // client secret (AADSTS7000215) or a client assertion (signed by
 // App.Certificate when set). Token responses carry an opaque access token,
-// a refresh token, client_info and an RS256 ID token with tid, oid, sub,
-// nonce, aud, iss, name, preferred_username, email and, for guests, idp.
+// a refresh token, client_info and an RS256 ID token with tid, sub, nonce,
+// aud, iss and, for guests, idp; name, preferred_username and oid only when
+// the profile scope was asked for, email only with the email scope (or for
+// a guest), as Entra's ID token reference says. The response's scope
+// names each OpenID Connect scope once, bare.
 // Errors come in Entra's JSON body: error, error_description, error_codes,
 // timestamp, trace_id, correlation_id, suberror and claims.
 //
@@ -71,8 +74,10 @@
 // consent (the administrator login_hint names, or the first administrator
 // of the tenant in the path or of any tenant) or, when
 // Tenant.AllowUserConsent is on, by the user at sign-in for themselves
-// (not for admin-only permissions). Otherwise authorize redirects with
-// consent_required (AADSTS65001) and a refresh fails with invalid_grant,
+// (not for admin-only permissions). Otherwise an interactive sign-in stops
+// at Entra's "Need admin approval" page (AADSTS90094; Browse returns it as
+// an error) and the app hears nothing; only prompt=none redirects, with
+// consent_required (AADSTS65001). A refresh fails with invalid_grant,
 // suberror consent_required. DeclineNextConsent makes the administrator
 // decline (AADSTS65004). Revoking a grant takes effect at the next refresh.
 //
@@ -142,7 +147,11 @@
 // Subscriptions validate the notification URL and push change and
 // lifecycle notifications to it (SetNotificationClient, SendLifecycle):
 // for events and messages created, updated or deleted, and for chat
-// messages posted (created).
+// messages posted (created). Delivery follows Microsoft's rules: a 2xx
+// within 3 seconds counts, anything else is retried with exponential
+// back-off for up to 4 hours (duplicates included), and endpoints that
+// answer slowly are delayed, then dropped. Its waits run on the server
+// clock; RetryDue sends what has come due at once.
 //
 // # Request log
 //
@@ -167,7 +176,9 @@
 // skipped: the user is chosen from login_hint. A personal account may sign
 // in through organizations, so that tests can prove the app refuses it.
 // $batch responses come back in reverse order, which Graph permits and
-// clients must handle. Chat and channel messages are only posted: the fake
-// has no edits, deletions or reactions, so chat-message subscriptions see
-// "created" only.
+// clients must handle. Microsoft does not publish its retry back-off for
+// notifications: the fake's (1, 2, 4, … minutes) is its own choice within
+// the published four hours. Chat and channel messages are only posted: the
+// fake has no edits, deletions or reactions, so chat-message subscriptions
+// see "created" only.
 package graphtest

@@ -49,6 +49,7 @@ type authCode struct {
 	authority   string // the {tenant} segment of the authorize request
 	challenge   string
 	nonce       string
+	scope       string // the scope of the authorize request
 	expires     time.Time
 	used        bool
 }
@@ -177,8 +178,10 @@ var formAction = regexp.MustCompile(`<form method="POST" name="hiddenform" actio
 // redirect URI — a GET carrying the query for response_mode=query, a POST
 // form for form_post. Pass it to the app's callback handler, or send it
 // with any client. When the authority shows an error page instead of
-// redirecting (unknown client, unregistered redirect URI, unknown user)
-// Browse returns an error holding the page's AADSTS text.
+// redirecting (unknown client, unregistered redirect URI, unknown user, a
+// user who may not consent to what an interactive sign-in asks: Entra's
+// "Need admin approval" page) Browse returns an error holding the page's
+// AADSTS text.
 func (s *Server) Browse(ctx context.Context, rawURL string) (*http.Request, error) {
 	return Browse(ctx, s.HTTPClient(), rawURL)
 }

@@ -202,7 +202,7 @@ func grantedResponseScopes(requested string, granted []string) string {
 		out = append(out, f)
 	}
 	for _, g := range granted {
-		if !containsFold(seen, g) {
+		if !isOIDCScope(g) && !containsFold(seen, g) {
 			seen = append(seen, g)
 			out = append(out, "https://"+GraphHost+"/"+g)
 		}
@@ -250,7 +250,7 @@ func (s *Server) redeemCode(w http.ResponseWriter, r *http.Request, tr tokenRequ
 	case !strings.EqualFold(tr.auth.segment, c.authority) && (tr.auth.tenant == nil || tr.auth.tenant.ID != c.user.TenantID):
 		invalid(700005, "Provided Authorization Code is intended to use against other tenant, thus rejected.")
 	default:
-		s.issue(w, r, tr, c.user, c.nonce, nil)
+		s.issue(w, r, tr, c.user, c.nonce, c.scope, nil)
 	}
 }
 
@@ -290,7 +290,7 @@ func (s *Server) redeemRefresh(w http.ResponseWriter, r *http.Request, tr tokenR
 		s.writeEntraError(w, r, *fail)
 		return
 	}
-	s.issue(w, r, tr, g.user, "", g)
+	s.issue(w, r, tr, g.user, "", "", g)
 }
 
 // usedRefresh is the error for a refresh token redeemed before.
@@ -302,7 +302,12 @@ var usedRefresh = EntraError{Error: "invalid_grant", Codes: []int{70000},
 // token when openid is asked, a new refresh token with offline_access.
 // A refresh token being redeemed (old) is used up only when the response
 // succeeds, so a failed refresh leaves it valid, as Entra does.
-func (s *Server) issue(w http.ResponseWriter, r *http.Request, tr tokenRequest, u *User, nonce string, old *refreshGrant) {
+//
+// The ID token carries the profile claims (name, preferred_username, oid)
+// only when profile was asked for, and email only when email was (or for
+// a guest, who has it by default), in the authorize request behind the
+// code (authorized) or the token request itself.
+func (s *Server) issue(w http.ResponseWriter, r *http.Request, tr tokenRequest, u *User, nonce, authorized string, old *refreshGrant) {
 	graph, oidc, other := requestedScopes(tr.app, tr.scope)
 	if len(other) > 0 {
 		s.writeEntraError(w, r, EntraError{Error: "invalid_scope", Codes: []int{70011},
@@ -342,7 +347,8 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, tr tokenRequest, 
 		resp["refresh_token"] = rt
 	}
 	if containsFold(oidc, "openid") {
-		idt, err := s.idToken(u, tr.app.ClientID, nonce)
+		_, asked, _ := requestedScopes(tr.app, authorized+" "+tr.scope)
+		idt, err := s.idToken(u, tr.app.ClientID, nonce, containsFold(asked, "profile"), containsFold(asked, "email"))
 		if err != nil {
 			s.writeEntraError(w, r, EntraError{Status: http.StatusInternalServerError, Error: "server_error", Codes: []int{50000}, Description: "AADSTS50000: " + err.Error()})
 			return
@@ -361,25 +367,29 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, tr tokenRequest, 
 }
 
 // idToken builds and signs a v2.0 ID token for u, applying the queued
-// claim changes and signature damage.
-func (s *Server) idToken(u *User, clientID, nonce string) (string, error) {
+// claim changes and signature damage. As Entra's ID token reference
+// says, name, preferred_username and oid need the profile scope, and
+// email the email scope, except for a guest, who gets it by default.
+func (s *Server) idToken(u *User, clientID, nonce string, profile, email bool) (string, error) {
 	now := s.now()
 	sub := sha256.Sum256([]byte(clientID + "|" + u.TenantID + "|" + u.ID))
 	claims := map[string]any{
-		"aud":                clientID,
-		"iss":                issuerFor(u.TenantID),
-		"iat":                now.Unix(),
-		"nbf":                now.Unix(),
-		"exp":                now.Add(time.Hour).Unix(),
-		"name":               u.DisplayName,
-		"oid":                u.ID,
-		"preferred_username": u.UserPrincipalName,
-		"sub":                b64.EncodeToString(sub[:]),
-		"tid":                u.TenantID,
-		"uti":                randomToken(11),
-		"ver":                "2.0",
+		"aud": clientID,
+		"iss": issuerFor(u.TenantID),
+		"iat": now.Unix(),
+		"nbf": now.Unix(),
+		"exp": now.Add(time.Hour).Unix(),
+		"sub": b64.EncodeToString(sub[:]),
+		"tid": u.TenantID,
+		"uti": randomToken(11),
+		"ver": "2.0",
 	}
-	if u.Mail != "" {
+	if profile {
+		claims["name"] = u.DisplayName
+		claims["oid"] = u.ID
+		claims["preferred_username"] = u.UserPrincipalName
+	}
+	if u.Mail != "" && (email || u.Guest) {
 		claims["email"] = u.Mail
 	}
 	if nonce != "" {
@@ -691,7 +701,13 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	prompt := q.Get("prompt")
 	if missing := s.ungranted(u, clientID, graph); len(missing) > 0 || (prompt == "consent" && u.Admin) {
 		if err := s.consentAtSignIn(u, app, prompt, graph, missing); err != "" {
-			fail("consent_required", err)
+			if prompt == "none" {
+				fail("consent_required", err)
+				return
+			}
+			// Interactive: Entra shows its own "Need admin approval"
+			// page and sends nothing to the app.
+			errorPage(w, http.StatusOK, s.withTrace("Need admin approval. "+err))
 			return
 		}
 	}
@@ -700,6 +716,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	s.entra.codes[code] = &authCode{
 		user: u, clientID: clientID, redirectURI: redirectURI, authority: a.segment,
 		challenge: q.Get("code_challenge"), nonce: q.Get("nonce"), expires: s.now().Add(codeLifetime),
+		scope: q.Get("scope"),
 	}
 	s.entra.mu.Unlock()
 	p := url.Values{"code": {code}, "session_state": {newID()}}
@@ -735,8 +752,10 @@ func (s *Server) consentAtSignIn(u *User, app *App, prompt string, graph, missin
 		s.entra.mu.Unlock()
 	case userConsent && adminOnly:
 		return fmt.Sprintf("AADSTS90094: The grant requires admin permission. An administrator must consent to '%s' for application '%s' in this tenant.", strings.Join(missing, " "), app.ClientID)
-	default:
+	case prompt == "none":
 		return fmt.Sprintf("AADSTS65001: The user or administrator has not consented to use the application with ID '%s' named '%s'. Send an interactive authorization request for this user and resource.", app.ClientID, app.ClientID)
+	default:
+		return fmt.Sprintf("AADSTS90094: The grant requires admin permission. User consent is turned off in this tenant: an administrator must consent to '%s' for application '%s'.", strings.Join(missing, " "), app.ClientID)
 	}
 	return ""
 }

@@ -3,6 +3,7 @@ package graphtest
 import (
 	"crypto/rsa"
 	"encoding/json"
+	"github.com/m365kit/m365kit/scopes"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -125,12 +126,15 @@ func TestCodeFlow(t *testing.T) {
 	want := map[string]any{
 		"aud": appClientID, "iss": "https://login.microsoftonline.com/" + f.tenant.ID + "/v2.0",
 		"tid": f.tenant.ID, "oid": f.adele.ID, "nonce": "n-1", "ver": "2.0", "name": "Adele Vance",
-		"preferred_username": "adele@contoso.com", "email": "adele@contoso.com",
+		"preferred_username": "adele@contoso.com",
 	}
 	for k, v := range want {
 		if c[k] != v {
 			t.Errorf("claim %s = %v, want %v", k, c[k], v)
 		}
+	}
+	if e, ok := c["email"]; ok {
+		t.Errorf("claim email = %v without the email scope", e)
 	}
 	if c["exp"].(float64) <= c["iat"].(float64) || c["sub"] == "" {
 		t.Errorf("exp %v iat %v sub %v", c["exp"], c["iat"], c["sub"])
@@ -241,7 +245,7 @@ func TestAuthorizeErrorRedirects(t *testing.T) {
 		{"implicit", map[string]string{"response_type": "token"}, "unsupported_response_type", "AADSTS700054"},
 		{"no scope", map[string]string{"scope": ""}, "invalid_request", "AADSTS900144"},
 		{"other resource", map[string]string{"scope": "openid https://management.azure.com/user_impersonation"}, "invalid_scope", "AADSTS70011"},
-		{"ungranted scope", map[string]string{"scope": "openid Mail.Read", "login_hint": "adele@contoso.com"}, "consent_required", "AADSTS65001"},
+		{"ungranted scope, prompt=none", map[string]string{"scope": "openid Mail.Read", "login_hint": "adele@contoso.com", "prompt": "none"}, "consent_required", "AADSTS65001"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -419,11 +423,19 @@ func TestConsentEnforced(t *testing.T) {
 	f := newEntraFixture(t)
 	mail := map[string]string{"scope": "openid offline_access Mail.Read", "login_hint": "adele@contoso.com"}
 
-	// Nobody granted Mail.Read and users may not consent.
+	// Nobody granted Mail.Read and users may not consent: an interactive
+	// sign-in stops at Entra's "Need admin approval" page, and the app
+	// hears nothing.
+	if req, err := f.srv.Browse(t.Context(), authURL("organizations", mail)); err == nil || !strings.Contains(err.Error(), "Need admin approval") || !strings.Contains(err.Error(), "AADSTS90094") {
+		t.Fatalf("interactive sign-in: Browse = %v, %v; want the Need admin approval page (AADSTS90094)", req, err)
+	}
+	// Only a silent one (prompt=none) comes back, with consent_required.
+	mail["prompt"] = "none"
 	cb := browseCallback(t, f.srv, authURL("organizations", mail))
 	if cb.Get("error") != "consent_required" || !strings.HasPrefix(cb.Get("error_description"), "AADSTS65001:") {
-		t.Fatalf("callback = %v", cb)
+		t.Fatalf("prompt=none: callback = %v", cb)
 	}
+	delete(mail, "prompt")
 
 	// With user consent allowed Adele consents for herself only.
 	f.tenant.AllowUserConsent(true)
@@ -440,10 +452,16 @@ func TestConsentEnforced(t *testing.T) {
 		t.Fatalf("redeem after user consent: %d %v", status, body)
 	}
 
-	// An admin-only permission still needs an administrator.
-	cb = browseCallback(t, f.srv, authURL("organizations", map[string]string{"scope": "openid User.Read.All", "login_hint": "adele@contoso.com"}))
-	if cb.Get("error") != "consent_required" || !strings.HasPrefix(cb.Get("error_description"), "AADSTS90094:") {
-		t.Errorf("admin-only scope: callback = %v", cb)
+	// An admin-only permission still needs an administrator: the page
+	// again, or consent_required for prompt=none.
+	adminOnly := map[string]string{"scope": "openid User.Read.All", "login_hint": "adele@contoso.com"}
+	if req, err := f.srv.Browse(t.Context(), authURL("organizations", adminOnly)); err == nil || !strings.Contains(err.Error(), "Need admin approval") || !strings.Contains(err.Error(), "AADSTS90094") {
+		t.Errorf("admin-only scope: Browse = %v, %v; want the Need admin approval page", req, err)
+	}
+	adminOnly["prompt"] = "none"
+	cb = browseCallback(t, f.srv, authURL("organizations", adminOnly))
+	if cb.Get("error") != "consent_required" || !strings.HasPrefix(cb.Get("error_description"), "AADSTS65001:") {
+		t.Errorf("admin-only scope, prompt=none: callback = %v", cb)
 	}
 }
 
@@ -625,5 +643,72 @@ func TestBasicAuthClientSecret(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Errorf("status %d", resp.StatusCode)
+	}
+}
+
+// The ID token carries what the scopes ask for, as Entra's ID token
+// reference says: name, preferred_username and oid with profile, email
+// with email (a guest has email by default). The token response's scope
+// names each OpenID Connect scope once, bare, even when the grant came
+// from /.default over the whole catalog (which lists them too).
+func TestIDTokenClaimsFollowScopes(t *testing.T) {
+	t.Parallel()
+	f := newEntraFixture(t)
+	guest := f.tenant.AddUser("gina@fabrikam.com", "Gina Guest", AsGuest("https://sts.windows.net/"+newID()+"/"))
+	for _, tt := range []struct {
+		name, user, scope string
+		want, absent      []string
+	}{
+		{"openid only", "adele@contoso.com", "openid offline_access User.Read", nil, []string{"name", "preferred_username", "oid", "email"}},
+		{"profile", "adele@contoso.com", "openid profile User.Read", []string{"name", "preferred_username", "oid"}, []string{"email"}},
+		{"email", "adele@contoso.com", "openid email User.Read", []string{"email"}, []string{"name", "preferred_username", "oid"}},
+		{"all", "adele@contoso.com", "openid profile email User.Read", []string{"name", "preferred_username", "oid", "email"}, nil},
+		{"guest without email scope", guest.UserPrincipalName, "openid profile User.Read", []string{"email"}, nil},
+	} {
+		cb := browseCallback(t, f.srv, authURL("organizations", map[string]string{"login_hint": tt.user, "scope": tt.scope}))
+		form := tokenForm(cb.Get("code"))
+		form.Set("scope", tt.scope)
+		status, tok := postToken(t, f.srv, "organizations", form)
+		if status != 200 {
+			t.Fatalf("%s: token %d %v", tt.name, status, tok)
+		}
+		c := claimsOf(t, tok["id_token"].(string))
+		for _, k := range tt.want {
+			if _, ok := c[k]; !ok {
+				t.Errorf("%s: claim %s missing", tt.name, k)
+			}
+		}
+		for _, k := range tt.absent {
+			if v, ok := c[k]; ok {
+				t.Errorf("%s: claim %s = %v, not asked for", tt.name, k, v)
+			}
+		}
+	}
+
+	// An app whose grant is the whole catalog, openid and friends included.
+	f.srv.AddApp(App{ClientID: "catalog-app", ClientSecret: appSecret, RedirectURIs: []string{appRedirect}})
+	for _, p := range scopes.Catalog() {
+		f.tenant.Grant("catalog-app", p.Name)
+	}
+	q := map[string]string{"client_id": "catalog-app", "login_hint": "adele@contoso.com", "scope": "openid profile email offline_access https://graph.microsoft.com/.default"}
+	cb := browseCallback(t, f.srv, authURL("organizations", q))
+	form := tokenForm(cb.Get("code"))
+	form.Set("client_id", "catalog-app")
+	form.Set("scope", q["scope"])
+	status, tok := postToken(t, f.srv, "organizations", form)
+	if status != 200 {
+		t.Fatalf("catalog app: token %d %v", status, tok)
+	}
+	seen := map[string]int{}
+	for _, sc := range strings.Fields(tok["scope"].(string)) {
+		seen[strings.ToLower(strings.TrimPrefix(sc, "https://graph.microsoft.com/"))]++
+	}
+	for _, o := range []string{"openid", "profile", "email", "offline_access"} {
+		if seen[o] != 1 {
+			t.Errorf("scope %q lists %s %d times, want once", tok["scope"], o, seen[o])
+		}
+	}
+	if strings.Contains(tok["scope"].(string), "graph.microsoft.com/openid") {
+		t.Errorf("scope %q qualifies openid with Graph's URI", tok["scope"])
 	}
 }

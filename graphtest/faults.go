@@ -231,7 +231,7 @@ func (s *Server) takeFault(method, path string, q url.Values, inBatch bool) (Fau
 func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 	f, ok := s.takeFault(r.Method, r.URL.Path, r.URL.Query(), false)
 	if !ok {
-		s.graph.ServeHTTP(w, r)
+		s.serveGraphMux(w, r)
 		return
 	}
 	if f.Latency > 0 {
@@ -248,7 +248,7 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 		panic(http.ErrAbortHandler)
 	case TruncateBody:
 		rec := httptest.NewRecorder()
-		s.graph.ServeHTTP(rec, r)
+		s.serveGraphMux(rec, r)
 		body := rec.Body.Bytes()
 		for k, v := range rec.Header() {
 			w.Header()[k] = v
@@ -259,7 +259,7 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 		http.NewResponseController(w).Flush()
 		panic(http.ErrAbortHandler)
 	case Latency:
-		s.graph.ServeHTTP(w, r)
+		s.serveGraphMux(w, r)
 	default:
 		writeFault(w, f)
 	}

@@ -54,9 +54,60 @@ var graphVersions = []string{"v1.0", "beta"}
 // version ("GET /me/events/{id}"), on the Graph host under every version.
 func (s *Server) graphRoute(pattern string, h http.HandlerFunc) {
 	method, path, _ := strings.Cut(pattern, " ")
+	s.graphPaths = append(s.graphPaths, path)
 	for _, v := range graphVersions {
 		s.graph.HandleFunc(method+" /"+v+path, h)
 	}
+}
+
+// serveGraphMux serves a Graph request through the route table, for a
+// request on its own and for a $batch item alike. It echoes the client's
+// client-request-id, as Graph does on every answer (writeGraphError copies
+// it into innerError), and answers what no route serves with Graph's
+// error envelope rather than the mux's plain text: 400 "Invalid version."
+// for a version other than v1.0 or beta, 405 for a method the path does
+// not take, 400 "Resource not found for the segment '…'." otherwise.
+func (s *Server) serveGraphMux(w http.ResponseWriter, r *http.Request) {
+	if id := r.Header.Get("client-request-id"); id != "" {
+		w.Header().Set("client-request-id", id)
+	}
+	if _, pattern := s.graph.Handler(r); pattern != "" {
+		s.graph.ServeHTTP(w, r)
+		return
+	}
+	version, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	if !slices.Contains(graphVersions, version) {
+		writeGraphError(w, http.StatusBadRequest, "BadRequest", "Invalid version.")
+		return
+	}
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete} {
+		probe := &http.Request{Method: m, Host: r.Host, URL: r.URL}
+		if _, pattern := s.graph.Handler(probe); pattern != "" {
+			writeGraphError(w, http.StatusMethodNotAllowed, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
+			return
+		}
+	}
+	writeGraphError(w, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+s.unknownSegment(rest)+"'.")
+}
+
+// unknownSegment returns the first segment of path (without the version)
+// that no route has at its place, as Graph names it in its 400; the last
+// segment when every one is known but the path as a whole is not a route.
+func (s *Server) unknownSegment(path string) string {
+	segs := strings.Split(path, "/")
+	known := 0
+	for _, route := range s.graphPaths {
+		want := strings.Split(strings.TrimPrefix(route, "/"), "/")
+		n := 0
+		for n < len(segs) && n < len(want) && (segs[n] == want[n] || strings.HasPrefix(want[n], "{")) {
+			n++
+		}
+		known = max(known, n)
+	}
+	if known < len(segs) {
+		return segs[known]
+	}
+	return segs[len(segs)-1]
 }
 
 // route registers h for pattern as graphRoute does, for the user the
@@ -79,7 +130,7 @@ func (s *Server) route(pattern string, anyOf []string, h graphHandler) {
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request, anyOf []string) (*User, bool) {
 	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || raw == "" {
-		writeGraphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty.")
+		unauthorized(w, "Access token is empty.")
 		return nil, false
 	}
 	s.mu.Lock()
@@ -88,10 +139,10 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, anyOf []strin
 	s.mu.Unlock()
 	switch {
 	case tok == nil:
-		writeGraphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "IDX14100: JWT is not well formed.")
+		unauthorized(w, "IDX14100: JWT is not well formed.")
 		return nil, false
 	case !now.Before(tok.expires):
-		writeGraphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
+		unauthorized(w, "Lifetime validation failed, the token is expired.")
 		return nil, false
 	}
 	if len(anyOf) > 0 {
@@ -109,6 +160,20 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, anyOf []strin
 		}
 	}
 	return tok.user, true
+}
+
+// graphChallenge is the WWW-Authenticate header of Graph's 401 answers: it
+// names the authority to get a token from and Graph's application ID as
+// the resource.
+const graphChallenge = `Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`
+
+// unauthorized writes Graph's 401 InvalidAuthenticationToken with its
+// WWW-Authenticate challenge. The fake sends no claims challenge
+// (error="insufficient_claims", claims="…"): Graph sends those only to
+// clients that declared the CP1 capability, which the SDK does not.
+func unauthorized(w http.ResponseWriter, message string) {
+	w.Header().Set("WWW-Authenticate", graphChallenge)
+	writeGraphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", message)
 }
 
 // forbidden returns the code and message of the 403 Graph answers a token

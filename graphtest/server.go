@@ -1,6 +1,7 @@
 package graphtest
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -34,9 +35,11 @@ type Option func(*Server)
 
 // WithClock makes the server read the time from now instead of time.Now.
 // It is the fake's one clock: token and code expiry, subscription
-// expirations, the demo tenant's week, item timestamps, the request log
-// and the dates of error answers ($batch items included) all read it. A
-// test moves the fake's time by changing what now returns.
+// expirations, the demo tenant's week, item timestamps, the request log,
+// the dates of error answers ($batch items included) and notification
+// delivery (the 3-second answer window, retries, throttling; see
+// SetNotificationClient and RetryDue) all read it. A test moves the fake's
+// time by changing what now returns.
 func WithClock(now func() time.Time) Option {
 	return func(s *Server) { s.now = now }
 }
@@ -55,8 +58,9 @@ type Server struct {
 	now           func() time.Time
 	tokenLifetime time.Duration
 
-	login *http.ServeMux // requests for LoginHost
-	graph *http.ServeMux // requests for GraphHost
+	login      *http.ServeMux // requests for LoginHost
+	graph      *http.ServeMux // requests for GraphHost
+	graphPaths []string       // the path of every Graph route, without the version
 
 	mu      sync.Mutex
 	tenants map[string]*Tenant // by ID
@@ -90,6 +94,7 @@ func NewServer(opts ...Option) *Server {
 		o(s)
 	}
 	s.entra.init()
+	s.subs.ctx, s.subs.cancel = context.WithCancel(context.Background())
 	s.routes()
 	s.transport = sync.OnceValue(s.newTransport)
 	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
@@ -112,6 +117,7 @@ func New(t testing.TB, opts ...Option) *Server {
 // and closes the idle connections of HTTPClient's transport and of the
 // default notification client.
 func (s *Server) Close() {
+	s.subs.cancel() // no more notifications or retries
 	s.ts.Close()
 	s.transport().CloseIdleConnections()
 	s.closeNotificationClient()

@@ -62,9 +62,16 @@ func WithSubscriptionLifetime(kind string, max time.Duration) Option {
 
 // subscriptionState is the fake's change-notification state.
 type subscriptionState struct {
+	ctx     context.Context // ends when the server closes: deliveries stop
+	cancel  context.CancelFunc
+	sending sync.Mutex // held by RetryDue while it sends
+
 	mu         sync.Mutex
-	client     *http.Client    // set by SetNotificationClient
-	own        *http.Transport // the default client's transport, closed by Close
+	queue      []*pendingPost            // collections waiting for a retry or a delay (delivery.go)
+	polling    bool                      // a pollRetries goroutine runs
+	endpoints  map[string]*endpointStats // answers per endpoint, for throttling
+	client     *http.Client              // set by SetNotificationClient
+	own        *http.Transport           // the default client's transport, closed by Close
 	lifetimes  map[string]time.Duration
 	subs       map[string]*subscription // by ID
 	snaps      map[*User]*snapshot      // item versions last notified, per watched user
@@ -110,7 +117,8 @@ type Subscription struct {
 	Reauthorized, Renewed int
 }
 
-// Delivery is one POST the fake sent to a notification endpoint.
+// Delivery is one POST the fake sent to a notification endpoint or, with
+// Dropped or Delayed set, a notification collection it did not send.
 type Delivery struct {
 	// Kind is "validation", "notification" or "lifecycle".
 	Kind           string
@@ -119,22 +127,51 @@ type Delivery struct {
 	// Events lists the changeType of each notification in the POST, or
 	// the lifecycleEvent.
 	Events []string
-	// Status is the endpoint's status code; Err the transport error.
+	// Status is the endpoint's status code; Err the transport error
+	// (the answer window passing is one).
 	Status int
 	Err    string
+	// Attempt is 1 for the first POST of a notification collection, 2
+	// and up for its retries, which carry the same notifications again.
+	Attempt int
+	// Elapsed is how long the endpoint took to answer.
+	Elapsed time.Duration
+	// Delivered reports a 2xx answered within the 3-second window: the
+	// collection will not be sent again.
+	Delivered bool
+	// Dropped reports a collection given up on: retried for four hours
+	// without delivery, or sent to an endpoint throttled for slowness.
+	Dropped bool
+	// Delayed reports a collection held back for ten minutes because its
+	// endpoint was flagged slow.
+	Delayed bool
 }
 
 // SetNotificationClient sets the client the fake uses to reach notification
 // endpoints (validation, change and lifecycle notifications): typically
 // the Client of an httptest TLS server running the webhook under test.
-// Without it the fake uses a client of its own with a 10-second timeout,
-// whose connections Close closes.
+// Without it the fake uses a client of its own, whose connections Close
+// closes.
 //
-// Change notifications are delivered synchronously: the call that changed
-// an event or message (User.UpdateEvent, a PATCH through Graph, ...)
-// returns after every covered subscription's endpoint answered, so a test
-// needs no waiting to know Graph has notified. The endpoint must therefore
-// not wait for that call to return.
+// The first attempt at a change notification is synchronous: the call
+// that changed an event or message (User.UpdateEvent, a PATCH through
+// Graph, ...) returns after every covered subscription's endpoint
+// answered, so a test needs no waiting to know Graph has notified. The
+// endpoint must therefore not wait for that call to return.
+//
+// Delivery follows Microsoft's rules. A notification counts as delivered
+// on a 2xx answered within 3 seconds (the request is cut off then); any
+// other answer, a transport error or a later answer is retried with the
+// same notifications, so an endpoint that handled one but answered late
+// gets it again. Retries back off exponentially (1, 2, 4, … minutes after
+// the previous attempt) for up to 4 hours after the first, then the
+// collection is dropped. An endpoint whose answers in a 10-minute window
+// are more than 2900 ms in 10% of cases (judged after 100 answers) gets
+// its new notifications, and retries, 10 minutes late; from 15% they are
+// dropped. Deliveries records each attempt, drop and delay. Waits run on
+// the server clock (WithClock): a test moves the clock, also inside its
+// endpoint to answer slowly, and calls RetryDue; with the wall clock the
+// retries simply come when due.
 func (s *Server) SetNotificationClient(hc *http.Client) {
 	s.subs.mu.Lock()
 	defer s.subs.mu.Unlock()
@@ -176,7 +213,9 @@ func (s *Server) RemoveSubscription(id string) {
 // subscriptionRemoved also deletes the subscription; reauthorizationRequired
 // pauses its change notifications until it is reauthorized or renewed.
 // It fails for an unknown subscription, one without a lifecycle URL, an
-// unknown event, or an endpoint that does not answer 2xx.
+// unknown event, or an endpoint that does not answer 2xx within 3
+// seconds, in which case the fake retries as for change notifications
+// (see SetNotificationClient).
 func (s *Server) SendLifecycle(subscriptionID, event string) error {
 	switch event {
 	case lifecycleReauthorizationRequired, lifecycleSubscriptionRemoved, lifecycleMissed:
@@ -208,14 +247,18 @@ func (s *Server) SendLifecycle(subscriptionID, event string) error {
 	}
 	target := sub.LifecycleNotificationURL
 	s.subs.mu.Unlock()
-	status, err := s.post(context.Background(), "lifecycle", sub.ID, target, []notificationJSON{n})
-	if err != nil {
-		return err
+	d, ok := s.deliver("lifecycle", sub.ID, target, []notificationJSON{n})
+	switch {
+	case ok:
+		return nil
+	case d.Err != "":
+		return fmt.Errorf("graphtest: lifecycle notification for %q: %s", subscriptionID, d.Err)
+	case d.Dropped, d.Delayed:
+		return fmt.Errorf("graphtest: lifecycle notification for %q: the endpoint is throttled", subscriptionID)
+	case d.Status/100 == 2:
+		return fmt.Errorf("graphtest: lifecycle notification for %q: endpoint answered %d after %v, past the 3-second window", subscriptionID, d.Status, d.Elapsed)
 	}
-	if status/100 != 2 {
-		return fmt.Errorf("graphtest: lifecycle notification for %q: endpoint answered %d", subscriptionID, status)
-	}
-	return nil
+	return fmt.Errorf("graphtest: lifecycle notification for %q: endpoint answered %d", subscriptionID, d.Status)
 }
 
 // lifetime returns the maximum lifetime of a kind.

@@ -28,26 +28,36 @@ func BenchmarkParse(b *testing.B) {
 }
 
 // BenchmarkHandlerServeHTTP measures a 100-notification delivery from
-// request to 202: parse, 100 lookups, constant-time checks, queueing. Four
-// workers drain the queue with a no-op callback meanwhile.
+// request to 202: parse, one Store load, 100 constant-time checks, and
+// either a no-op Deliver before the answer (sync) or the in-memory queue
+// with four workers draining it (queue).
 func BenchmarkHandlerServeHTTP(b *testing.B) {
-	store := &notify.MemoryStore{}
-	_ = store.Save(b.Context(), notify.Registration{Owner: "adele", Subscription: notify.Subscription{ID: subID, Resource: "me/events", ClientState: secret}})
-	h, err := notify.NewHandler(store, func(context.Context, notify.Notification) error { return nil }, notify.WithQueueSize(10000))
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(b.Context())
-	done := make(chan struct{})
-	go func() { _ = h.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
-	body := batchBody(100)
-	b.ReportAllocs()
-	for b.Loop() {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/notify", strings.NewReader(body)))
-		if rec.Code != http.StatusAccepted {
-			b.Fatalf("status %d", rec.Code)
-		}
+	for _, mode := range []struct {
+		name    string
+		workers int
+	}{{"sync", 0}, {"queue", 4}} {
+		b.Run(mode.name, func(b *testing.B) {
+			store := &notify.MemoryStore{}
+			_ = store.Save(b.Context(), notify.Registration{ID: regID, Owner: "adele", Subscription: notify.Subscription{ID: subID, Resource: "me/events", ClientState: secret}})
+			h, err := notify.NewHandler(notify.HandlerConfig{
+				Store:     store,
+				Deliver:   func(context.Context, []notify.ChangeNotification) error { return nil },
+				Workers:   mode.workers,
+				QueueSize: min(mode.workers, 1) * 10000,
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer func() { _ = h.Shutdown(b.Context()) }()
+			body := batchBody(100)
+			b.ReportAllocs()
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/notify", strings.NewReader(body)))
+				if rec.Code != http.StatusAccepted {
+					b.Fatalf("status %d", rec.Code)
+				}
+			}
+		})
 	}
 }

@@ -8,238 +8,249 @@ import (
 	"time"
 )
 
+// Syncer runs, or schedules, the delta sync of one resource of one user.
+// The Router calls it for change notifications, missed notifications and
+// recreated subscriptions. A SyncFunc syncs at once, in the caller's
+// goroutine; a *Debouncer coalesces bursts into one sync per Key.
+// Implementations must be safe for concurrent use when the Handler has
+// more than one worker or serves POSTs concurrently.
+type Syncer interface {
+	Sync(ctx context.Context, k Key) error
+}
+
 // SyncFunc runs the delta sync of one resource of one user: typically
 // calendar or mail Sync from the cursor stored for the Key.
 type SyncFunc func(ctx context.Context, k Key) error
 
-// Clock schedules the Debouncer's timers. The default uses time.AfterFunc,
-// which testing/synctest controls; tests may inject their own.
-// Implementations must be safe for concurrent use; f may run on any
-// goroutine, even before AfterFunc returns.
-type Clock interface {
-	AfterFunc(d time.Duration, f func())
-}
+// Sync calls f: one sync per call, no debouncing.
+func (f SyncFunc) Sync(ctx context.Context, k Key) error { return f(ctx, k) }
 
-type realClock struct{}
+// Defaults of a Debouncer.
+const (
+	// DefaultDelay is how long a Debouncer waits after the first
+	// notification of a Key before it syncs.
+	DefaultDelay = 10 * time.Second
+	// DefaultMaxConcurrent bounds the syncs a Debouncer runs at once.
+	DefaultMaxConcurrent = 4
+)
 
-func (realClock) AfterFunc(d time.Duration, f func()) { time.AfterFunc(d, f) }
-
-type debounceOptions struct {
-	clock   Clock
-	max     int
-	logger  *slog.Logger
-	onError func(k Key, err error)
-}
-
-// DebounceOption configures a Debouncer.
-type DebounceOption func(*debounceOptions) error
-
-// WithClock makes the Debouncer schedule its timers on c.
-func WithClock(c Clock) DebounceOption {
-	return func(o *debounceOptions) error {
-		if c == nil {
-			return invalid("NewDebouncer", "WithClock", "is nil")
-		}
-		o.clock = c
-		return nil
-	}
-}
-
-// WithMaxConcurrent bounds how many syncs run at once across keys (default
-// 4). A key never has two syncs at once.
-func WithMaxConcurrent(n int) DebounceOption {
-	return func(o *debounceOptions) error {
-		if n <= 0 {
-			return invalid("NewDebouncer", "WithMaxConcurrent", fmt.Sprintf("%d is not positive", n))
-		}
-		o.max = n
-		return nil
-	}
-}
-
-// WithSyncError calls f with every error a sync returns (default: logged
-// through WithSyncLogger, else dropped). f must be safe for concurrent use.
-func WithSyncError(f func(k Key, err error)) DebounceOption {
-	return func(o *debounceOptions) error {
-		if f == nil {
-			return invalid("NewDebouncer", "WithSyncError", "is nil")
-		}
-		o.onError = f
-		return nil
-	}
-}
-
-// WithSyncLogger logs sync errors and recovered panics.
-func WithSyncLogger(l *slog.Logger) DebounceOption {
-	return func(o *debounceOptions) error {
-		if l == nil {
-			return invalid("NewDebouncer", "WithSyncLogger", "is nil")
-		}
-		o.logger = l
-		return nil
-	}
+// DebouncerConfig configures a Debouncer. It is plain data, read once by
+// NewDebouncer; zero fields take the defaults given.
+type DebouncerConfig struct {
+	// Sync runs one sync. Required.
+	Sync SyncFunc
+	// Delay is how long after the first request for a Key its sync starts
+	// (default DefaultDelay).
+	Delay time.Duration
+	// MaxConcurrent bounds how many syncs run at once across keys
+	// (default DefaultMaxConcurrent). A Key never has two syncs at once.
+	MaxConcurrent int
+	// OnError, when set, receives every error a sync returns and every
+	// panic it raises (as an error). It must be safe for concurrent use.
+	OnError func(k Key, err error)
+	// Logger logs the same errors (default: none).
+	Logger *slog.Logger
 }
 
 // keyState is the Debouncer's state for one key.
 type keyState struct {
 	scheduled bool // a timer is pending
-	queued    bool // in the due list, waiting for Run
+	waiting   bool // due, waiting for a free sync slot
 	running   bool // a sync is running
 	again     bool // the timer fired during the sync: run once more after it
 }
 
-// Debouncer turns bursts of notifications into one sync per key. The first
-// Trigger of a key starts a timer of the configured delay; Triggers before
-// it fires join it. When it fires, Run starts the sync. A Trigger during a
-// sync starts a new timer, and if that fires before the sync ends the key
-// runs once more right after it, so no change is left unsynced. A burst of
-// any size within the delay therefore costs one sync, and a notification
-// is never more than about one delay plus one sync from its sync.
+// Debouncer turns bursts of notifications into one sync per Key. The first
+// Sync of a Key starts a timer of the configured delay; calls before it
+// fires join it. When it fires, the sync runs (once a slot of
+// MaxConcurrent is free). A Sync call during a sync starts a new timer,
+// and if that fires before the sync ends the Key syncs once more right
+// after it, so no change is left unsynced. A burst of any size within the
+// delay therefore costs one sync, and a notification is never more than
+// about one delay plus one sync from its sync.
 //
-// A Debouncer is safe for concurrent use.
+// There is no loop to start: timers run the syncs. Shutdown stops it. A
+// Debouncer is safe for concurrent use.
 type Debouncer struct {
-	delay time.Duration
-	sync  SyncFunc
-	opt   debounceOptions
+	cfg DebouncerConfig
+	sem chan struct{}
+	// ctx is the syncs' context, cancelled when Shutdown gives up waiting.
+	ctx    context.Context
+	cancel context.CancelFunc
 
-	mu    sync.Mutex
-	keys  map[Key]*keyState
-	due   []Key
-	ready chan struct{} // signals Run that due is not empty
+	mu     sync.Mutex
+	keys   map[Key]*keyState
+	timers map[Key]*time.Timer
+	closed bool
+	wg     sync.WaitGroup // running and waiting syncs
 }
 
-// NewDebouncer returns a Debouncer that runs sync delay after the first
-// Trigger of a key.
-func NewDebouncer(delay time.Duration, sync SyncFunc, opts ...DebounceOption) (*Debouncer, error) {
-	if delay < 0 {
-		return nil, invalid("NewDebouncer", "delay", fmt.Sprintf("%v is negative", delay))
+// NewDebouncer returns a Debouncer that runs cfg.Sync cfg.Delay after the
+// first request for a Key.
+func NewDebouncer(cfg DebouncerConfig) (*Debouncer, error) {
+	const op = "NewDebouncer"
+	switch {
+	case cfg.Sync == nil:
+		return nil, invalid(op, "DebouncerConfig.Sync", "is nil")
+	case cfg.Delay < 0:
+		return nil, invalid(op, "DebouncerConfig.Delay", fmt.Sprintf("%v is negative", cfg.Delay))
+	case cfg.MaxConcurrent < 0:
+		return nil, invalid(op, "DebouncerConfig.MaxConcurrent", fmt.Sprintf("%d is negative", cfg.MaxConcurrent))
 	}
-	if sync == nil {
-		return nil, invalid("NewDebouncer", "sync", "is nil")
+	if cfg.Delay == 0 {
+		cfg.Delay = DefaultDelay
 	}
-	o := debounceOptions{clock: realClock{}, max: 4}
-	for _, opt := range opts {
-		if err := opt(&o); err != nil {
-			return nil, err
-		}
+	if cfg.MaxConcurrent == 0 {
+		cfg.MaxConcurrent = DefaultMaxConcurrent
 	}
-	return &Debouncer{delay: delay, sync: sync, opt: o, keys: map[Key]*keyState{}, ready: make(chan struct{}, 1)}, nil
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Debouncer{
+		cfg:    cfg,
+		sem:    make(chan struct{}, cfg.MaxConcurrent),
+		ctx:    ctx,
+		cancel: cancel,
+		keys:   map[Key]*keyState{},
+		timers: map[Key]*time.Timer{},
+	}, nil
 }
 
-// Trigger asks for a sync of k. It never blocks on the sync.
-func (d *Debouncer) Trigger(k Key) {
+// Sync asks for a sync of k and returns at once, without waiting for it;
+// the sync runs later with the Debouncer's own context, not ctx. After
+// Shutdown it returns an error matching ErrClosed.
+func (d *Debouncer) Sync(ctx context.Context, k Key) error {
+	_ = ctx // the sync runs later, with the Debouncer's own context
 	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return &Error{Op: "Debouncer.Sync", Err: ErrClosed}
+	}
 	st := d.keys[k]
 	if st == nil {
 		st = &keyState{}
 		d.keys[k] = st
 	}
-	start := !st.scheduled
-	st.scheduled = true
-	d.mu.Unlock()
-	if start {
-		d.opt.clock.AfterFunc(d.delay, func() { d.fire(k) })
+	if !st.scheduled {
+		st.scheduled = true
+		d.timers[k] = time.AfterFunc(d.cfg.Delay, func() { d.fire(k) })
 	}
+	return nil
 }
 
-// fire moves k to the due list when its timer fires.
+// fire runs when k's timer fires.
 func (d *Debouncer) fire(k Key) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	st := d.keys[k]
+	if st == nil || d.closed {
+		d.mu.Unlock()
+		return
+	}
 	st.scheduled = false
+	delete(d.timers, k)
 	switch {
 	case st.running:
 		st.again = true
-	case st.queued:
-		// Already due and not started: the sync to come covers this
-		// trigger too. Queuing k twice would run two syncs of one key.
-	default:
-		st.queued = true
-		d.due = append(d.due, k)
-		d.signal()
-	}
-}
-
-func (d *Debouncer) signal() {
-	select {
-	case d.ready <- struct{}{}:
-	default:
-	}
-}
-
-// Run runs the syncs that fall due until ctx is done, then waits for the
-// syncs in progress and returns ctx's error. Syncs get ctx. Keys that fall
-// due while Run is not running wait for the next Run.
-func (d *Debouncer) Run(ctx context.Context) error {
-	sem := make(chan struct{}, d.opt.max)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-d.ready:
-		}
-		d.mu.Lock()
-		due := d.due
-		d.due = nil
-		for _, k := range due {
-			st := d.keys[k]
-			st.queued, st.running = false, true
-		}
 		d.mu.Unlock()
-		for _, k := range due {
-			wg.Go(func() {
-				select {
-				case sem <- struct{}{}:
-				case <-ctx.Done():
-					d.finish(k, true) // not synced: due again for the next Run
-					return
-				}
-				d.runSync(ctx, k)
-				<-sem
-				d.finish(k, false)
-			})
-		}
-	}
-}
-
-func (d *Debouncer) runSync(ctx context.Context, k Key) {
-	defer func() {
-		if p := recover(); p != nil {
-			d.report(ctx, k, fmt.Errorf("notify: sync panicked: %v", p))
-		}
-	}()
-	if err := d.sync(ctx, k); err != nil {
-		d.report(ctx, k, err)
-	}
-}
-
-func (d *Debouncer) report(ctx context.Context, k Key, err error) {
-	if d.opt.onError != nil {
-		d.opt.onError(k, err)
-	}
-	if d.opt.logger != nil {
-		d.opt.logger.ErrorContext(ctx, "notify: sync failed", "owner", k.Owner, "resource", k.Resource, "error", err.Error())
-	}
-}
-
-// finish ends k's sync. When k's timer fired meanwhile, or the sync never
-// ran (requeue), k is due again.
-func (d *Debouncer) finish(k Key, requeue bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	st := d.keys[k]
-	st.running = false
-	if st.again || requeue {
-		st.again = false
-		st.queued = true
-		d.due = append(d.due, k)
-		d.signal()
+		return
+	case st.waiting:
+		// Due and not started: the sync to come covers this request too.
+		// Starting another would run two syncs of one key at once.
+		d.mu.Unlock()
 		return
 	}
+	st.waiting = true
+	d.wg.Add(1)
+	d.mu.Unlock()
+	defer d.wg.Done()
+	for d.runOnce(k, st) {
+	}
+}
+
+// runOnce waits for a slot and syncs k, and reports whether k must sync
+// again (its timer fired during the sync).
+func (d *Debouncer) runOnce(k Key, st *keyState) bool {
+	select {
+	case d.sem <- struct{}{}:
+	case <-d.ctx.Done():
+		d.finish(k, st)
+		return false
+	}
+	d.mu.Lock()
+	st.waiting, st.running = false, true
+	d.mu.Unlock()
+	d.runSync(k)
+	<-d.sem
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st.running = false
+	if st.again && !d.closed {
+		st.again = false
+		st.waiting = true
+		return true
+	}
+	st.again = false
 	if !st.scheduled {
 		delete(d.keys, k)
+	}
+	return false
+}
+
+// finish forgets k's pending sync when the Debouncer stops.
+func (d *Debouncer) finish(k Key, st *keyState) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st.waiting = false
+	if !st.scheduled {
+		delete(d.keys, k)
+	}
+}
+
+func (d *Debouncer) runSync(k Key) {
+	defer func() {
+		if p := recover(); p != nil {
+			d.report(k, fmt.Errorf("notify: sync panicked: %v", p))
+		}
+	}()
+	if err := d.cfg.Sync(d.ctx, k); err != nil {
+		d.report(k, err)
+	}
+}
+
+func (d *Debouncer) report(k Key, err error) {
+	if d.cfg.OnError != nil {
+		d.cfg.OnError(k, err)
+	}
+	if d.cfg.Logger != nil {
+		d.cfg.Logger.ErrorContext(d.ctx, "notify: sync failed", "owner", k.Owner, "resource", k.Resource, "error", err.Error())
+	}
+}
+
+// Shutdown stops the Debouncer: timers that have not fired are stopped
+// (their syncs do not run) and later Sync calls fail with ErrClosed. It
+// waits for the syncs that are due or running until ctx is done; then it
+// cancels their context, waits for them, and returns ctx's error.
+func (d *Debouncer) Shutdown(ctx context.Context) error {
+	d.mu.Lock()
+	d.closed = true
+	for k, t := range d.timers {
+		if t.Stop() {
+			delete(d.timers, k)
+			if st := d.keys[k]; st != nil {
+				st.scheduled = false
+				if !st.waiting && !st.running {
+					delete(d.keys, k)
+				}
+			}
+		}
+	}
+	d.mu.Unlock()
+	done := make(chan struct{})
+	go func() { d.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		d.cancel()
+		<-done
+		return ctx.Err()
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/m365kit/m365kit/graphclient"
 	"github.com/m365kit/m365kit/notify"
 )
 
@@ -39,15 +40,20 @@ func (l *syncLog) got() []string {
 	return append([]string(nil), l.runs...)
 }
 
-func runDebouncer(t *testing.T, d *notify.Debouncer) (stop func()) {
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error)
-	go func() { done <- d.Run(ctx) }()
-	return func() {
-		cancel()
-		if err := <-done; !errors.Is(err, context.Canceled) {
-			t.Errorf("Run = %v", err)
-		}
+func newDebouncer(t *testing.T, cfg notify.DebouncerConfig) *notify.Debouncer {
+	t.Helper()
+	d, err := notify.NewDebouncer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// trigger asks d for a sync of k.
+func trigger(t *testing.T, d *notify.Debouncer, k notify.Key) {
+	t.Helper()
+	if err := d.Sync(t.Context(), k); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -55,31 +61,29 @@ func TestDebouncerBurstCostsOneSync(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		log := &syncLog{start: time.Now()}
-		d, err := notify.NewDebouncer(10*time.Second, log.sync)
-		if err != nil {
-			t.Fatal(err)
-		}
-		stop := runDebouncer(t, d)
+		d := newDebouncer(t, notify.DebouncerConfig{Sync: log.sync}) // the default delay, 10 s
 		adele := notify.Key{Owner: "adele", Resource: "me/events"}
 		alex := notify.Key{Owner: "alex", Resource: "me/events"}
 		for range 100 {
-			d.Trigger(adele)
+			trigger(t, d, adele)
 			time.Sleep(50 * time.Millisecond) // fake time: the burst spans 5 s
 		}
-		d.Trigger(alex)
+		trigger(t, d, alex)
 		time.Sleep(20 * time.Second)
 		synctest.Wait()
 		// adele's timer started at 0 and fired at 10 s; alex's at 5 s, 15 s.
 		if diff := cmp.Diff([]string{"adele@10s", "alex@15s"}, log.got()); diff != "" {
 			t.Errorf("syncs (-want +got):\n%s", diff)
 		}
-		d.Trigger(adele) // a later notification syncs again
+		trigger(t, d, adele) // a later notification syncs again
 		time.Sleep(11 * time.Second)
 		synctest.Wait()
 		if got := log.got(); len(got) != 3 || got[2] != "adele@35s" {
 			t.Errorf("syncs = %v, want a third at 35s", got)
 		}
-		stop()
+		if err := d.Shutdown(t.Context()); err != nil {
+			t.Fatal(err)
+		}
 	})
 }
 
@@ -87,17 +91,13 @@ func TestDebouncerChangeDuringSyncRunsOnceMore(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		log := &syncLog{start: time.Now(), block: make(chan struct{})}
-		d, err := notify.NewDebouncer(time.Second, log.sync)
-		if err != nil {
-			t.Fatal(err)
-		}
-		stop := runDebouncer(t, d)
+		d := newDebouncer(t, notify.DebouncerConfig{Delay: time.Second, Sync: log.sync})
 		k := notify.Key{Owner: "adele", Resource: "me/events"}
-		d.Trigger(k)
+		trigger(t, d, k)
 		time.Sleep(time.Second)
 		synctest.Wait() // the first sync is running, blocked
 		for range 10 {
-			d.Trigger(k) // changes the running sync may have missed
+			trigger(t, d, k) // changes the running sync may have missed
 		}
 		time.Sleep(5 * time.Second) // their timer fires while the sync runs
 		synctest.Wait()
@@ -111,7 +111,9 @@ func TestDebouncerChangeDuringSyncRunsOnceMore(t *testing.T) {
 		if diff := cmp.Diff([]string{"adele@1s", "adele@6s"}, log.got()); diff != "" {
 			t.Errorf("syncs (-want +got):\n%s", diff)
 		}
-		stop()
+		if err := d.Shutdown(t.Context()); err != nil {
+			t.Fatal(err)
+		}
 	})
 }
 
@@ -122,7 +124,7 @@ func TestDebouncerLimitsConcurrencyAndReportsErrors(t *testing.T) {
 		running, peak := 0, 0
 		var failed []string
 		release := make(chan struct{})
-		d, err := notify.NewDebouncer(time.Second, func(ctx context.Context, k notify.Key) error {
+		d := newDebouncer(t, notify.DebouncerConfig{Delay: time.Second, MaxConcurrent: 2, Sync: func(ctx context.Context, k notify.Key) error {
 			mu.Lock()
 			running++
 			peak = max(peak, running)
@@ -138,23 +140,20 @@ func TestDebouncerLimitsConcurrencyAndReportsErrors(t *testing.T) {
 				panic("bug in the sync")
 			}
 			return nil
-		}, notify.WithMaxConcurrent(2), notify.WithSyncError(func(k notify.Key, err error) {
+		}, OnError: func(k notify.Key, err error) {
 			mu.Lock()
 			failed = append(failed, k.Owner+": "+err.Error())
 			mu.Unlock()
-		}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		stop := runDebouncer(t, d)
+		}})
 		for _, o := range []string{"u1", "u2", "u3", "u4", "u5"} {
-			d.Trigger(notify.Key{Owner: o, Resource: "me/events"})
+			trigger(t, d, notify.Key{Owner: o, Resource: "me/events"})
 		}
 		time.Sleep(time.Second)
 		synctest.Wait()
 		close(release)
-		synctest.Wait()
-		stop()
+		if err := d.Shutdown(t.Context()); err != nil { // waits for the five
+			t.Fatal(err)
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		if peak != 2 {
@@ -169,47 +168,73 @@ func TestDebouncerLimitsConcurrencyAndReportsErrors(t *testing.T) {
 func TestNewDebouncerRejectsBadInput(t *testing.T) {
 	t.Parallel()
 	sync := func(context.Context, notify.Key) error { return nil }
-	for name, build := range map[string]func() (*notify.Debouncer, error){
-		"delay": func() (*notify.Debouncer, error) { return notify.NewDebouncer(-time.Second, sync) },
-		"sync":  func() (*notify.Debouncer, error) { return notify.NewDebouncer(time.Second, nil) },
-		"WithClock": func() (*notify.Debouncer, error) {
-			return notify.NewDebouncer(time.Second, sync, notify.WithClock(nil))
-		},
-		"WithMaxConcurrent": func() (*notify.Debouncer, error) {
-			return notify.NewDebouncer(time.Second, sync, notify.WithMaxConcurrent(0))
-		},
+	for input, cfg := range map[string]notify.DebouncerConfig{
+		"DebouncerConfig.Sync":          {},
+		"DebouncerConfig.Delay":         {Sync: sync, Delay: -time.Second},
+		"DebouncerConfig.MaxConcurrent": {Sync: sync, MaxConcurrent: -1},
 	} {
-		if _, err := build(); !errors.Is(err, notify.ErrInvalidInput) || !strings.Contains(err.Error(), name) {
-			t.Errorf("%s: %v", name, err)
+		if _, err := notify.NewDebouncer(cfg); !errors.Is(err, graphclient.ErrInvalidInput) || !strings.Contains(err.Error(), input) {
+			t.Errorf("%s: %v", input, err)
 		}
 	}
 }
 
-// firingClock fires every timer at once, on the caller's goroutine.
-type firingClock struct{}
-
-func (firingClock) AfterFunc(_ time.Duration, f func()) { f() }
-
+// TestDebouncerKeyDueTwiceSyncsOnce: a key whose timer fires again while
+// its sync waits for a free slot syncs once, not twice at the same time.
 func TestDebouncerKeyDueTwiceSyncsOnce(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		log := &syncLog{start: time.Now()}
-		d, err := notify.NewDebouncer(0, log.sync, notify.WithClock(firingClock{}))
-		if err != nil {
+		log := &syncLog{start: time.Now(), block: make(chan struct{})}
+		d := newDebouncer(t, notify.DebouncerConfig{Delay: time.Second, MaxConcurrent: 1, Sync: log.sync})
+		adele := notify.Key{Owner: "adele", Resource: "me/events"}
+		alex := notify.Key{Owner: "alex", Resource: "me/events"}
+		trigger(t, d, adele)
+		time.Sleep(time.Second)
+		synctest.Wait() // adele's sync holds the only slot
+		for range 3 {
+			trigger(t, d, alex) // alex falls due, waits, and falls due again
+			time.Sleep(2 * time.Second)
+			synctest.Wait()
+		}
+		close(log.block)
+		if err := d.Shutdown(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		k := notify.Key{Owner: "adele", Resource: "me/events"}
-		// With no Run yet, each Trigger's timer fires at once and k falls
-		// due again while it is still waiting: that is one sync, not three
-		// syncs of one key at the same time.
-		for range 3 {
-			d.Trigger(k)
-		}
-		stop := runDebouncer(t, d)
-		synctest.Wait()
-		stop()
-		if diff := cmp.Diff([]string{"adele@0s"}, log.got()); diff != "" {
+		if diff := cmp.Diff([]string{"adele@1s", "alex@7s"}, log.got()); diff != "" {
 			t.Errorf("syncs (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestDebouncerShutdown: Shutdown drops the timers that have not fired,
+// waits for the sync in progress, and refuses later requests.
+func TestDebouncerShutdown(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		log := &syncLog{start: time.Now(), block: make(chan struct{})}
+		d := newDebouncer(t, notify.DebouncerConfig{Delay: time.Second, Sync: log.sync})
+		trigger(t, d, notify.Key{Owner: "adele"})
+		time.Sleep(time.Second)
+		synctest.Wait() // adele's sync runs
+		trigger(t, d, notify.Key{Owner: "alex"})
+		done := make(chan error)
+		go func() { done <- d.Shutdown(t.Context()) }()
+		synctest.Wait() // Shutdown waits for adele's sync
+		select {
+		case err := <-done:
+			t.Fatalf("Shutdown returned %v while a sync runs", err)
+		default:
+		}
+		close(log.block)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Minute)
+		if diff := cmp.Diff([]string{"adele@1s"}, log.got()); diff != "" {
+			t.Errorf("syncs (-want +got):\n%s", diff)
+		}
+		if err := d.Sync(t.Context(), notify.Key{Owner: "adele"}); !errors.Is(err, notify.ErrClosed) {
+			t.Errorf("Sync after Shutdown = %v, want ErrClosed", err)
 		}
 	})
 }

@@ -21,56 +21,81 @@ import (
 	"github.com/m365kit/m365kit/scopes"
 )
 
-// e2eNow is the fixed clock of graphtest and the Manager.
-var e2eNow = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+// e2eNow anchors the events the tests add and the calendar window.
+var e2eNow = time.Now().UTC().Truncate(time.Hour)
 
-// manualClock is a notify.Clock whose timers fire when the test says.
-type manualClock struct {
-	mu      sync.Mutex
-	pending []func()
-	started int // AfterFunc calls so far
+// manualSyncer is the Router's Syncer in these tests: it records the keys
+// asked for, and runs one sync per distinct key when the test fires it,
+// as a Debouncer would when its timer fires.
+type manualSyncer struct {
+	mu       sync.Mutex
+	pending  []notify.Key
+	requests int
 }
 
-func (c *manualClock) AfterFunc(_ time.Duration, f func()) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.pending = append(c.pending, f)
-	c.started++
+func (s *manualSyncer) Sync(_ context.Context, k notify.Key) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests++
+	if !slices.Contains(s.pending, k) {
+		s.pending = append(s.pending, k)
+	}
+	return nil
 }
 
-// fire runs every pending timer and returns how many there were.
-func (c *manualClock) fire() int {
-	c.mu.Lock()
-	fs := c.pending
-	c.pending = nil
-	c.mu.Unlock()
-	for _, f := range fs {
+// take returns the pending keys and forgets them.
+func (s *manualSyncer) take() []notify.Key {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ks := s.pending
+	s.pending = nil
+	return ks
+}
+
+func (s *manualSyncer) asked() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests
+}
+
+// hookStore is a MemoryStore that runs beforeFinalSave (once) when a
+// registration with a subscription ID is saved: between Graph's answer to
+// Create and the Registration's final save.
+type hookStore struct {
+	*notify.MemoryStore
+	mu              sync.Mutex
+	beforeFinalSave func()
+}
+
+func (s *hookStore) Save(ctx context.Context, reg notify.Registration) error {
+	s.mu.Lock()
+	f := s.beforeFinalSave
+	if reg.Subscription.ID != "" {
+		s.beforeFinalSave = nil
+	}
+	s.mu.Unlock()
+	if f != nil && reg.Subscription.ID != "" {
 		f()
 	}
-	return len(fs)
-}
-
-func (c *manualClock) timers() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.started
+	return s.MemoryStore.Save(ctx, reg)
 }
 
 // world is a notetaker backend wired to a fake Microsoft 365: the
-// webhook Handler behind a TLS server, the Router, a Debouncer whose
-// timers the test fires, and the synced state of one user.
+// webhook Handler (delivering before it answers, as a durable intake
+// does) behind a TLS server, the Router, a Syncer the test fires, and the
+// synced state of one user.
 type world struct {
 	srv     *graphtest.Server
 	tenant  *graphtest.Tenant
 	adele   *graphtest.User
 	gc      *graphclient.Client
-	store   *notify.MemoryStore
+	store   *hookStore
 	manager *notify.Manager
-	clock   *manualClock
+	syncer  *manualSyncer
 	webhook *httptest.Server
+	hookURL string
 
-	processed chan notify.Notification // every notification the callback handled
-	synced    chan notify.Key          // every debounced sync that finished
+	processed chan notify.ChangeNotification // every notification the Router handled
 
 	mu       sync.Mutex
 	cursors  map[notify.Key]string
@@ -84,13 +109,11 @@ const owner = "adele-account"
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	fixed := func() time.Time { return e2eNow }
 	w := &world{
-		srv:       graphtest.New(t, graphtest.WithClock(fixed)),
-		store:     &notify.MemoryStore{},
-		clock:     &manualClock{},
-		processed: make(chan notify.Notification, 1000),
-		synced:    make(chan notify.Key, 100),
+		srv:       graphtest.New(t),
+		store:     &hookStore{MemoryStore: &notify.MemoryStore{}},
+		syncer:    &manualSyncer{},
+		processed: make(chan notify.ChangeNotification, 1000),
 		cursors:   map[notify.Key]string{},
 		events:    map[string]calendar.Event{},
 		messages:  map[string]string{},
@@ -107,25 +130,30 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w.gc = gc
-
-	deb, err := notify.NewDebouncer(30*time.Second, w.sync, notify.WithClock(w.clock),
-		notify.WithSyncError(func(k notify.Key, err error) { t.Errorf("sync %v: %v", k, err) }))
+	// The Manager exists before the webhook server: Create takes the URL.
+	w.manager, err = notify.NewManager(gc, notify.Config{Store: w.store, Owner: owner})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := &notify.Router{Sync: deb, Store: w.store, Manager: func(context.Context, string) (*notify.Manager, error) { return w.manager, nil }}
-	h, err := notify.NewHandler(w.store, func(ctx context.Context, n notify.Notification) error {
-		err := rt.Process(ctx, n)
-		if err != nil {
-			t.Errorf("Router.Process(%+v): %v", n, err)
-		}
-		w.processed <- n
-		return err
-	}, notify.WithWorkers(1), notify.WithOnReject(func(_ *http.Request, err error) {
-		w.mu.Lock()
-		w.rejected = append(w.rejected, err)
-		w.mu.Unlock()
-	}))
+	rt := &notify.Router{Sync: w.syncer, Manager: func(context.Context, string) (*notify.Manager, error) { return w.manager, nil }}
+	h, err := notify.NewHandler(notify.HandlerConfig{
+		Store: w.store,
+		Deliver: func(ctx context.Context, batch []notify.ChangeNotification) error {
+			err := rt.Deliver(ctx, batch)
+			if err != nil {
+				t.Errorf("Router.Deliver(%+v): %v", batch, err)
+			}
+			for _, n := range batch {
+				w.processed <- n
+			}
+			return err
+		},
+		OnReject: func(_ *http.Request, err error) {
+			w.mu.Lock()
+			w.rejected = append(w.rejected, err)
+			w.mu.Unlock()
+		},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,22 +161,12 @@ func newWorld(t *testing.T) *world {
 	mux.Handle("/graph/notify", h)
 	w.webhook = httptest.NewTLSServer(mux)
 	t.Cleanup(w.webhook.Close)
+	w.hookURL = w.webhook.URL + "/graph/notify"
 	w.srv.SetNotificationClient(w.webhook.Client())
-	w.manager, err = notify.NewManager(gc, notify.Config{NotificationURL: w.webhook.URL + "/graph/notify", Now: fixed})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = h.Run(ctx) })
-	wg.Go(func() { _ = deb.Run(ctx) })
-	t.Cleanup(func() { cancel(); wg.Wait() })
 	return w
 }
 
-// sync is the SyncFunc: calendar or mail delta sync from the stored
-// cursor, applied to the synced state.
+// sync is the delta sync of one key, applied to the synced state.
 func (w *world) sync(ctx context.Context, k notify.Key) error {
 	if err := w.syncOnce(ctx, k); err != nil {
 		return err
@@ -156,7 +174,6 @@ func (w *world) sync(ctx context.Context, k notify.Key) error {
 	w.mu.Lock()
 	w.syncs[k]++
 	w.mu.Unlock()
-	w.synced <- k
 	return nil
 }
 
@@ -164,9 +181,8 @@ func (w *world) syncOnce(ctx context.Context, k notify.Key) error {
 	w.mu.Lock()
 	cursor := w.cursors[k]
 	w.mu.Unlock()
-	kind, _ := notify.KindOf(k.Resource)
-	switch kind {
-	case notify.KindEvents:
+	switch {
+	case k.Resource == notify.Events().Resource:
 		req := calendar.SyncRequest{Start: e2eNow.Add(-24 * time.Hour), End: e2eNow.Add(7 * 24 * time.Hour), Cursor: cursor}
 		for page, err := range calendar.New(w.gc).Sync(ctx, req) {
 			if err != nil {
@@ -185,9 +201,8 @@ func (w *world) syncOnce(ctx context.Context, k notify.Key) error {
 			w.cursors[k] = page.Cursor
 			w.mu.Unlock()
 		}
-	case notify.KindMessages:
-		folder, _ := notify.FolderOf(k.Resource)
-		for page, err := range mail.New(w.gc).Sync(ctx, mail.SyncRequest{Folder: folder, Cursor: cursor}) {
+	case k.Resource == notify.MailFolder("inbox").Resource:
+		for page, err := range mail.New(w.gc).Sync(ctx, mail.SyncRequest{Folder: "inbox", Cursor: cursor}) {
 			if err != nil {
 				return err
 			}
@@ -207,23 +222,20 @@ func (w *world) syncOnce(ctx context.Context, k notify.Key) error {
 	return nil
 }
 
-// subscribe creates a subscription and stores its Registration.
-func (w *world) subscribe(t *testing.T, target notify.Target) notify.Subscription {
+// subscribe creates a subscription and its Registration.
+func (w *world) subscribe(t *testing.T, target notify.Target) notify.Registration {
 	t.Helper()
-	sub, err := w.manager.Create(t.Context(), target)
+	reg, err := w.manager.Create(t.Context(), w.hookURL, target)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.store.Save(t.Context(), notify.Registration{Owner: owner, Subscription: *sub}); err != nil {
-		t.Fatal(err)
-	}
-	return *sub
+	return reg
 }
 
-// waitProcessed returns the next n notifications the callback handled.
-func (w *world) waitProcessed(t *testing.T, n int) []notify.Notification {
+// waitProcessed returns the next n notifications the Router handled.
+func (w *world) waitProcessed(t *testing.T, n int) []notify.ChangeNotification {
 	t.Helper()
-	var out []notify.Notification
+	var out []notify.ChangeNotification
 	for range n {
 		select {
 		case got := <-w.processed:
@@ -235,16 +247,17 @@ func (w *world) waitProcessed(t *testing.T, n int) []notify.Notification {
 	return out
 }
 
-// fireAndWait fires the debounce timers and waits for the syncs.
-func (w *world) fireAndWait(t *testing.T) {
+// fire runs the syncs the Router asked for since the last fire, one per
+// key, and returns how many ran.
+func (w *world) fire(t *testing.T) int {
 	t.Helper()
-	for range w.clock.fire() {
-		select {
-		case <-w.synced:
-		case <-t.Context().Done():
-			t.Fatal("test ended waiting for a sync")
+	keys := w.syncer.take()
+	for _, k := range keys {
+		if err := w.sync(t.Context(), k); err != nil {
+			t.Fatalf("sync %v: %v", k, err)
 		}
 	}
+	return len(keys)
 }
 
 func (w *world) event(id string) calendar.Event {
@@ -274,11 +287,49 @@ func TestE2EMeetingMovedReachesSyncedState(t *testing.T) {
 		t.Errorf("notification = %+v", n)
 	}
 	if got := w.event(ev.ID).Start.Time; got.Equal(moved) {
-		t.Fatal("state changed before the debounced sync ran")
+		t.Fatal("state changed before the sync ran")
 	}
-	w.fireAndWait(t)
+	if w.fire(t) != 1 {
+		t.Fatal("the notification asked for no sync")
+	}
 	if got := w.event(ev.ID).Start.Time; !got.Equal(moved) {
 		t.Errorf("synced start = %v, want %v", got, moved)
+	}
+}
+
+// TestE2ENotificationDuringCreateIsDelivered: Graph may notify between its
+// answer to POST /subscriptions and the moment the caller stores the
+// subscription. The Registration was stored, pending, before the POST, so
+// that notification is verified and delivered, not dropped.
+func TestE2ENotificationDuringCreateIsDelivered(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ev := w.adele.AddEvent(graphtest.Event{Subject: "Kickoff", Start: e2eNow.Add(time.Hour), End: e2eNow.Add(2 * time.Hour)})
+	w.store.mu.Lock()
+	w.store.beforeFinalSave = func() { // Graph has answered; the final save has not happened
+		if err := w.adele.UpdateEvent(ev.ID, func(e *graphtest.Event) { e.Subject = "Kickoff (moved)" }); err != nil {
+			t.Error(err)
+		}
+	}
+	w.store.mu.Unlock()
+	reg := w.subscribe(t, notify.Events())
+	var n notify.ChangeNotification
+	select { // graphtest has delivered by the time Create returns
+	case n = <-w.processed:
+	default:
+		t.Fatal("the notification sent during Create was not delivered")
+	}
+	if n.SubscriptionID != reg.Subscription.ID || n.RegistrationID != reg.ID || n.Owner != owner || n.ChangeType != "updated" {
+		t.Errorf("notification = %+v, want the update for %s", n, reg.Subscription.ID)
+	}
+	w.mu.Lock()
+	rejected := w.rejected
+	w.mu.Unlock()
+	if len(rejected) != 0 {
+		t.Errorf("rejected: %v", rejected)
+	}
+	if d := w.srv.Deliveries(); len(d) == 0 || d[len(d)-1].Kind != "notification" || d[len(d)-1].Status != http.StatusAccepted {
+		t.Errorf("Graph's deliveries: %+v", d)
 	}
 }
 
@@ -286,10 +337,11 @@ func TestE2EForgedNotificationRefused(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	ev := w.adele.AddEvent(graphtest.Event{Subject: "Standup", Start: e2eNow.Add(time.Hour), End: e2eNow.Add(2 * time.Hour)})
-	sub := w.subscribe(t, notify.Events())
+	reg := w.subscribe(t, notify.Events())
+	sub := reg.Subscription
 
 	forge := func(body string) string {
-		resp, err := w.webhook.Client().Post(w.webhook.URL+"/graph/notify", "application/json", strings.NewReader(body))
+		resp, err := w.webhook.Client().Post(w.hookURL, "application/json", strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -302,7 +354,7 @@ func TestE2EForgedNotificationRefused(t *testing.T) {
 			id, state, w.adele.ID, ev.ID, w.adele.TenantID)
 	}
 	answers := []string{
-		forge(forged(sub.ID, "guessed-client-state")),
+		forge(forged(sub.ID, reg.ID+".guessed-client-state")),
 		forge(forged("11111111-2222-3333-4444-555555555555", sub.ClientState)),
 		forge(`{"value":[{"subscriptionId":`),
 	}
@@ -317,8 +369,7 @@ func TestE2EForgedNotificationRefused(t *testing.T) {
 	if len(rejected) != 3 || !errors.Is(rejected[0], notify.ErrClientState) || !errors.Is(rejected[1], notify.ErrUnknownSubscription) || !errors.Is(rejected[2], notify.ErrMalformed) {
 		t.Errorf("rejections = %v", rejected)
 	}
-	// A genuine change is the first thing the (single) worker handles:
-	// nothing forged was queued before it.
+	// Nothing forged was delivered: the genuine change is the first.
 	if err := w.adele.UpdateEvent(ev.ID, func(e *graphtest.Event) { e.Subject = "Standup (moved)" }); err != nil {
 		t.Fatal(err)
 	}
@@ -341,10 +392,12 @@ func TestE2EBurstOfHundredCausesOneSync(t *testing.T) {
 		}
 	}
 	w.waitProcessed(t, 100)
-	if got := w.clock.timers(); got != 1 {
-		t.Errorf("100 notifications started %d debounce timers, want 1", got)
+	if got := w.syncer.asked(); got != 100 {
+		t.Errorf("100 notifications asked for %d syncs, want 100", got)
 	}
-	w.fireAndWait(t)
+	if got := w.fire(t); got != 1 {
+		t.Errorf("%d syncs ran, want 1", got)
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.syncs[eventsKey] != 1 {
@@ -363,14 +416,14 @@ func TestE2EMissedTriggersResync(t *testing.T) {
 	}
 	// A change Graph never notified about.
 	lost := w.adele.AddEvent(graphtest.Event{Subject: "Board meeting", Start: e2eNow.Add(5 * time.Hour), End: e2eNow.Add(6 * time.Hour)})
-	sub := w.subscribe(t, notify.Events())
-	if err := w.srv.SendLifecycle(sub.ID, notify.Missed); err != nil {
+	reg := w.subscribe(t, notify.Events())
+	if err := w.srv.SendLifecycle(reg.Subscription.ID, notify.Missed); err != nil {
 		t.Fatal(err)
 	}
 	if n := w.waitProcessed(t, 1)[0]; n.LifecycleEvent != notify.Missed || !n.IsLifecycle() {
 		t.Errorf("notification = %+v", n)
 	}
-	w.fireAndWait(t)
+	w.fire(t)
 	if got := w.event(lost.ID).Subject; got != "Board meeting" {
 		t.Errorf("after the resync the missed event is %q", got)
 	}
@@ -384,19 +437,21 @@ func TestE2ERemovedSubscriptionIsRecreated(t *testing.T) {
 		t.Fatal(err)
 	}
 	old := w.subscribe(t, notify.Events())
-	if err := w.srv.SendLifecycle(old.ID, notify.SubscriptionRemoved); err != nil {
+	if err := w.srv.SendLifecycle(old.Subscription.ID, notify.SubscriptionRemoved); err != nil {
 		t.Fatal(err)
 	}
 	w.waitProcessed(t, 1)
 	subs := w.srv.Subscriptions()
-	if len(subs) != 1 || subs[0].ID == old.ID || subs[0].Resource != "me/events" || !subs[0].ImmutableIDs || subs[0].LifecycleNotificationURL == "" {
+	if len(subs) != 1 || subs[0].ID == old.Subscription.ID || subs[0].Resource != "me/events" || !subs[0].ImmutableIDs || subs[0].LifecycleNotificationURL != w.hookURL {
 		t.Fatalf("Graph's subscriptions after recreation: %+v", subs)
 	}
 	regs := w.store.List(owner)
-	if len(regs) != 1 || regs[0].Subscription.ID != subs[0].ID || regs[0].Subscription.ClientState == old.ClientState {
+	if len(regs) != 1 || regs[0].Subscription.ID != subs[0].ID || regs[0].ID == old.ID || regs[0].Subscription.ClientState == old.Subscription.ClientState {
 		t.Fatalf("stored registrations: %+v", regs)
 	}
-	w.fireAndWait(t) // the resync after recreation
+	if w.fire(t) != 1 { // the resync after recreation
+		t.Error("the recreation asked for no resync")
+	}
 
 	// The new subscription delivers, and its clientState verifies.
 	if err := w.adele.UpdateEvent(ev.ID, func(e *graphtest.Event) { e.Subject = "1:1 (agenda)" }); err != nil {
@@ -405,7 +460,7 @@ func TestE2ERemovedSubscriptionIsRecreated(t *testing.T) {
 	if n := w.waitProcessed(t, 1)[0]; n.SubscriptionID != subs[0].ID {
 		t.Errorf("notification from %s, want the new subscription %s", n.SubscriptionID, subs[0].ID)
 	}
-	w.fireAndWait(t)
+	w.fire(t)
 	if got := w.event(ev.ID).Subject; got != "1:1 (agenda)" {
 		t.Errorf("synced subject %q", got)
 	}
@@ -414,17 +469,20 @@ func TestE2ERemovedSubscriptionIsRecreated(t *testing.T) {
 func TestE2EReauthorizationRequiredRenews(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	sub := w.subscribe(t, notify.Events())
-	if err := w.srv.SendLifecycle(sub.ID, notify.ReauthorizationRequired); err != nil {
+	reg := w.subscribe(t, notify.Events())
+	if err := w.srv.SendLifecycle(reg.Subscription.ID, notify.ReauthorizationRequired); err != nil {
 		t.Fatal(err)
 	}
 	w.waitProcessed(t, 1)
 	got := w.srv.Subscriptions()
-	if len(got) != 1 || got[0].ID != sub.ID || got[0].Renewed != 1 || got[0].NeedsReauthorization {
+	if len(got) != 1 || got[0].ID != reg.Subscription.ID || got[0].Renewed != 1 || got[0].NeedsReauthorization {
 		t.Errorf("after reauthorizationRequired: %+v", got)
 	}
-	if w.clock.timers() != 0 {
-		t.Error("a reauthorization triggered a sync")
+	if stored, err := w.store.Load(t.Context(), reg.ID); err != nil || !stored.Subscription.ExpirationDateTime.Equal(got[0].Expiration) {
+		t.Errorf("stored registration %+v, %v; want Graph's new expiration %v", stored, err, got[0].Expiration)
+	}
+	if w.syncer.asked() != 0 {
+		t.Error("a reauthorization asked for a sync")
 	}
 }
 
@@ -441,7 +499,7 @@ func TestE2EMailFolderNotificationSyncsMail(t *testing.T) {
 	if n := w.waitProcessed(t, 1)[0]; n.ChangeType != "created" || n.ResourceData.ID != m.ID {
 		t.Errorf("notification = %+v", n)
 	}
-	w.fireAndWait(t)
+	w.fire(t)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.messages[m.ID] != "Renewal quote" || len(w.messages) != 1 {
@@ -454,8 +512,8 @@ func TestE2ERenewDueRecreatesGone(t *testing.T) {
 	w := newWorld(t)
 	kept := w.subscribe(t, notify.Events())
 	gone := w.subscribe(t, notify.MailFolder("inbox"))
-	w.srv.RemoveSubscription(gone.ID)
-	renewals := w.manager.RenewDue(t.Context(), []notify.Subscription{kept, gone}, 100*time.Hour)
+	w.srv.RemoveSubscription(gone.Subscription.ID)
+	renewals := w.manager.RenewDue(t.Context(), []notify.Registration{kept, gone}, 100*time.Hour)
 	if len(renewals) != 2 || renewals[0].Err != nil || renewals[0].Recreated || renewals[1].Err != nil || !renewals[1].Recreated {
 		t.Fatalf("renewals = %+v", renewals)
 	}
@@ -464,12 +522,19 @@ func TestE2ERenewDueRecreatesGone(t *testing.T) {
 		t.Fatalf("Graph has %d subscriptions, want 2", len(subs))
 	}
 	for _, s := range subs {
-		if s.ID == kept.ID && s.Renewed != 1 {
+		if s.ID == kept.Subscription.ID && s.Renewed != 1 {
 			t.Errorf("kept subscription renewed %d times", s.Renewed)
 		}
-		if s.ID != kept.ID && (s.ID != renewals[1].New.ID || s.Resource != gone.Resource) {
+		if s.ID != kept.Subscription.ID && (s.ID != renewals[1].New.Subscription.ID || s.Resource != gone.Subscription.Resource) {
 			t.Errorf("recreated subscription %+v", s)
 		}
+	}
+	var stored []string
+	for _, r := range w.store.List(owner) {
+		stored = append(stored, r.Subscription.ID)
+	}
+	if len(stored) != 2 || !slices.Contains(stored, kept.Subscription.ID) || !slices.Contains(stored, renewals[1].New.Subscription.ID) {
+		t.Errorf("stored subscriptions %v", stored)
 	}
 }
 
@@ -483,28 +548,31 @@ func TestE2EListAndGet(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s.ExpirationDateTime.Location() != time.UTC || s.NotificationURL != w.webhook.URL+"/graph/notify" {
+		if s.ExpirationDateTime.Location() != time.UTC || s.NotificationURL != w.hookURL {
 			t.Errorf("listed %+v", s)
 		}
 		ids = append(ids, s.ID)
 	}
-	if len(ids) != 2 || !slices.Contains(ids, a.ID) || !slices.Contains(ids, b.ID) {
-		t.Errorf("List = %v, want %s and %s", ids, a.ID, b.ID)
+	if len(ids) != 2 || !slices.Contains(ids, a.Subscription.ID) || !slices.Contains(ids, b.Subscription.ID) {
+		t.Errorf("List = %v, want %s and %s", ids, a.Subscription.ID, b.Subscription.ID)
 	}
-	got, err := w.manager.Get(t.Context(), b.ID)
+	got, err := w.manager.Get(t.Context(), b.Subscription.ID)
 	if err != nil || got.Resource != "me/mailFolders('sentitems')/messages" || got.LifecycleNotificationURL == "" {
 		t.Errorf("Get = %+v, %v", got, err)
 	}
-	if err := w.manager.Delete(t.Context(), a.ID); err != nil {
+	if err := w.manager.Delete(t.Context(), a); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.manager.Get(t.Context(), a.ID); !errors.Is(err, notify.ErrNotFound) {
+	if _, err := w.manager.Get(t.Context(), a.Subscription.ID); !errors.Is(err, graphclient.ErrNotFound) {
 		t.Errorf("Get after Delete = %v, want ErrNotFound", err)
+	}
+	if regs := w.store.List(owner); len(regs) != 1 || regs[0].ID != b.ID {
+		t.Errorf("stored after Delete: %+v", regs)
 	}
 }
 
 // TestE2EChatMessageNotification: a message another member writes in a
-// watched chat reaches the callback as a verified "created" notification
+// watched chat reaches the Router as a verified "created" notification
 // naming the message; one in a chat that is not watched does not.
 func TestE2EChatMessageNotification(t *testing.T) {
 	t.Parallel()
@@ -512,11 +580,11 @@ func TestE2EChatMessageNotification(t *testing.T) {
 	alex := w.tenant.AddUser("alex@contoso.com", "Alex Wilber")
 	watched := w.tenant.AddChat("oneOnOne", "", w.adele, alex)
 	other := w.tenant.AddChat("group", "not watched", w.adele, alex)
-	sub := w.subscribe(t, notify.ChatMessages(watched.ID))
+	reg := w.subscribe(t, notify.ChatMessages(watched.ID))
 	other.Post(alex, "<p>lunch?</p>")
 	m := watched.Post(alex, "<p>is the recording ready?</p>")
 	n := w.waitProcessed(t, 1)[0]
-	if n.SubscriptionID != sub.ID || n.ChangeType != "created" || n.ResourceData == nil || n.ResourceData.ID != m.ID || n.Owner != owner {
+	if n.SubscriptionID != reg.Subscription.ID || n.ChangeType != "created" || n.ResourceData == nil || n.ResourceData.ID != m.ID || n.Owner != owner {
 		t.Errorf("notification = %+v", n)
 	}
 	select {

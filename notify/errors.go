@@ -2,14 +2,18 @@ package notify
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/m365kit/m365kit/graphclient"
 )
 
-// Sentinel errors, matched with errors.Is.
+// Sentinel errors, matched with errors.Is. Bad input matches
+// graphclient.ErrInvalidInput and a subscription Graph no longer has
+// matches graphclient.ErrNotFound: the package declares neither again.
 var (
-	// ErrUnknownSubscription: the subscription ID is not one the caller
-	// stored. A Lookup returns an error matching it for an unknown ID.
+	// ErrUnknownSubscription: a notification names a subscription or a
+	// registration the Store does not hold. Store.Load returns an error
+	// matching it for an unknown ID.
 	ErrUnknownSubscription = errors.New("notify: unknown subscription")
 	// ErrClientState: a notification's clientState does not match the one
 	// stored for its subscription; it did not come from Graph.
@@ -17,34 +21,26 @@ var (
 	// ErrMalformed: a notification body is not a Graph change-notification
 	// collection (bad JSON, missing fields, too large).
 	ErrMalformed = errors.New("notify: malformed notification")
-	// ErrInvalidInput: an argument or configuration value is empty or
-	// malformed; nothing was sent to Graph.
-	ErrInvalidInput = errors.New("notify: invalid input")
-	// ErrNotFound: Graph no longer has the subscription (it expired or was
-	// removed). Errors that match it also match graphclient.ErrNotFound.
-	ErrNotFound = errors.New("notify: subscription not found")
+	// ErrClosed: the Handler or Debouncer was shut down.
+	ErrClosed = errors.New("notify: shut down")
 )
 
-// Error is the error the package returns. Op names the operation ("Create",
-// "Renew", "Handler", ...), Input the offending argument for bad input,
-// SubscriptionID the subscription concerned when there is one, and Err the
-// cause (often a *graphclient.Error, reachable with errors.As). It never
-// carries a clientState or a token. Safe for concurrent reads once
-// returned.
+// Error is the error the package returns. Op names the function or
+// method ("Create", "Renew", "NewHandler", ...), Input the input at fault
+// for bad input ("" otherwise), and Err the cause: a sentinel
+// (graphclient.ErrInvalidInput, ErrMalformed, ...) or an underlying error
+// (often a *graphclient.Error, reachable with errors.As). It never carries
+// a clientState or a token. Safe for concurrent reads once returned.
 type Error struct {
-	Op             string
-	Input          string
-	SubscriptionID string
-	Err            error
+	Op    string
+	Input string
+	Err   error
 }
 
-// Error returns "notify: Op[ subscription ID]: [input: ]cause".
+// Error returns "notify: Op: Input: cause" (without Input when it is
+// empty).
 func (e *Error) Error() string {
-	s := "notify: " + e.Op
-	if e.SubscriptionID != "" {
-		s += " subscription " + e.SubscriptionID
-	}
-	s += ": "
+	s := "notify: " + e.Op + ": "
 	if e.Input != "" {
 		s += e.Input + ": "
 	}
@@ -57,19 +53,13 @@ func (e *Error) Error() string {
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Is matches ErrInvalidInput for bad arguments and ErrNotFound when the
-// cause is graphclient.ErrNotFound.
-func (e *Error) Is(target error) bool {
-	switch target {
-	case ErrInvalidInput:
-		return e.Input != ""
-	case ErrNotFound:
-		return errors.Is(e.Err, graphclient.ErrNotFound)
-	}
-	return false
+// invalid builds the error for bad input: it names the input and matches
+// graphclient.ErrInvalidInput.
+func invalid(op, input, problem string) error {
+	return &Error{Op: op, Input: input, Err: fmt.Errorf("%s: %w", problem, graphclient.ErrInvalidInput)}
 }
 
-// invalid builds the error for a bad argument.
-func invalid(op, input, problem string) error {
-	return &Error{Op: op, Input: input, Err: errors.New(problem)}
+// subErr wraps err for the subscription id, naming it in the text.
+func subErr(op, id string, err error) error {
+	return &Error{Op: op, Err: fmt.Errorf("subscription %s: %w", id, err)}
 }

@@ -3,9 +3,8 @@ package notify_test
 import (
 	"context"
 	"fmt"
-	"net/http"
+	"log"
 	"net/http/httptest"
-	"sync"
 	"time"
 
 	"github.com/m365kit/m365kit/calendar"
@@ -14,94 +13,66 @@ import (
 	"github.com/m365kit/m365kit/notify"
 )
 
-// Example runs a webhook server for a notetaker: Graph (here graphtest)
-// posts change notifications to the Handler, the Router debounces them
-// into one calendar delta sync per user, and the sync picks up the new
-// meeting from the stored cursor.
+// Example is a webhook program for a notetaker, against the fake
+// Microsoft 365 of graphtest: it subscribes to the signed-in user's
+// calendar and resyncs it on each notification.
 func Example() {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-
-	// The fake Microsoft 365 and one signed-in user's Graph client.
+	ctx := context.Background()
 	m365 := graphtest.NewServer()
 	defer m365.Close()
 	adele := m365.AddTenant("contoso.com").AddUser("adele@contoso.com", "Adele Vance")
 	token := m365.IssueToken(adele, "notetaker-app", "Calendars.Read")
 	gc, err := graphclient.New(graphclient.StaticToken(token), graphclient.WithHTTPClient(m365.HTTPClient()))
 	if err != nil {
-		fmt.Println(err)
-		return
+		log.Fatal(err)
 	}
 
-	// The sync: calendar delta from the stored cursor, per user and resource.
-	var mu sync.Mutex
-	cursors := map[notify.Key]string{}
-	done := make(chan struct{})
-	var once sync.Once
-	syncCalendar := func(ctx context.Context, k notify.Key) error {
-		mu.Lock()
-		defer mu.Unlock()
+	// The resync: the calendar's delta from the stored cursor.
+	var cursor string
+	resync := func(ctx context.Context, _ notify.Key) error {
 		now := time.Now()
-		req := calendar.SyncRequest{Start: now.Add(-24 * time.Hour), End: now.Add(7 * 24 * time.Hour), Cursor: cursors[k]}
+		req := calendar.SyncRequest{Start: now, End: now.AddDate(0, 0, 7), Cursor: cursor}
 		for page, err := range calendar.New(gc).Sync(ctx, req) {
 			if err != nil {
 				return err
 			}
 			for _, ev := range page.Events {
-				fmt.Printf("synced for %s: %s\n", k.Resource, ev.Subject)
+				fmt.Println("synced:", ev.Subject)
 			}
-			cursors[k] = page.Cursor
+			cursor = page.Cursor
 		}
-		once.Do(func() { close(done) })
 		return nil
 	}
 
-	// The webhook: Handler -> Router -> Debouncer -> sync.
+	// The subscriptions, the webhook (one worker: one resync at a time), the subscription.
 	store := &notify.MemoryStore{}
-	var manager *notify.Manager
-	deb, err := notify.NewDebouncer(50*time.Millisecond, syncCalendar)
+	subs, err := notify.NewManager(gc, notify.Config{Store: store, Owner: adele.AccountID()})
 	if err != nil {
-		fmt.Println(err)
-		return
+		log.Fatal(err)
 	}
-	router := &notify.Router{Sync: deb, Store: store, Manager: func(context.Context, string) (*notify.Manager, error) { return manager, nil }}
-	handler, err := notify.NewHandler(store, router.Process)
+	router := &notify.Router{Sync: notify.SyncFunc(resync), Manager: func(context.Context, string) (*notify.Manager, error) { return subs, nil }}
+	webhook, err := notify.NewHandler(notify.HandlerConfig{Store: store, Deliver: router.Deliver, Workers: 1})
 	if err != nil {
-		fmt.Println(err)
-		return
+		log.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("POST /graph/notifications", handler)
-	webhook := httptest.NewTLSServer(mux)
-	defer webhook.Close()
-	m365.SetNotificationClient(webhook.Client()) // Graph reaches the webhook
-	go handler.Run(ctx)
-	go deb.Run(ctx)
+	server := httptest.NewTLSServer(webhook)
+	defer server.Close()
+	m365.SetNotificationClient(server.Client()) // the fake Graph trusts the test server
+	reg, err := subs.Create(ctx, server.URL, notify.Events())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("subscribed to", reg.Subscription.Resource)
 
-	// Subscribe the user's calendar and store the registration.
-	manager, err = notify.NewManager(gc, notify.Config{NotificationURL: webhook.URL + "/graph/notifications"})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	sub, err := manager.Create(ctx, notify.Events())
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	if err := store.Save(ctx, notify.Registration{Owner: adele.AccountID(), Subscription: *sub}); err != nil {
-		fmt.Println(err)
-		return
-	}
-	fmt.Printf("subscribed to %s for %v\n", sub.Resource, time.Until(sub.ExpirationDateTime).Round(time.Hour))
-
-	// A meeting is booked in Outlook; Graph notifies; the sync runs.
+	// A meeting is booked in Outlook: Graph notifies, the program resyncs.
 	start := time.Now().Add(2 * time.Hour)
 	adele.AddEvent(graphtest.Event{Subject: "Kickoff with Fabrikam", Start: start, End: start.Add(time.Hour)})
-	<-done
+	if err := webhook.Shutdown(ctx); err != nil { // waits for the resync
+		log.Fatal(err)
+	}
 	// Output:
-	// subscribed to me/events for 70h0m0s
-	// synced for me/events: Kickoff with Fabrikam
+	// subscribed to me/events
+	// synced: Kickoff with Fabrikam
 }
 
 // ExampleParse decodes the change notification from Microsoft's webhook

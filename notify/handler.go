@@ -11,217 +11,218 @@ import (
 	"sync"
 )
 
-// ProcessFunc handles one verified notification. The Handler calls it from
-// its workers (see Handler.Run), never while Graph waits for the response,
-// so it may call Graph. An error is logged; Graph already got its 202, so
-// nothing is retried: persist what you must not lose.
-type ProcessFunc func(ctx context.Context, n Notification) error
-
 // Defaults of a Handler.
 const (
 	// DefaultMaxBodySize bounds a notification request body.
 	DefaultMaxBodySize = 1 << 20
-	// DefaultQueueSize bounds the notifications waiting for a worker.
+	// DefaultQueueSize bounds the notifications waiting for a worker when
+	// HandlerConfig.Workers is set.
 	DefaultQueueSize = 1024
-	// DefaultWorkers is how many notifications are processed at once.
-	DefaultWorkers = 4
 	// maxValidationToken bounds the validationToken echoed back.
 	maxValidationToken = 8 << 10
+	// retryAfter is the Retry-After of a 503: Graph delivers again later.
+	retryAfter = "30"
 )
 
-type handlerOptions struct {
-	maxBody      int64
-	queue        int
-	workers      int
-	logger       *slog.Logger
-	rejectStatus int
-	onReject     func(r *http.Request, err error)
-}
-
-// HandlerOption configures a Handler.
-type HandlerOption func(*handlerOptions) error
-
-// WithMaxBodySize sets the largest notification body accepted (default
-// 1 MiB); larger bodies are rejected.
-func WithMaxBodySize(n int64) HandlerOption {
-	return func(o *handlerOptions) error {
-		if n <= 0 {
-			return invalid("NewHandler", "WithMaxBodySize", fmt.Sprintf("%d is not positive", n))
-		}
-		o.maxBody = n
-		return nil
-	}
-}
-
-// WithQueueSize sets how many verified notifications may wait for a worker
-// (default 1024). When a request's notifications do not all fit, the
-// Handler answers 503 Service Unavailable with Retry-After and queues none
-// of them: Graph retries the delivery later (for up to four hours).
-func WithQueueSize(n int) HandlerOption {
-	return func(o *handlerOptions) error {
-		if n <= 0 {
-			return invalid("NewHandler", "WithQueueSize", fmt.Sprintf("%d is not positive", n))
-		}
-		o.queue = n
-		return nil
-	}
-}
-
-// WithWorkers sets how many notifications Run processes at once (default 4).
-func WithWorkers(n int) HandlerOption {
-	return func(o *handlerOptions) error {
-		if n <= 0 {
-			return invalid("NewHandler", "WithWorkers", fmt.Sprintf("%d is not positive", n))
-		}
-		o.workers = n
-		return nil
-	}
-}
-
-// WithLogger logs rejected requests and callback errors (default: none).
-// Logs never carry a clientState or a validation token.
-func WithLogger(l *slog.Logger) HandlerOption {
-	return func(o *handlerOptions) error {
-		if l == nil {
-			return invalid("NewHandler", "WithLogger", "is nil")
-		}
-		o.logger = l
-		return nil
-	}
-}
-
-// WithRejectStatus sets the status of every rejected request (default 202
-// Accepted, with an empty body like an accepted one, as Microsoft advises:
-// a forger learns nothing about the clientState). Whatever the status,
-// oversized bodies, bad JSON, unknown subscriptions and wrong clientStates
-// get the same status and the same empty body.
-func WithRejectStatus(code int) HandlerOption {
-	return func(o *handlerOptions) error {
-		if code < 200 || code > 599 {
-			return invalid("NewHandler", "WithRejectStatus", fmt.Sprintf("%d is not an HTTP status", code))
-		}
-		o.rejectStatus = code
-		return nil
-	}
-}
-
-// WithOnReject calls f for each rejected notification or request, with an
-// error matching ErrMalformed, ErrUnknownSubscription or ErrClientState,
-// before the response is written. Use it to count and investigate forged
-// traffic. f must be fast and safe for concurrent use.
-func WithOnReject(f func(r *http.Request, err error)) HandlerOption {
-	return func(o *handlerOptions) error {
-		if f == nil {
-			return invalid("NewHandler", "WithOnReject", "is nil")
-		}
-		o.onReject = f
-		return nil
-	}
+// HandlerConfig configures a Handler. It is plain data, read once by
+// NewHandler; zero fields take the defaults given.
+type HandlerConfig struct {
+	// Store holds the Registrations the Handler verifies notifications
+	// against (it only calls Load). Required.
+	Store Store
+	// Deliver receives the verified notifications of one POST, change and
+	// lifecycle notifications alike, in the order Graph sent them. Router.Deliver is
+	// one; a durable intake (insert jobs in a database) is another.
+	// Required.
+	//
+	// Without Workers, the Handler calls Deliver with the request's
+	// context before it answers: 202 Accepted when Deliver returns nil,
+	// 503 with Retry-After when it returns an error or panics, so Graph
+	// delivers the whole POST again later (for up to four hours).
+	// Deliver must then return well within Graph's 3-second budget, and
+	// may see a notification twice.
+	Deliver func(ctx context.Context, batch []ChangeNotification) error
+	// Workers, when positive, makes the Handler answer 202 at once and
+	// call Deliver from that many goroutines of its own, fed by an
+	// in-memory queue: a simple program's mode, where a notification
+	// Deliver fails on is logged and lost, as are those still queued
+	// when the process ends. Deliver then gets a context of the Handler's
+	// own, cancelled when Shutdown stops waiting. Default 0: Deliver runs
+	// before the answer.
+	Workers int
+	// QueueSize bounds the notifications waiting for a worker (default
+	// DefaultQueueSize; only with Workers). When a POST's notifications do
+	// not all fit, the Handler answers 503 with Retry-After and queues
+	// none of them.
+	QueueSize int
+	// MaxBodySize bounds a request body (default DefaultMaxBodySize);
+	// larger ones are rejected.
+	MaxBodySize int64
+	// RejectStatus is the status of every rejected request (default 202
+	// Accepted, with an empty body like an accepted one, as Microsoft
+	// advises: a forger learns nothing about the clientState). Whatever
+	// the status, oversized bodies, bad JSON, unknown subscriptions and
+	// wrong clientStates get the same status and the same empty body.
+	RejectStatus int
+	// OnReject, when set, is called for each rejected notification or
+	// request, with an error matching ErrMalformed,
+	// ErrUnknownSubscription or ErrClientState, before the response is
+	// written. Use it to count and investigate forged traffic. It must be
+	// fast and safe for concurrent use.
+	OnReject func(r *http.Request, err error)
+	// Logger logs rejected requests, store failures and Deliver's errors
+	// (default: none). Logs never carry a clientState or a validation
+	// token.
+	Logger *slog.Logger
 }
 
 // Handler is the webhook endpoint for Graph change and lifecycle
-// notifications; mount it at both the notification and the lifecycle URL.
+// notifications; Manager.Create gives Graph the same URL for both.
 //
 //   - A POST with a validationToken query parameter is the validation
 //     handshake: it answers 200 with the decoded token as text/plain at
 //     once, without reading the body.
 //   - Any other POST is a notification collection. Each notification's
-//     subscription is looked up and its clientState compared in constant
-//     time; verified notifications are queued and the response is 202
-//     Accepted, written before any of them is processed. Notifications
-//     that fail are dropped (WithOnReject sees them); when none passes,
-//     the request is rejected (see WithRejectStatus).
-//   - When the queue is full the response is 503 with Retry-After; when
-//     the Lookup fails (not for an unknown ID) it is 503 too, so Graph
-//     retries.
+//     Registration is loaded from the Store by the ID its clientState
+//     carries, and the clientState compared in constant time; verified
+//     notifications go to Deliver (see HandlerConfig.Deliver and
+//     HandlerConfig.Workers). Notifications that fail are dropped
+//     (OnReject sees them); when none passes, the request is rejected
+//     (see HandlerConfig.RejectStatus).
+//   - When the Store fails (not for an unknown ID), Deliver fails, the
+//     queue is full or the Handler is shut down, the answer is 503 with
+//     Retry-After, so Graph delivers again later.
 //
-// Run processes the queue; until it runs, verified notifications wait
-// there (and the 503s start once it is full). A Handler is safe for
-// concurrent use.
+// There is no loop to start: the Handler serves as soon as NewHandler
+// returns. Shutdown stops it. A Handler is safe for concurrent use.
 type Handler struct {
-	lookup  Lookup
-	process ProcessFunc
-	opt     handlerOptions
+	cfg HandlerConfig
 
-	enqueue sync.Mutex // makes a request's notifications enter the queue all or none
-	queue   chan Notification
+	// The queue of the Workers mode. The workers start with the first
+	// queued POST and stop when Shutdown closes the queue.
+	ctx     context.Context // the workers' context, cancelled when Shutdown gives up waiting
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	queue   chan []ChangeNotification
+	waiting int // notifications in the queue
+	started bool
+	closed  bool
 }
 
-// NewHandler returns a Handler that verifies notifications against lookup
-// and hands them to process.
-func NewHandler(lookup Lookup, process ProcessFunc, opts ...HandlerOption) (*Handler, error) {
-	if lookup == nil {
-		return nil, invalid("NewHandler", "lookup", "is nil")
+// NewHandler returns a Handler that verifies notifications against
+// cfg.Store and hands them to cfg.Deliver.
+func NewHandler(cfg HandlerConfig) (*Handler, error) {
+	const op = "NewHandler"
+	switch {
+	case cfg.Store == nil:
+		return nil, invalid(op, "HandlerConfig.Store", "is nil")
+	case cfg.Deliver == nil:
+		return nil, invalid(op, "HandlerConfig.Deliver", "is nil")
+	case cfg.Workers < 0:
+		return nil, invalid(op, "HandlerConfig.Workers", fmt.Sprintf("%d is negative", cfg.Workers))
+	case cfg.QueueSize < 0:
+		return nil, invalid(op, "HandlerConfig.QueueSize", fmt.Sprintf("%d is negative", cfg.QueueSize))
+	case cfg.QueueSize > 0 && cfg.Workers == 0:
+		return nil, invalid(op, "HandlerConfig.QueueSize", "needs Workers: without them nothing is queued")
+	case cfg.MaxBodySize < 0:
+		return nil, invalid(op, "HandlerConfig.MaxBodySize", fmt.Sprintf("%d is negative", cfg.MaxBodySize))
+	case cfg.RejectStatus != 0 && (cfg.RejectStatus < 200 || cfg.RejectStatus > 599):
+		return nil, invalid(op, "HandlerConfig.RejectStatus", fmt.Sprintf("%d is not an HTTP status", cfg.RejectStatus))
 	}
-	if process == nil {
-		return nil, invalid("NewHandler", "process", "is nil")
+	if cfg.MaxBodySize == 0 {
+		cfg.MaxBodySize = DefaultMaxBodySize
 	}
-	o := handlerOptions{maxBody: DefaultMaxBodySize, queue: DefaultQueueSize, workers: DefaultWorkers, rejectStatus: http.StatusAccepted}
-	for _, opt := range opts {
-		if err := opt(&o); err != nil {
-			return nil, err
+	if cfg.RejectStatus == 0 {
+		cfg.RejectStatus = http.StatusAccepted
+	}
+	h := &Handler{cfg: cfg}
+	if cfg.Workers > 0 {
+		if cfg.QueueSize == 0 {
+			h.cfg.QueueSize = DefaultQueueSize
+		}
+		h.queue = make(chan []ChangeNotification, h.cfg.QueueSize) // a batch holds at least one notification
+		h.ctx, h.cancel = context.WithCancel(context.Background())
+	}
+	return h, nil
+}
+
+// Shutdown stops the Handler: from then on every notification POST is
+// answered 503 with Retry-After (validation handshakes still succeed).
+// With Workers, it waits until the queued notifications are delivered or
+// ctx is done; then it cancels the context of the deliveries in progress,
+// waits for them, and returns ctx's error. Call it after the HTTP server's
+// own Shutdown.
+func (h *Handler) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	already := h.closed
+	h.closed = true
+	if !already && h.queue != nil {
+		close(h.queue)
+	}
+	h.mu.Unlock()
+	if h.queue == nil {
+		return nil
+	}
+	done := make(chan struct{})
+	go func() { h.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		h.cancel()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// push queues all of batch or none, starting the workers on first use.
+// It reports ErrClosed after Shutdown, and false when the queue is full.
+func (h *Handler) push(batch []ChangeNotification) (bool, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false, ErrClosed
+	}
+	if h.waiting+len(batch) > h.cfg.QueueSize {
+		return false, nil
+	}
+	if !h.started {
+		h.started = true
+		for range h.cfg.Workers {
+			h.wg.Go(h.work)
 		}
 	}
-	return &Handler{lookup: lookup, process: process, opt: o, queue: make(chan Notification, o.queue)}, nil
+	h.waiting += len(batch)
+	h.queue <- batch // never blocks: fewer batches than notifications wait
+	return true, nil
 }
 
-// Pending returns how many verified notifications wait for a worker.
-func (h *Handler) Pending() int { return len(h.queue) }
-
-// Run processes queued notifications with the configured number of
-// workers until ctx is done, then waits for the callbacks in progress and
-// returns ctx's error. Notifications still queued stay for the next Run.
-// A panic in the callback is recovered and logged.
-func (h *Handler) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	for range h.opt.workers {
-		wg.Go(func() {
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case n := <-h.queue:
-					if ctx.Err() != nil {
-						// select chose the queue over a done ctx: the
-						// callback would only fail, losing n. Keep it for
-						// the next Run.
-						h.requeue(ctx, n)
-						return
-					}
-					h.run(ctx, n)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return ctx.Err()
-}
-
-// requeue puts back a notification taken from the queue after ctx ended.
-func (h *Handler) requeue(ctx context.Context, n Notification) {
-	h.enqueue.Lock()
-	defer h.enqueue.Unlock()
-	select {
-	case h.queue <- n:
-	default: // a request filled the slot meanwhile
-		h.log(ctx, slog.LevelWarn, "notify: queue full at shutdown; notification dropped", "subscription", n.SubscriptionID)
+// work delivers queued batches until Shutdown closes the queue.
+func (h *Handler) work() {
+	for batch := range h.queue {
+		h.mu.Lock()
+		h.waiting -= len(batch)
+		h.mu.Unlock()
+		if err := h.deliver(h.ctx, batch); err != nil {
+			h.log(h.ctx, slog.LevelError, "notify: delivery failed; the notifications are lost", "notifications", len(batch), "error", err.Error())
+		}
 	}
 }
 
-func (h *Handler) run(ctx context.Context, n Notification) {
+// deliver calls Deliver, turning a panic into an error.
+func (h *Handler) deliver(ctx context.Context, batch []ChangeNotification) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			h.log(ctx, slog.LevelError, "notify: callback panicked", "subscription", n.SubscriptionID, "panic", fmt.Sprint(p))
+			err = fmt.Errorf("notify: Deliver panicked: %v", p)
 		}
 	}()
-	if err := h.process(ctx, n); err != nil {
-		h.log(ctx, slog.LevelError, "notify: callback failed", "subscription", n.SubscriptionID, "owner", n.Owner, "error", err.Error())
-	}
+	return h.cfg.Deliver(ctx, batch)
 }
 
 func (h *Handler) log(ctx context.Context, level slog.Level, msg string, args ...any) {
-	if h.opt.logger != nil {
-		h.opt.logger.Log(ctx, level, msg, args...)
+	if h.cfg.Logger != nil {
+		h.cfg.Logger.Log(ctx, level, msg, args...)
 	}
 }
 
@@ -237,11 +238,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.validate(w, q.Get("validationToken"))
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opt.maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodySize))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			err = fmt.Errorf("%w: body larger than %d bytes", ErrMalformed, h.opt.maxBody)
+			err = fmt.Errorf("%w: body larger than %d bytes", ErrMalformed, h.cfg.MaxBodySize)
 		} else {
 			err = fmt.Errorf("%w: reading the body: %v", ErrMalformed, err)
 		}
@@ -253,36 +254,43 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, r, err)
 		return
 	}
-	verified := make([]Notification, 0, len(items))
+	verified := make([]ChangeNotification, 0, len(items))
 	var rejected []error
 	type found struct {
 		reg Registration
 		err error
 	}
-	seen := map[string]found{} // one lookup per subscription per request
+	seen := map[string]found{} // one Load per registration per request
 	for _, n := range items {
-		f, ok := seen[n.SubscriptionID]
+		id, ok := registrationIDOf(n.ClientState)
 		if !ok {
-			f.reg, f.err = h.lookup.Lookup(r.Context(), n.SubscriptionID)
-			seen[n.SubscriptionID] = f
+			rejected = append(rejected, &Error{Op: "Handler", Err: fmt.Errorf("subscription %s: %w", n.SubscriptionID, ErrClientState)})
+			continue
+		}
+		f, ok := seen[id]
+		if !ok {
+			f.reg, f.err = h.cfg.Store.Load(r.Context(), id)
+			seen[id] = f
 		}
 		reg, err := f.reg, f.err
 		switch {
-		case errors.Is(err, ErrUnknownSubscription):
-			rejected = append(rejected, &Error{Op: "Handler", SubscriptionID: n.SubscriptionID, Err: ErrUnknownSubscription})
+		case errors.Is(err, ErrUnknownSubscription),
+			err == nil && reg.Subscription.ID != "" && reg.Subscription.ID != n.SubscriptionID:
+			rejected = append(rejected, &Error{Op: "Handler", Err: fmt.Errorf("subscription %s: %w", n.SubscriptionID, ErrUnknownSubscription)})
 			continue
 		case err != nil:
-			h.log(r.Context(), slog.LevelError, "notify: lookup failed; asking Graph to retry", "subscription", n.SubscriptionID, "error", err.Error())
+			h.log(r.Context(), slog.LevelError, "notify: loading the registration failed; asking Graph to retry", "subscription", n.SubscriptionID, "error", err.Error())
 			unavailable(w)
 			return
 		}
 		if !sameSecret(n.ClientState, reg.Subscription.ClientState) {
-			rejected = append(rejected, &Error{Op: "Handler", SubscriptionID: n.SubscriptionID, Err: ErrClientState})
+			rejected = append(rejected, &Error{Op: "Handler", Err: fmt.Errorf("subscription %s: %w", n.SubscriptionID, ErrClientState)})
 			continue
 		}
 		n.ClientState = ""
 		n.Owner = reg.Owner
 		n.SubscriptionResource = reg.Subscription.Resource
+		n.RegistrationID = reg.ID
 		verified = append(verified, n)
 	}
 	for _, err := range rejected {
@@ -292,12 +300,36 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.respondRejected(w)
 		return
 	}
-	if !h.push(verified) {
+	if h.queue == nil {
+		if h.isClosed() {
+			unavailable(w)
+			return
+		}
+		if err := h.deliver(r.Context(), verified); err != nil {
+			h.log(r.Context(), slog.LevelError, "notify: delivery failed; asking Graph to retry", "notifications", len(verified), "error", err.Error())
+			unavailable(w)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
+	ok, err := h.push(verified)
+	switch {
+	case err != nil:
+		unavailable(w)
+		return
+	case !ok:
 		h.log(r.Context(), slog.LevelWarn, "notify: queue full; asking Graph to retry", "notifications", len(verified))
 		unavailable(w)
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
+}
+
+func (h *Handler) isClosed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.closed
 }
 
 // sameSecret compares a received clientState with the stored one in
@@ -307,19 +339,6 @@ func sameSecret(got, want string) bool {
 		return false
 	}
 	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
-}
-
-// push queues all of items or none.
-func (h *Handler) push(items []Notification) bool {
-	h.enqueue.Lock()
-	defer h.enqueue.Unlock()
-	if cap(h.queue)-len(h.queue) < len(items) {
-		return false
-	}
-	for _, n := range items {
-		h.queue <- n // never blocks: only pushers fill the queue, under the lock
-	}
-	return true
 }
 
 func (h *Handler) validate(w http.ResponseWriter, token string) {
@@ -344,16 +363,16 @@ func (h *Handler) reject(w http.ResponseWriter, r *http.Request, err error) {
 
 func (h *Handler) rejected(r *http.Request, err error) {
 	h.log(r.Context(), slog.LevelWarn, "notify: notification rejected", "remote", r.RemoteAddr, "reason", err.Error())
-	if h.opt.onReject != nil {
-		h.opt.onReject(r, err)
+	if h.cfg.OnReject != nil {
+		h.cfg.OnReject(r, err)
 	}
 }
 
 func (h *Handler) respondRejected(w http.ResponseWriter) {
-	w.WriteHeader(h.opt.rejectStatus)
+	w.WriteHeader(h.cfg.RejectStatus)
 }
 
 func unavailable(w http.ResponseWriter) {
-	w.Header().Set("Retry-After", "30")
+	w.Header().Set("Retry-After", retryAfter)
 	http.Error(w, "busy, retry later", http.StatusServiceUnavailable)
 }

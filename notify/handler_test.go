@@ -12,19 +12,21 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/m365kit/m365kit/graphclient"
 	"github.com/m365kit/m365kit/notify"
 )
 
 const (
 	subID  = "7f105c7d-2dc5-4530-97cd-4e7ae6534c07"
-	secret = "fJ3k9Qz-secret-client-state"
+	regID  = "cmVnaXN0cmF0aW9uIDE"
+	secret = regID + ".fJ3k9Qz-secret-client-state"
 )
 
-// testStore holds one registration for subID, owned by adele.
+// testStore holds one registration, regID, for subID, owned by adele.
 func testStore(t *testing.T) *notify.MemoryStore {
 	t.Helper()
 	s := &notify.MemoryStore{}
-	err := s.Save(t.Context(), notify.Registration{Owner: "adele", Subscription: notify.Subscription{
+	err := s.Save(t.Context(), notify.Registration{ID: regID, Owner: "adele", Subscription: notify.Subscription{
 		ID: subID, Resource: "me/events", ChangeType: "created,updated,deleted", ClientState: secret,
 	}})
 	if err != nil {
@@ -46,14 +48,44 @@ func post(t *testing.T, h http.Handler, target, body string) *httptest.ResponseR
 	return rec
 }
 
-func noop(context.Context, notify.Notification) error { return nil }
+// collector is a Deliver that keeps what it receives.
+type collector struct {
+	mu  sync.Mutex
+	got []notify.ChangeNotification
+	err error // returned by deliver
+}
 
-func TestHandlerValidationHandshake(t *testing.T) {
-	t.Parallel()
-	h, err := notify.NewHandler(testStore(t), noop)
+func (c *collector) deliver(_ context.Context, batch []notify.ChangeNotification) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.got = append(c.got, batch...)
+	return c.err
+}
+
+func (c *collector) delivered() []notify.ChangeNotification {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]notify.ChangeNotification(nil), c.got...)
+}
+
+func newHandler(t *testing.T, cfg notify.HandlerConfig) *notify.Handler {
+	t.Helper()
+	if cfg.Store == nil {
+		cfg.Store = testStore(t)
+	}
+	if cfg.Deliver == nil {
+		cfg.Deliver = (&collector{}).deliver
+	}
+	h, err := notify.NewHandler(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return h
+}
+
+func TestHandlerValidationHandshake(t *testing.T) {
+	t.Parallel()
+	h := newHandler(t, notify.HandlerConfig{})
 	token := "Validation: Testing client application reachability for subscription Request-Id: 4b3b8a3e-ab9f-4ba3-9e8e-b7a1e6f6a0c3 <script>"
 	for _, path := range []string{"/notify", "/lifecycle?tenant=contoso"} {
 		sep := "?"
@@ -90,7 +122,9 @@ func TestHandlerRejectsAlike(t *testing.T) {
 		{"too large", changeBody(subID, secret) + strings.Repeat(" ", 600), notify.ErrMalformed},
 		{"bad JSON", `{"value":[`, notify.ErrMalformed},
 		{"unknown subscription", changeBody("00000000-0000-0000-0000-000000000000", secret), notify.ErrUnknownSubscription},
+		{"unknown registration", changeBody(subID, "bm9zdWNo.x"), notify.ErrUnknownSubscription},
 		{"wrong clientState", changeBody(subID, secret+"x"), notify.ErrClientState},
+		{"oversized clientState", changeBody(subID, secret+strings.Repeat("x", 128)), notify.ErrClientState},
 		{"no clientState", changeBody(subID, ""), notify.ErrClientState},
 		{"clientState prefix", changeBody(subID, secret[:len(secret)-1]), notify.ErrClientState},
 	}
@@ -98,14 +132,15 @@ func TestHandlerRejectsAlike(t *testing.T) {
 		var responses []string
 		for _, tc := range tests {
 			var got []error
-			h, err := notify.NewHandler(testStore(t), func(context.Context, notify.Notification) error {
-				t.Errorf("%s: a rejected notification reached the callback", tc.name)
-				return nil
-			}, notify.WithMaxBodySize(512), notify.WithRejectStatus(status),
-				notify.WithOnReject(func(_ *http.Request, err error) { got = append(got, err) }))
-			if err != nil {
-				t.Fatal(err)
-			}
+			h := newHandler(t, notify.HandlerConfig{
+				Deliver: func(context.Context, []notify.ChangeNotification) error {
+					t.Errorf("%s: a rejected notification was delivered", tc.name)
+					return nil
+				},
+				MaxBodySize:  512,
+				RejectStatus: status,
+				OnReject:     func(_ *http.Request, err error) { got = append(got, err) },
+			})
 			rec := post(t, h, "/notify", tc.body)
 			responses = append(responses, fmt.Sprintf("%d %q", rec.Code, rec.Body))
 			if len(got) != 1 || !errors.Is(got[0], tc.want) {
@@ -113,9 +148,6 @@ func TestHandlerRejectsAlike(t *testing.T) {
 			}
 			if strings.Contains(fmt.Sprint(got), secret) {
 				t.Errorf("%s: rejection leaks the clientState: %v", tc.name, got)
-			}
-			if h.Pending() != 0 {
-				t.Errorf("%s: %d notifications queued", tc.name, h.Pending())
 			}
 		}
 		want := fmt.Sprintf("%d %q", status, "")
@@ -129,65 +161,98 @@ func TestHandlerRejectsAlike(t *testing.T) {
 
 func TestHandlerMixedBatchKeepsVerified(t *testing.T) {
 	t.Parallel()
-	got := make(chan notify.Notification, 2)
-	h, err := notify.NewHandler(testStore(t), func(_ context.Context, n notify.Notification) error {
-		got <- n
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := &collector{}
+	h := newHandler(t, notify.HandlerConfig{Deliver: c.deliver})
 	body := `{"value":[` +
 		strings.TrimSuffix(strings.TrimPrefix(changeBody(subID, "forged"), `{"value":[`), `]}`) + "," +
 		strings.TrimSuffix(strings.TrimPrefix(changeBody(subID, secret), `{"value":[`), `]}`) + `]}`
 	if rec := post(t, h, "/notify", body); rec.Code != http.StatusAccepted {
 		t.Fatalf("status %d", rec.Code)
 	}
-	if h.Pending() != 1 {
-		t.Fatalf("Pending = %d, want 1", h.Pending())
+	got := c.delivered()
+	if len(got) != 1 {
+		t.Fatalf("delivered %d notifications, want 1", len(got))
 	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error)
-	go func() { done <- h.Run(ctx) }()
-	n := <-got
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Errorf("Run = %v", err)
-	}
-	want := notify.Notification{
+	n := got[0]
+	want := notify.ChangeNotification{
 		SubscriptionID: subID, ChangeType: "updated", Resource: "Users/u1/Events/e1", TenantID: "t1",
 		SubscriptionExpirationDateTime: n.SubscriptionExpirationDateTime,
 		ResourceData:                   &notify.ResourceData{ODataType: "#Microsoft.Graph.Event", ID: "e1"},
-		Owner:                          "adele", SubscriptionResource: "me/events",
+		Owner:                          "adele", SubscriptionResource: "me/events", RegistrationID: regID,
 	}
 	if diff := cmp.Diff(want, n); diff != "" {
-		t.Errorf("callback got (-want +got):\n%s", diff)
+		t.Errorf("delivered (-want +got):\n%s", diff)
 	}
 	if n.Key() != (notify.Key{Owner: "adele", Resource: "me/events"}) {
 		t.Errorf("Key = %v", n.Key())
 	}
 }
 
-func TestHandlerAnswersBeforeProcessing(t *testing.T) {
+// TestHandlerDeliversBeforeAnswering: without Workers, the answer waits
+// for Deliver; its error asks Graph to deliver again (503 with
+// Retry-After), and so does a panic.
+func TestHandlerDeliversBeforeAnswering(t *testing.T) {
+	t.Parallel()
+	c := &collector{}
+	h := newHandler(t, notify.HandlerConfig{Deliver: func(ctx context.Context, batch []notify.ChangeNotification) error {
+		if len(c.delivered()) == 0 && len(batch) == 1 { // the first delivery fails
+			_ = c.deliver(ctx, batch)
+			return errors.New("database unavailable")
+		}
+		if batch[0].ChangeType == "deleted" {
+			panic("bug in Deliver")
+		}
+		return c.deliver(ctx, batch)
+	}})
+	rec := post(t, h, "/notify", changeBody(subID, secret))
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Errorf("failed delivery: %d %v, want 503 with Retry-After", rec.Code, rec.Header())
+	}
+	if rec := post(t, h, "/notify", changeBody(subID, secret)); rec.Code != http.StatusAccepted {
+		t.Errorf("redelivery: %d, want 202", rec.Code)
+	}
+	if got := len(c.delivered()); got != 2 {
+		t.Errorf("Deliver saw %d notifications, want the first twice", got)
+	}
+	panicky := strings.Replace(changeBody(subID, secret), `"updated"`, `"deleted"`, 1)
+	if rec := post(t, h, "/notify", panicky); rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("panicking Deliver: %d, want 503", rec.Code)
+	}
+}
+
+// TestHandlerPendingRegistration: a notification that arrives while
+// Manager.Create waits for Graph's answer (the registration is stored
+// without a subscription ID) is verified and delivered, not dropped.
+func TestHandlerPendingRegistration(t *testing.T) {
+	t.Parallel()
+	store := &notify.MemoryStore{}
+	if err := store.Save(t.Context(), notify.Registration{ID: regID, Owner: "adele", Subscription: notify.Subscription{Resource: "me/events", ClientState: secret}}); err != nil {
+		t.Fatal(err)
+	}
+	c := &collector{}
+	h := newHandler(t, notify.HandlerConfig{Store: store, Deliver: c.deliver})
+	if rec := post(t, h, "/notify", changeBody(subID, secret)); rec.Code != http.StatusAccepted {
+		t.Fatalf("status %d", rec.Code)
+	}
+	if got := c.delivered(); len(got) != 1 || got[0].Owner != "adele" || got[0].SubscriptionID != subID || got[0].RegistrationID != regID {
+		t.Errorf("delivered %+v", got)
+	}
+}
+
+func TestHandlerQueueAnswersBeforeDelivering(t *testing.T) {
 	t.Parallel()
 	release := make(chan struct{})
 	started := make(chan struct{}, 10)
 	var mu sync.Mutex
-	processed := 0
-	h, err := notify.NewHandler(testStore(t), func(ctx context.Context, n notify.Notification) error {
+	delivered := 0
+	h := newHandler(t, notify.HandlerConfig{Workers: 1, QueueSize: 2, Deliver: func(ctx context.Context, batch []notify.ChangeNotification) error {
 		started <- struct{}{}
 		<-release // a slow Graph call
 		mu.Lock()
-		processed++
+		delivered += len(batch)
 		mu.Unlock()
 		return nil
-	}, notify.WithWorkers(1), notify.WithQueueSize(2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error)
-	go func() { done <- h.Run(ctx) }()
+	}})
 
 	// The first notification occupies the only worker; the answer is 202
 	// all the same.
@@ -202,134 +267,151 @@ func TestHandlerAnswersBeforeProcessing(t *testing.T) {
 	}
 	// Full: 503 with Retry-After so Graph retries, nothing queued.
 	rec := post(t, h, "/notify", changeBody(subID, secret))
-	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" || h.Pending() != 2 {
-		t.Errorf("full queue: %d %v, Pending %d", rec.Code, rec.Header(), h.Pending())
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Errorf("full queue: %d %v", rec.Code, rec.Header())
 	}
 	close(release)
-	for range 2 {
-		<-started
+	if err := h.Shutdown(t.Context()); err != nil { // waits for the queue
+		t.Fatal(err)
 	}
-	cancel()
-	<-done
 	mu.Lock()
 	defer mu.Unlock()
-	if processed != 3 {
-		t.Errorf("processed %d, want 3", processed)
+	if delivered != 3 {
+		t.Errorf("delivered %d, want 3", delivered)
 	}
 }
 
-func TestHandlerLookupFailureAsksForRetry(t *testing.T) {
+// TestHandlerShutdown: Shutdown delivers what is queued; afterwards every
+// notification is answered 503 (Graph delivers it again to the next
+// process) and nothing more is delivered.
+func TestHandlerShutdown(t *testing.T) {
 	t.Parallel()
-	broken := notify.LookupFunc(func(context.Context, string) (notify.Registration, error) {
-		return notify.Registration{}, errors.New("database is down")
-	})
-	h, err := notify.NewHandler(broken, noop)
-	if err != nil {
-		t.Fatal(err)
+	for _, workers := range []int{0, 8} {
+		c := &collector{}
+		h := newHandler(t, notify.HandlerConfig{Workers: workers, Deliver: c.deliver})
+		for range 5 {
+			if rec := post(t, h, "/notify", changeBody(subID, secret)); rec.Code != http.StatusAccepted {
+				t.Fatalf("workers %d: status %d", workers, rec.Code)
+			}
+		}
+		if err := h.Shutdown(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if got := len(c.delivered()); got != 5 {
+			t.Errorf("workers %d: %d delivered by Shutdown, want 5", workers, got)
+		}
+		if rec := post(t, h, "/notify", changeBody(subID, secret)); rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+			t.Errorf("workers %d: after Shutdown: %d, want 503 with Retry-After", workers, rec.Code)
+		}
+		if rec := post(t, h, "/notify?validationToken=abc", ""); rec.Code != http.StatusOK {
+			t.Errorf("workers %d: validation after Shutdown: %d", workers, rec.Code)
+		}
+		if got := len(c.delivered()); got != 5 {
+			t.Errorf("workers %d: %d delivered after Shutdown, want 5", workers, got)
+		}
+		if err := h.Shutdown(t.Context()); err != nil {
+			t.Errorf("second Shutdown: %v", err)
+		}
 	}
+}
+
+// TestHandlerShutdownGivesUp: when ctx ends first, Shutdown cancels the
+// deliveries in progress and returns ctx's error.
+func TestHandlerShutdownGivesUp(t *testing.T) {
+	t.Parallel()
+	started := make(chan struct{})
+	h := newHandler(t, notify.HandlerConfig{Workers: 1, Deliver: func(ctx context.Context, _ []notify.ChangeNotification) error {
+		close(started)
+		<-ctx.Done()
+		return ctx.Err()
+	}})
+	post(t, h, "/notify", changeBody(subID, secret))
+	<-started
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := h.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Shutdown = %v, want context.Canceled", err)
+	}
+}
+
+// brokenStore fails every Load.
+type brokenStore struct{ notify.MemoryStore }
+
+func (*brokenStore) Load(context.Context, string) (notify.Registration, error) {
+	return notify.Registration{}, errors.New("database is down")
+}
+
+func TestHandlerStoreFailureAsksForRetry(t *testing.T) {
+	t.Parallel()
+	h := newHandler(t, notify.HandlerConfig{Store: &brokenStore{}})
 	if rec := post(t, h, "/notify", changeBody(subID, secret)); rec.Code != http.StatusServiceUnavailable {
 		t.Errorf("status %d, want 503", rec.Code)
 	}
 }
 
-func TestHandlerRecoversCallbackPanic(t *testing.T) {
+func TestHandlerQueueRecoversPanic(t *testing.T) {
 	t.Parallel()
 	calls := make(chan struct{}, 2)
-	h, err := notify.NewHandler(testStore(t), func(context.Context, notify.Notification) error {
+	h := newHandler(t, notify.HandlerConfig{Workers: 1, Deliver: func(context.Context, []notify.ChangeNotification) error {
 		calls <- struct{}{}
 		panic("bug in the callback")
-	}, notify.WithWorkers(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error)
-	go func() { done <- h.Run(ctx) }()
+	}})
 	for range 2 {
 		post(t, h, "/notify", changeBody(subID, secret))
 		<-calls // the worker survived the first panic
 	}
-	cancel()
-	<-done
+	if err := h.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 }
 
-func TestNewHandlerRejectsBadOptions(t *testing.T) {
+func TestNewHandlerRejectsBadConfig(t *testing.T) {
 	t.Parallel()
 	store := &notify.MemoryStore{}
+	deliver := (&collector{}).deliver
 	tests := []struct {
-		name  string
-		build func() (*notify.Handler, error)
+		cfg   notify.HandlerConfig
 		input string
 	}{
-		{"nil lookup", func() (*notify.Handler, error) { return notify.NewHandler(nil, noop) }, "lookup"},
-		{"nil process", func() (*notify.Handler, error) { return notify.NewHandler(store, nil) }, "process"},
-		{"body size", func() (*notify.Handler, error) { return notify.NewHandler(store, noop, notify.WithMaxBodySize(0)) }, "WithMaxBodySize"},
-		{"queue", func() (*notify.Handler, error) { return notify.NewHandler(store, noop, notify.WithQueueSize(-1)) }, "WithQueueSize"},
-		{"workers", func() (*notify.Handler, error) { return notify.NewHandler(store, noop, notify.WithWorkers(0)) }, "WithWorkers"},
-		{"status", func() (*notify.Handler, error) { return notify.NewHandler(store, noop, notify.WithRejectStatus(99)) }, "WithRejectStatus"},
-		{"logger", func() (*notify.Handler, error) { return notify.NewHandler(store, noop, notify.WithLogger(nil)) }, "WithLogger"},
-		{"on reject", func() (*notify.Handler, error) { return notify.NewHandler(store, noop, notify.WithOnReject(nil)) }, "WithOnReject"},
+		{notify.HandlerConfig{Deliver: deliver}, "HandlerConfig.Store"},
+		{notify.HandlerConfig{Store: store}, "HandlerConfig.Deliver"},
+		{notify.HandlerConfig{Store: store, Deliver: deliver, MaxBodySize: -1}, "HandlerConfig.MaxBodySize"},
+		{notify.HandlerConfig{Store: store, Deliver: deliver, Workers: 2, QueueSize: -1}, "HandlerConfig.QueueSize"},
+		{notify.HandlerConfig{Store: store, Deliver: deliver, QueueSize: 10}, "HandlerConfig.QueueSize"},
+		{notify.HandlerConfig{Store: store, Deliver: deliver, Workers: -1}, "HandlerConfig.Workers"},
+		{notify.HandlerConfig{Store: store, Deliver: deliver, RejectStatus: 99}, "HandlerConfig.RejectStatus"},
 	}
 	for _, tc := range tests {
-		_, err := tc.build()
-		if !errors.Is(err, notify.ErrInvalidInput) || !strings.Contains(err.Error(), tc.input) {
-			t.Errorf("%s: %v, want ErrInvalidInput naming %s", tc.name, err, tc.input)
+		_, err := notify.NewHandler(tc.cfg)
+		if !errors.Is(err, graphclient.ErrInvalidInput) || !strings.Contains(err.Error(), tc.input) {
+			t.Errorf("%+v: %v, want graphclient.ErrInvalidInput naming %s", tc.cfg, err, tc.input)
 		}
 	}
 }
 
-func TestHandlerLooksUpEachSubscriptionOnce(t *testing.T) {
-	t.Parallel()
-	store := testStore(t)
-	var mu sync.Mutex
-	calls := map[string]int{}
-	counting := notify.LookupFunc(func(ctx context.Context, id string) (notify.Registration, error) {
-		mu.Lock()
-		calls[id]++
-		mu.Unlock()
-		return store.Lookup(ctx, id)
-	})
-	h, err := notify.NewHandler(counting, noop)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rec := post(t, h, "/notify", batchBody(50)); rec.Code != http.StatusAccepted || h.Pending() != 50 {
-		t.Fatalf("status %d, pending %d", rec.Code, h.Pending())
-	}
-	if diff := cmp.Diff(map[string]int{subID: 1}, calls); diff != "" {
-		t.Errorf("lookups (-want +got):\n%s", diff)
-	}
+// countingStore counts Loads per registration ID.
+type countingStore struct {
+	*notify.MemoryStore
+	mu    sync.Mutex
+	calls map[string]int
 }
 
-// TestHandlerRunAfterCancelKeepsTheQueue: a Run whose context is already
-// done processes nothing and loses nothing; the notifications wait for the
-// next Run.
-func TestHandlerRunAfterCancelKeepsTheQueue(t *testing.T) {
+func (s *countingStore) Load(ctx context.Context, id string) (notify.Registration, error) {
+	s.mu.Lock()
+	s.calls[id]++
+	s.mu.Unlock()
+	return s.MemoryStore.Load(ctx, id)
+}
+
+func TestHandlerLoadsEachRegistrationOnce(t *testing.T) {
 	t.Parallel()
-	var mu sync.Mutex
-	var got []string
-	h, err := notify.NewHandler(testStore(t), func(_ context.Context, n notify.Notification) error {
-		mu.Lock()
-		defer mu.Unlock()
-		got = append(got, n.SubscriptionID)
-		return nil
-	}, notify.WithWorkers(8))
-	if err != nil {
-		t.Fatal(err)
+	store := &countingStore{MemoryStore: testStore(t), calls: map[string]int{}}
+	c := &collector{}
+	h := newHandler(t, notify.HandlerConfig{Store: store, Deliver: c.deliver})
+	if rec := post(t, h, "/notify", batchBody(50)); rec.Code != http.StatusAccepted || len(c.delivered()) != 50 {
+		t.Fatalf("status %d, delivered %d", rec.Code, len(c.delivered()))
 	}
-	if rec := post(t, h, "/notify", changeBody(subID, secret)); rec.Code != http.StatusAccepted {
-		t.Fatalf("POST: %d", rec.Code)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	for range 20 { // each worker's select may pick the queue over ctx
-		if err := h.Run(ctx); !errors.Is(err, context.Canceled) {
-			t.Fatalf("Run = %v", err)
-		}
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(got) != 0 || h.Pending() != 1 {
-		t.Errorf("after cancelled Runs: processed %v, %d pending; want none processed and 1 pending", got, h.Pending())
+	if diff := cmp.Diff(map[string]int{regID: 1}, store.calls); diff != "" {
+		t.Errorf("loads (-want +got):\n%s", diff)
 	}
 }

@@ -36,13 +36,14 @@ type Subscription struct {
 	LatestSupportedTLSVersion string `json:"latestSupportedTlsVersion,omitempty"`
 }
 
-// Notification is one change or lifecycle notification Graph sent (Graph's
-// changeNotification). A change notification has ChangeType and Resource;
-// a lifecycle notification has LifecycleEvent and no resource. The Handler
-// fills Owner and SubscriptionResource from the caller's Registration and
-// clears ClientState before it hands a notification over. It is a plain
-// value, safe to share once built.
-type Notification struct {
+// ChangeNotification is one notification Graph sent (Graph's
+// changeNotification resource): a change notification has ChangeType and
+// Resource; a lifecycle notification has LifecycleEvent and no resource.
+// The Handler fills Owner, SubscriptionResource and RegistrationID from
+// the caller's Registration and clears ClientState before it hands a
+// notification over; those three fields are never read from or written to
+// JSON. It is a plain value, safe to share once built.
+type ChangeNotification struct {
 	SubscriptionID                 string    `json:"subscriptionId"`
 	SubscriptionExpirationDateTime time.Time `json:"subscriptionExpirationDateTime"`
 	TenantID                       string    `json:"tenantId,omitempty"`
@@ -63,6 +64,9 @@ type Notification struct {
 	// SubscriptionResource is the resource the subscription watches, as
 	// stored in the Registration, e.g. "me/events".
 	SubscriptionResource string `json:"-"`
+	// RegistrationID is the ID of the Registration that verified the
+	// notification: Store.Load(ctx, RegistrationID) returns it.
+	RegistrationID string `json:"-"`
 }
 
 // ResourceData identifies the changed item of an Outlook change
@@ -86,11 +90,11 @@ const (
 )
 
 // IsLifecycle reports whether n is a lifecycle notification.
-func (n Notification) IsLifecycle() bool { return n.LifecycleEvent != "" }
+func (n ChangeNotification) IsLifecycle() bool { return n.LifecycleEvent != "" }
 
 // Key returns the debouncing key of n: its owner and the subscription's
 // resource.
-func (n Notification) Key() Key { return Key{Owner: n.Owner, Resource: n.SubscriptionResource} }
+func (n ChangeNotification) Key() Key { return Key{Owner: n.Owner, Resource: n.SubscriptionResource} }
 
 // Key names one resource of one user: what a sync covers. It is a
 // comparable plain value, usable as a map key.
@@ -113,10 +117,10 @@ const maxSubscriptionID = 128
 // needs a subscriptionId and either a changeType (created, updated,
 // deleted) or a lifecycleEvent; times are returned in UTC. Anything else
 // is an error matching ErrMalformed. Parse does not check clientState: the
-// Handler does, against the caller's Lookup.
-func Parse(body []byte) ([]Notification, error) {
+// Handler does, against the caller's Store.
+func Parse(body []byte) ([]ChangeNotification, error) {
 	var coll struct {
-		Value *[]Notification `json:"value"`
+		Value *[]ChangeNotification `json:"value"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&coll); err != nil {
@@ -142,7 +146,7 @@ func Parse(body []byte) ([]Notification, error) {
 			return nil, malformed(fmt.Sprintf("notification %d has no subscriptionId", i))
 		case len(n.SubscriptionID) > maxSubscriptionID || strings.ContainsFunc(n.SubscriptionID, unicode.IsControl):
 			// Graph's IDs are GUIDs; anything else is forged, and must not
-			// reach the Lookup or the logs.
+			// reach the Store or the logs.
 			return nil, malformed(fmt.Sprintf("notification %d has a subscriptionId that is not an ID", i))
 		case n.LifecycleEvent == "" && !validChangeType(n.ChangeType):
 			return nil, malformed(fmt.Sprintf("notification %d has neither a lifecycleEvent nor a changeType of created, updated or deleted", i))
@@ -203,9 +207,9 @@ var (
 	reChats    = regexp.MustCompile(`(?i)^/?(chats/[^/]+/messages|(me|users/[^/]+)/chats/getallmessages)$`)
 )
 
-// KindOf returns the kind of a subscription resource, and false for one
+// kindOf returns the kind of a subscription resource, and false for one
 // this package does not know.
-func KindOf(resource string) (Kind, bool) {
+func kindOf(resource string) (Kind, bool) {
 	switch {
 	case reEvents.MatchString(resource):
 		return KindEvents, true
@@ -217,11 +221,11 @@ func KindOf(resource string) (Kind, bool) {
 	return "", false
 }
 
-// FolderOf returns the mail folder (ID or well-known name) a message
+// folderOf returns the mail folder (ID or well-known name) a message
 // subscription resource watches: "inbox" for
 // "me/mailFolders('inbox')/messages". It returns false for any other
 // resource, me/messages included.
-func FolderOf(resource string) (string, bool) {
+func folderOf(resource string) (string, bool) {
 	m := reFolder.FindStringSubmatch(resource)
 	if m == nil {
 		return "", false
@@ -276,11 +280,11 @@ func (t Target) check(op string) (Kind, error) {
 	if strings.ContainsAny(t.Resource, "\x00\r\n") {
 		return "", invalid(op, "Target.Resource", "contains control characters")
 	}
-	kind, ok := KindOf(t.Resource)
+	kind, ok := kindOf(t.Resource)
 	if !ok {
 		return "", invalid(op, "Target.Resource", fmt.Sprintf("%q is not an events, messages or chat messages resource", t.Resource))
 	}
-	if f, ok := FolderOf(t.Resource); ok && (f == "" || strings.ContainsAny(f, "'/")) {
+	if f, ok := folderOf(t.Resource); ok && (f == "" || strings.ContainsAny(f, "'/")) {
 		return "", invalid(op, "Target.Resource", "the mail folder must be an ID or well-known name without quotes or slashes")
 	}
 	if t.ChangeType == "" {

@@ -24,9 +24,9 @@ func TestParseDocumentedPayloads(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		file string
-		want []notify.Notification
+		want []notify.ChangeNotification
 	}{
-		{"notification-message-created.json", []notify.Notification{{
+		{"notification-message-created.json", []notify.ChangeNotification{{
 			SubscriptionID:                 "<subscription_guid>",
 			SubscriptionExpirationDateTime: time.Date(2016, 3, 19, 22, 11, 9, 952e6, time.UTC),
 			ClientState:                    "secretClientValue",
@@ -39,7 +39,7 @@ func TestParseDocumentedPayloads(t *testing.T) {
 				ID:        "<long_id_string>",
 			},
 		}}},
-		{"lifecycle-notification.json", []notify.Notification{{
+		{"lifecycle-notification.json", []notify.ChangeNotification{{
 			SubscriptionID:                 "<subscription_guid>",
 			SubscriptionExpirationDateTime: time.Date(2019, 3, 20, 11, 0, 0, 0, time.UTC),
 			TenantID:                       "<tenant_guid>",

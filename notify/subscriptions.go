@@ -6,13 +6,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"iter"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/m365kit/m365kit/graphclient"
 )
@@ -34,67 +34,60 @@ func DefaultLifetimes() map[Kind]time.Duration {
 // clock skew and request latency never push it over.
 const defaultMargin = 15 * time.Minute
 
-// clientStateBytes is the entropy of a generated clientState: 32 random
-// bytes, 43 characters of base64url (Graph allows 128).
-const clientStateBytes = 32
+// Random parts of a clientState: a registration ID of 16 random bytes (22
+// characters of base64url) and a secret of 32 (43 characters), joined by a
+// dot: 66 characters, where Graph allows 128.
+const (
+	registrationIDBytes = 16
+	secretBytes         = 32
+)
 
 // Config configures a Manager. It is plain data, read once by NewManager.
 type Config struct {
-	// NotificationURL is the https URL of the Handler. Required.
-	NotificationURL string
-	// LifecycleNotificationURL receives lifecycle notifications; empty
-	// means NotificationURL (one Handler serves both). It is always set on
-	// creation: Graph cannot add it to an existing subscription.
-	LifecycleNotificationURL string
+	// Store keeps the Registrations: Create saves one before it asks
+	// Graph, Renew and Recreate replace it, Delete forgets it. Required.
+	Store Store
+	// Owner is the caller's key for the user the Manager acts for, e.g.
+	// the auth account ID (oid.tid); notifications carry it. Required.
+	Owner string
 	// MaxLifetime overrides DefaultLifetimes per kind.
 	MaxLifetime map[Kind]time.Duration
 	// Margin is how far under the maximum expirations are chosen (default
 	// 15 minutes; it must be shorter than every lifetime).
 	Margin time.Duration
-	// Now reads the clock (default time.Now).
-	Now func() time.Time
-	// Rand is the source of clientState bytes (default crypto/rand).
-	Rand io.Reader
 }
 
 // Manager creates, renews, reauthorizes, lists and deletes one signed-in
-// user's subscriptions. Create one per user (over that user's
+// user's subscriptions, and keeps their Registrations in the Store in
+// step with Graph. Create one per user (over that user's
 // graphclient.Client). It is safe for concurrent use.
 type Manager struct {
 	gc        *graphclient.Client
-	notifyURL string
-	lifeURL   string
+	store     Store
+	owner     string
 	lifetimes map[Kind]time.Duration
 	margin    time.Duration
-	now       func() time.Time
-	rand      io.Reader
 }
 
-// NewManager returns a Manager over gc. NotificationURL and
-// LifecycleNotificationURL must be absolute https URLs.
+// NewManager returns a Manager over gc. The notification URL is not part
+// of the Config: Create takes it, so a Manager can exist before the
+// webhook server does.
 func NewManager(gc *graphclient.Client, cfg Config) (*Manager, error) {
 	const op = "NewManager"
-	if gc == nil {
+	switch {
+	case gc == nil:
 		return nil, invalid(op, "gc", "is nil")
-	}
-	if err := checkHTTPS(cfg.NotificationURL); err != nil {
-		return nil, invalid(op, "Config.NotificationURL", err.Error())
-	}
-	life := cfg.LifecycleNotificationURL
-	if life == "" {
-		life = cfg.NotificationURL
-	}
-	if err := checkHTTPS(life); err != nil {
-		return nil, invalid(op, "Config.LifecycleNotificationURL", err.Error())
+	case cfg.Store == nil:
+		return nil, invalid(op, "Config.Store", "is nil")
+	case cfg.Owner == "":
+		return nil, invalid(op, "Config.Owner", "is empty")
 	}
 	m := &Manager{
 		gc:        gc,
-		notifyURL: cfg.NotificationURL,
-		lifeURL:   life,
+		store:     cfg.Store,
+		owner:     cfg.Owner,
 		lifetimes: DefaultLifetimes(),
 		margin:    cfg.Margin,
-		now:       cfg.Now,
-		rand:      cfg.Rand,
 	}
 	for k, d := range cfg.MaxLifetime {
 		if d <= 0 {
@@ -109,12 +102,6 @@ func NewManager(gc *graphclient.Client, cfg Config) (*Manager, error) {
 		if m.margin < 0 || m.margin >= d {
 			return nil, invalid(op, "Config.Margin", fmt.Sprintf("%v must be positive and shorter than the %s lifetime %v", m.margin, k, d))
 		}
-	}
-	if m.now == nil {
-		m.now = time.Now
-	}
-	if m.rand == nil {
-		m.rand = rand.Reader
 	}
 	return m, nil
 }
@@ -133,66 +120,109 @@ func checkHTTPS(raw string) error {
 	return nil
 }
 
-// Expiration returns the expiration the Manager asks for a resource now:
-// its kind's maximum lifetime less the margin.
-func (m *Manager) Expiration(resource string) time.Time {
-	kind, _ := KindOf(resource)
+// expiration returns the expiration to ask for a resource now: its kind's
+// maximum lifetime less the margin.
+func (m *Manager) expiration(resource string) time.Time {
+	kind, _ := kindOf(resource)
 	d := m.lifetimes[kind]
 	if d == 0 {
 		d = m.lifetimes[KindEvents]
 	}
-	return m.now().Add(d - m.margin).UTC().Truncate(time.Second)
+	return time.Now().Add(d - m.margin).UTC().Truncate(time.Second)
 }
 
-// NewClientState returns a fresh random clientState: 32 bytes from the
-// Manager's random source, base64url-encoded.
-func (m *Manager) NewClientState() (string, error) {
-	b := make([]byte, clientStateBytes)
-	if _, err := io.ReadFull(m.rand, b); err != nil {
-		return "", &Error{Op: "NewClientState", Err: err}
+// randomText returns n random bytes, base64url-encoded.
+func randomText(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// maxClientState is Graph's limit on a clientState.
+const maxClientState = 128
+
+// registrationIDOf returns the registration ID a clientState carries. A
+// clientState Graph would not accept carries none, so a forger's cannot
+// make the Store look up anything large.
+func registrationIDOf(clientState string) (string, bool) {
+	if len(clientState) > maxClientState {
+		return "", false
 	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
+	id, _, ok := strings.Cut(clientState, ".")
+	return id, ok && id != "" && !strings.ContainsFunc(id, unicode.IsControl)
 }
 
-// Create subscribes to t with a fresh random clientState, the lifecycle
-// URL, an expiration under the kind's maximum and immutable IDs, and
-// returns the subscription with its clientState: store both (see
-// Registration) before the first notification can arrive. Graph validates
-// the notification and lifecycle URLs during the call, so the Handler must
-// already be serving them.
+// Create subscribes to t and stores the Registration in one step: it saves
+// a pending Registration (a fresh ID, the Owner, a fresh random
+// clientState that carries the ID) in the Store, asks Graph for the
+// subscription (lifecycle notifications to the same URL, an expiration
+// under the kind's maximum, immutable IDs), and saves the Registration
+// again with Graph's answer. Graph validates notificationURL during the
+// call and may notify right after it: the Handler at notificationURL
+// verifies those notifications against the pending Registration, so none
+// is lost. When Graph refuses, the pending Registration is deleted; when
+// the final save fails, the new subscription is deleted again.
+//
+// notificationURL is the https URL where the Handler serves, reachable by
+// Graph.
 //
 // Graph API: POST /subscriptions (Prefer: IdType="ImmutableId")
-func (m *Manager) Create(ctx context.Context, t Target) (*Subscription, error) {
-	const op = "Create"
+func (m *Manager) Create(ctx context.Context, notificationURL string, t Target) (Registration, error) {
+	return m.create(ctx, "Create", m.owner, notificationURL, t)
+}
+
+func (m *Manager) create(ctx context.Context, op, owner, notificationURL string, t Target) (Registration, error) {
 	if _, err := t.check(op); err != nil {
-		return nil, err
+		return Registration{}, err
 	}
-	state, err := m.NewClientState()
-	if err != nil {
-		return nil, err
+	if err := checkHTTPS(notificationURL); err != nil {
+		return Registration{}, invalid(op, "notificationURL", err.Error())
 	}
-	body := Subscription{
+	id := randomText(registrationIDBytes)
+	reg := Registration{ID: id, Owner: owner, Subscription: Subscription{
 		Resource:                  t.Resource,
 		ChangeType:                t.ChangeType,
-		NotificationURL:           m.notifyURL,
-		LifecycleNotificationURL:  m.lifeURL,
-		ExpirationDateTime:        m.Expiration(t.Resource),
-		ClientState:               state,
+		NotificationURL:           notificationURL,
+		LifecycleNotificationURL:  notificationURL,
+		ExpirationDateTime:        m.expiration(t.Resource),
+		ClientState:               id + "." + randomText(secretBytes),
 		LatestSupportedTLSVersion: "v1_2",
+	}}
+	if err := m.store.Save(ctx, reg); err != nil {
+		return Registration{}, &Error{Op: op, Err: fmt.Errorf("saving the pending registration: %w", err)}
 	}
+	cleanup := context.WithoutCancel(ctx)
+	sub, err := m.post(ctx, reg.Subscription)
+	if err != nil {
+		_ = m.store.Delete(cleanup, id)
+		return Registration{}, &Error{Op: op, Err: err}
+	}
+	reg.Subscription = *sub
+	if err := m.store.Save(ctx, reg); err != nil {
+		// A registration without the subscription ID could never be
+		// renewed or deleted: take the subscription back.
+		_ = m.deleteSubscription(cleanup, sub.ID)
+		_ = m.store.Delete(cleanup, id)
+		return Registration{}, &Error{Op: op, Err: fmt.Errorf("saving the registration of subscription %s: %w", sub.ID, err)}
+	}
+	return reg, nil
+}
+
+// post sends the subscription request.
+func (m *Manager) post(ctx context.Context, body Subscription) (*Subscription, error) {
 	req, err := m.gc.NewRequest(ctx, http.MethodPost, "subscriptions", body)
 	if err != nil {
-		return nil, &Error{Op: op, Err: err}
+		return nil, err
 	}
 	if !slices.ContainsFunc(req.Header.Values("Prefer"), func(v string) bool { return strings.Contains(v, "IdType=") }) {
 		req.Header.Add("Prefer", `IdType="ImmutableId"`) // unless the client adds it already
 	}
 	var out Subscription
 	if _, err := m.gc.Do(req, &out); err != nil {
-		return nil, &Error{Op: op, Err: err}
+		return nil, err
 	}
 	if out.ID == "" {
-		return nil, &Error{Op: op, Err: errors.New("the created subscription has no id")}
+		return nil, errors.New("the created subscription has no id")
 	}
 	normalize(&out, body)
 	return &out, nil
@@ -210,10 +240,13 @@ func normalize(out *Subscription, sent Subscription) {
 	if out.ChangeType == "" {
 		out.ChangeType = sent.ChangeType
 	}
+	if out.NotificationURL == "" {
+		out.NotificationURL = sent.NotificationURL
+	}
 }
 
-// Get returns one subscription. An error matching ErrNotFound means
-// Graph no longer has it.
+// Get returns one subscription. An error matching graphclient.ErrNotFound
+// means Graph no longer has it.
 //
 // Graph API: GET /subscriptions/{id}
 func (m *Manager) Get(ctx context.Context, id string) (*Subscription, error) {
@@ -223,18 +256,18 @@ func (m *Manager) Get(ctx context.Context, id string) (*Subscription, error) {
 	}
 	req, err := m.gc.NewRequest(ctx, http.MethodGet, "subscriptions/"+url.PathEscape(id), nil)
 	if err != nil {
-		return nil, &Error{Op: op, SubscriptionID: id, Err: err}
+		return nil, subErr(op, id, err)
 	}
 	var out Subscription
 	if _, err := m.gc.Do(req, &out); err != nil {
-		return nil, &Error{Op: op, SubscriptionID: id, Err: err}
+		return nil, subErr(op, id, err)
 	}
 	out.ExpirationDateTime = out.ExpirationDateTime.UTC()
 	return &out, nil
 }
 
 // List returns the subscriptions this app created for the signed-in user,
-// lazily: nothing is sent before the range starts.
+// as Graph has them, lazily: nothing is sent before the range starts.
 //
 // Graph API: GET /subscriptions
 func (m *Manager) List(ctx context.Context) iter.Seq2[Subscription, error] {
@@ -252,26 +285,31 @@ func (m *Manager) List(ctx context.Context) iter.Seq2[Subscription, error] {
 	}
 }
 
-// Renew extends sub to the maximum lifetime of its resource (less the
-// margin); a renewal also reauthorizes it. It returns the subscription
-// with the new expiration and sub's clientState. An error matching
-// ErrNotFound means the subscription is gone: create it again.
+// Renew extends reg's subscription to the maximum lifetime of its
+// resource (less the margin), which also reauthorizes it, and saves the
+// Registration with the new expiration (clientState unchanged). An error
+// matching graphclient.ErrNotFound means Graph no longer has the
+// subscription: Recreate it.
 //
 // Graph API: PATCH /subscriptions/{id}
-func (m *Manager) Renew(ctx context.Context, sub Subscription) (*Subscription, error) {
+func (m *Manager) Renew(ctx context.Context, reg Registration) (Registration, error) {
 	const op = "Renew"
-	if sub.ID == "" {
-		return nil, invalid(op, "sub.ID", "is empty")
+	sub := reg.Subscription
+	switch {
+	case reg.ID == "":
+		return Registration{}, invalid(op, "reg.ID", "is empty")
+	case sub.ID == "":
+		return Registration{}, invalid(op, "reg.Subscription.ID", "is empty")
 	}
-	exp := m.Expiration(sub.Resource)
+	exp := m.expiration(sub.Resource)
 	req, err := m.gc.NewRequest(ctx, http.MethodPatch, "subscriptions/"+url.PathEscape(sub.ID),
 		map[string]time.Time{"expirationDateTime": exp})
 	if err != nil {
-		return nil, &Error{Op: op, SubscriptionID: sub.ID, Err: err}
+		return Registration{}, subErr(op, sub.ID, err)
 	}
 	var out Subscription
 	if _, err := m.gc.Do(req, &out); err != nil {
-		return nil, &Error{Op: op, SubscriptionID: sub.ID, Err: err}
+		return Registration{}, subErr(op, sub.ID, err)
 	}
 	if out.ID == "" {
 		out.ID = sub.ID
@@ -280,7 +318,42 @@ func (m *Manager) Renew(ctx context.Context, sub Subscription) (*Subscription, e
 		out.ExpirationDateTime = exp
 	}
 	normalize(&out, sub)
-	return &out, nil
+	if out.LifecycleNotificationURL == "" {
+		out.LifecycleNotificationURL = sub.LifecycleNotificationURL
+	}
+	reg.Subscription = out
+	if err := m.store.Save(ctx, reg); err != nil {
+		return Registration{}, subErr(op, sub.ID, fmt.Errorf("saving the registration: %w", err))
+	}
+	return reg, nil
+}
+
+// Recreate replaces the subscription of reg, which Graph no longer has
+// (it expired, was removed, or renewing it failed with
+// graphclient.ErrNotFound), by a new one on the same resource and URL,
+// created and stored as Create does, with a new Registration ID and
+// clientState; then it deletes reg from the Store. Resynchronise the
+// resource afterwards: notifications between the two were lost.
+//
+// Graph API: POST /subscriptions
+func (m *Manager) Recreate(ctx context.Context, reg Registration) (Registration, error) {
+	const op = "Recreate"
+	if reg.ID == "" {
+		return Registration{}, invalid(op, "reg.ID", "is empty")
+	}
+	old := reg.Subscription
+	owner := reg.Owner
+	if owner == "" {
+		owner = m.owner
+	}
+	fresh, err := m.create(ctx, op, owner, old.NotificationURL, Target{Resource: old.Resource, ChangeType: old.ChangeType})
+	if err != nil {
+		return Registration{}, err
+	}
+	if err := m.store.Delete(ctx, reg.ID); err != nil {
+		return fresh, &Error{Op: op, Err: fmt.Errorf("deleting the replaced registration: %w", err)}
+	}
+	return fresh, nil
 }
 
 // Reauthorize answers a reauthorizationRequired lifecycle notification
@@ -294,29 +367,45 @@ func (m *Manager) Reauthorize(ctx context.Context, id string) error {
 	}
 	req, err := m.gc.NewRequest(ctx, http.MethodPost, "subscriptions/"+url.PathEscape(id)+"/reauthorize", nil)
 	if err != nil {
-		return &Error{Op: op, SubscriptionID: id, Err: err}
+		return subErr(op, id, err)
 	}
 	if _, err := m.gc.Do(req, nil); err != nil {
-		return &Error{Op: op, SubscriptionID: id, Err: err}
+		return subErr(op, id, err)
 	}
 	return nil
 }
 
-// Delete removes a subscription. Deleting one Graph no longer has is not
-// an error.
+// Delete removes reg's subscription from Graph (one Graph no longer has is
+// not an error), then reg from the Store. A Registration with an empty ID
+// deletes the subscription only, e.g. one found by List that the Store
+// does not hold.
 //
 // Graph API: DELETE /subscriptions/{id}
-func (m *Manager) Delete(ctx context.Context, id string) error {
+func (m *Manager) Delete(ctx context.Context, reg Registration) error {
 	const op = "Delete"
-	if id == "" {
-		return invalid(op, "id", "is empty")
+	if reg.ID == "" && reg.Subscription.ID == "" {
+		return invalid(op, "reg", "has neither an ID nor a subscription ID")
 	}
+	if reg.Subscription.ID != "" {
+		if err := m.deleteSubscription(ctx, reg.Subscription.ID); err != nil {
+			return subErr(op, reg.Subscription.ID, err)
+		}
+	}
+	if reg.ID != "" {
+		if err := m.store.Delete(ctx, reg.ID); err != nil {
+			return &Error{Op: op, Err: fmt.Errorf("deleting the registration: %w", err)}
+		}
+	}
+	return nil
+}
+
+func (m *Manager) deleteSubscription(ctx context.Context, id string) error {
 	req, err := m.gc.NewRequest(ctx, http.MethodDelete, "subscriptions/"+url.PathEscape(id), nil)
 	if err != nil {
-		return &Error{Op: op, SubscriptionID: id, Err: err}
+		return err
 	}
 	if _, err := m.gc.Do(req, nil); err != nil && !errors.Is(err, graphclient.ErrNotFound) {
-		return &Error{Op: op, SubscriptionID: id, Err: err}
+		return err
 	}
 	return nil
 }
@@ -324,41 +413,44 @@ func (m *Manager) Delete(ctx context.Context, id string) error {
 // Renewal is the outcome of renewing one stored subscription. It is a
 // plain value.
 type Renewal struct {
-	// Old is the subscription as stored.
-	Old Subscription
-	// New is the renewed or recreated subscription (with its clientState):
-	// store it, and drop Old when Recreated. Nil when Err is set.
-	New *Subscription
-	// Recreated reports that Old was gone (404 or already expired) and New
-	// is a fresh subscription with a new ID and clientState. Resynchronise
-	// the resource: notifications between the two were lost.
+	// Old is the Registration as it was.
+	Old Registration
+	// New is the renewed or recreated Registration, already saved in the
+	// Store (which no longer holds Old when Recreated). Zero when Err is
+	// set.
+	New Registration
+	// Recreated reports that Old's subscription was gone (404 or already
+	// expired) and New holds a fresh subscription with a new ID and
+	// clientState. Resynchronise the resource: notifications between the
+	// two were lost.
 	Recreated bool
 	Err       error
 }
 
-// RenewDue renews every subscription of subs that expires within the
+// RenewDue renews every subscription of regs that expires within the
 // given window from now, and recreates those Graph no longer has (404) or
-// that already expired. Subscriptions further from expiry are left alone
-// and not reported. It stops early, returning what it did, when ctx is
-// done.
-func (m *Manager) RenewDue(ctx context.Context, subs []Subscription, within time.Duration) []Renewal {
-	now := m.now()
+// that already expired; the Store is updated as it goes. Subscriptions
+// further from expiry are left alone and not reported. It stops early,
+// returning what it did, when ctx is done.
+func (m *Manager) RenewDue(ctx context.Context, regs []Registration, within time.Duration) []Renewal {
+	now := time.Now()
 	var out []Renewal
-	for _, s := range subs {
+	for _, reg := range regs {
 		if ctx.Err() != nil {
 			break
 		}
-		if s.ExpirationDateTime.Sub(now) > within {
+		exp := reg.Subscription.ExpirationDateTime
+		if exp.Sub(now) > within {
 			continue
 		}
-		r := Renewal{Old: s}
-		if s.ExpirationDateTime.After(now) {
-			r.New, r.Err = m.Renew(ctx, s)
+		r := Renewal{Old: reg}
+		if exp.After(now) {
+			r.New, r.Err = m.Renew(ctx, reg)
 		} else {
-			r.Err = &Error{Op: "Renew", SubscriptionID: s.ID, Err: fmt.Errorf("expired at %s: %w", s.ExpirationDateTime.Format(time.RFC3339), graphclient.ErrNotFound)}
+			r.Err = subErr("Renew", reg.Subscription.ID, fmt.Errorf("expired at %s: %w", exp.Format(time.RFC3339), graphclient.ErrNotFound))
 		}
-		if errors.Is(r.Err, ErrNotFound) {
-			r.New, r.Err = m.Create(ctx, Target{Resource: s.Resource, ChangeType: s.ChangeType})
+		if errors.Is(r.Err, graphclient.ErrNotFound) {
+			r.New, r.Err = m.Recreate(ctx, reg)
 			r.Recreated = r.Err == nil
 		}
 		out = append(out, r)
