@@ -93,7 +93,7 @@ const demoTenantID = "c8b11654-dcf4-404c-b50d-314401e3d345"
 // data to the same tenant again.
 func (s *Server) AddDemoTenant() *Demo {
 	d := &Demo{
-		App: App{ClientID: DemoClientID, ClientSecret: DemoClientSecret, RedirectURIs: []string{DemoRedirectURL}},
+		App: App{ClientID: DemoClientID, DisplayName: "m365kit demo", ClientSecret: DemoClientSecret, RedirectURIs: []string{DemoRedirectURL}},
 	}
 	s.AddApp(d.App)
 	t := s.addTenant(demoTenantID, "contoso.com", "Contoso")

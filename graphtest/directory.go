@@ -12,6 +12,9 @@ import (
 type App struct {
 	// ClientID is the application (client) ID.
 	ClientID string
+	// DisplayName is the application's name on the authority's pages
+	// (sign-in, consent prompt, errors); empty shows the client ID.
+	DisplayName string
 	// ClientSecret is the secret the token endpoint accepts; empty when
 	// the app authenticates with a certificate.
 	ClientSecret string

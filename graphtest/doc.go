@@ -42,8 +42,8 @@
 //	GET  /{tenant}/v2.0/.well-known/openid-configuration   (organizations, common, consumers, a GUID or domain)
 //	GET  /{tenant}/discovery/v2.0/keys                     (RS256 JWKS)
 //	GET  /common/discovery/instance                         (MSAL instance discovery)
-//	GET  /{tenant}/oauth2/v2.0/authorize                   (code flow, PKCE S256 required)
-//	GET  /{tenant}/v2.0/adminconsent
+//	GET  /{tenant}/oauth2/v2.0/authorize                   (code flow, PKCE S256 required; POST from its pages)
+//	GET  /{tenant}/v2.0/adminconsent                       (POST from its pages)
 //	POST /{tenant}/oauth2/v2.0/token                       (authorization_code, refresh_token)
 //	GET  /{tenant}/oauth2/v2.0/logout                      (back to post_logout_redirect_uri)
 //
@@ -63,6 +63,16 @@
 // names each OpenID Connect scope once, bare.
 // Errors come in Entra's JSON body: error, error_description, error_codes,
 // timestamp, trace_id, correlation_id, suberror and claims.
+//
+// A real browser (one that asks for text/html) gets pages a person can
+// use instead: a sign-in page (pick or type a user of the tenant; no
+// passwords), the consent prompt with Accept and Cancel (Cancel answers
+// access_denied, AADSTS65004), the self-submitting form_post page (with a
+// Continue button for a browser without JavaScript), and Entra's error
+// pages with the AADSTS code ("Need admin approval" for a user who is not
+// an administrator opening the admin-consent link). Server.Certificate is
+// what such a browser must trust (m365kit's own browser tests run
+// chromium through these pages).
 //
 // Refresh tokens rotate: each refresh returns a new one and, unlike Entra,
 // invalidates the one redeemed, so a test proves the new one was stored
@@ -172,8 +182,9 @@
 //
 // # Differences from Microsoft 365
 //
-// Access tokens are opaque random strings, not JWTs. The sign-in page is
-// skipped: the user is chosen from login_hint. A personal account may sign
+// Access tokens are opaque random strings, not JWTs. Browse and other
+// clients that do not ask for HTML skip the sign-in page: the user is
+// chosen from login_hint. A personal account may sign
 // in through organizations, so that tests can prove the app refuses it.
 // $batch responses come back in reverse order, which Graph permits and
 // clients must handle. Microsoft does not publish its retry back-off for

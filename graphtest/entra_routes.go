@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
-	"html"
 	"io"
 	"maps"
 	"net/http"
@@ -507,33 +506,11 @@ func (s *Server) handleInstance(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// errorPage is what Entra shows in the browser when it cannot redirect back
-// to the app (unknown client, unregistered redirect URI, unknown user).
-func errorPage(w http.ResponseWriter, status int, desc string) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, "<!DOCTYPE html><html><head><title>Sign in to your account</title></head><body><div id=\"error\">%s</div></body></html>\n", html.EscapeString(desc))
-}
-
 // redirectBack answers the browser with the app's redirect URI and params:
 // a 302 for response_mode=query, an auto-posting form for form_post.
 func redirectBack(w http.ResponseWriter, redirectURI, mode string, params url.Values) {
 	if mode == "form_post" {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-store")
-		var b strings.Builder
-		fmt.Fprintf(&b, "<html><head><title>Working...</title></head><body><form method=\"POST\" name=\"hiddenform\" action=\"%s\">", html.EscapeString(redirectURI))
-		keys := make([]string, 0, len(params))
-		for k := range params {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			fmt.Fprintf(&b, "<input type=\"hidden\" name=\"%s\" value=\"%s\" />", html.EscapeString(k), html.EscapeString(params.Get(k)))
-		}
-		b.WriteString("<noscript><p>Script is disabled. Click Submit to continue.</p><input type=\"submit\" value=\"Submit\" /></noscript></form><script language=\"javascript\">document.forms[0].submit();</script></body></html>\n")
-		w.WriteHeader(http.StatusOK)
-		_, _ = io.WriteString(w, b.String())
+		writeFormPost(w, redirectURI, params) // pages.go
 		return
 	}
 	u, err := url.Parse(redirectURI)
@@ -688,12 +665,19 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		fail("invalid_request", fmt.Sprintf("AADSTS9002325: graphtest requires code_challenge_method=S256, not '%s'.", q.Get("code_challenge_method")))
 		return
 	}
-	graph, _, other := requestedScopes(app, q.Get("scope"))
+	graph, oidc, other := requestedScopes(app, q.Get("scope"))
 	if len(other) > 0 {
 		fail("invalid_scope", fmt.Sprintf("AADSTS70011: The provided value for the input parameter 'scope' is not valid. graphtest serves only Microsoft Graph, not '%s'.", other[0]))
 		return
 	}
-	u := s.pickUser(a, q.Get("login_hint"), q.Get("domain_hint"))
+	var u *User
+	if wantsPage(r) { // a person's browser: the sign-in page and consent prompt (pages_routes.go)
+		if u, ok = s.signInPage(w, r, a, app, graph, oidc, fail); !ok {
+			return
+		}
+	} else {
+		u = s.pickUser(a, q.Get("login_hint"), q.Get("domain_hint"))
+	}
 	if u == nil {
 		errorPage(w, http.StatusBadRequest, s.withTrace(fmt.Sprintf("AADSTS50034: The user account %s does not exist in the '%s' directory. To sign into this application, the account must be added to the directory.", q.Get("login_hint"), a.segment)))
 		return
@@ -788,7 +772,11 @@ func (s *Server) handleAdminConsent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var admin *User
-	if hint := q.Get("login_hint"); hint != "" {
+	if wantsPage(r) { // a person's browser: sign-in page and consent prompt (pages_routes.go)
+		if admin, ok = s.adminConsentPage(w, r, a, app, redirectURI, graph, oidc, fail); !ok {
+			return
+		}
+	} else if hint := q.Get("login_hint"); hint != "" {
 		admin = s.pickUser(a, hint, "")
 	} else {
 		ts := s.Tenants()

@@ -30,6 +30,9 @@ func (s *Server) routes() {
 	s.login.HandleFunc("GET /common/discovery/instance", s.handleInstance)
 	s.login.HandleFunc("GET /{tenant}/oauth2/v2.0/authorize", s.handleAuthorize)
 	s.login.HandleFunc("GET /{tenant}/v2.0/adminconsent", s.handleAdminConsent)
+	// The sign-in page and consent prompt post back to their URL (pages_routes.go).
+	s.login.HandleFunc("POST /{tenant}/oauth2/v2.0/authorize", s.handleAuthorize)
+	s.login.HandleFunc("POST /{tenant}/v2.0/adminconsent", s.handleAdminConsent)
 	s.login.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.handleToken)
 	s.login.HandleFunc("GET /{tenant}/oauth2/v2.0/logout", s.handleLogout)
 

@@ -18,6 +18,12 @@
 // request log and subscriptions, Sandbox.Demo for the tenant's users and
 // items.
 //
+// The same sign-in can be recorded and replayed (package
+// graphtest/recording): Sandbox.SignInRecorded records a session's
+// exchanges with Entra ID and Graph, and ReplaySignIn signs the recorded
+// user in again from the recording alone, offline, with the ID token
+// checked as a live one.
+//
 // The name follows Microsoft's own: a Microsoft 365 developer sandbox is a
 // ready-made tenant with sample users (Adele Vance, Alex Wilber, ...) and
 // sample data, which is what the demo tenant imitates.
@@ -118,6 +124,9 @@ type Session struct {
 	// Graph is a Graph client acting for User through the sandbox's App,
 	// over the fake's HTTP client; its tokens refresh as in production.
 	Graph *graphclient.Client
+	// App is the auth.App User signed in through (other features'
+	// token sources, SignOut).
+	App *auth.App
 }
 
 // SignIn signs a user of the demo tenant in through App, the way a
@@ -153,5 +162,5 @@ func (sb *Sandbox) SignIn(ctx context.Context, user string, features ...scopes.F
 	if err != nil {
 		return nil, fmt.Errorf("m365test: SignIn %s: %w", upn, err)
 	}
-	return &Session{User: au, Graph: gc}, nil
+	return &Session{User: au, Graph: gc, App: sb.App}, nil
 }

@@ -18,7 +18,9 @@
 //
 // Flags: -db (a SQLite file, or a PostgreSQL URL or key=value DSN; default
 // calendar-sync.db), -days 30, -interval 5m, -once (one round, then exit: for
-// tests and cron), -account oid.tid.
+// tests and cron), -account oid.tid, -record DIR (record the exchanges with
+// Entra ID and Graph, secrets redacted), -replay DIR (answer them from the
+// newest recording there, offline; the window is the recorded day's).
 //
 // When the day changes the worker starts a new window from scratch. A
 // production worker would slide it without a full relist, as the calendar
@@ -63,6 +65,7 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, env se
 	fs.BoolVar(&o.once, "once", false, "run one round and exit")
 	fs.StringVar(&o.account, "account", "", "account ID (oid.tid) to sync (default: the quickstart's last sign-in)")
 	fs.IntVar(&o.pageSize, "pagesize", 0, "events per Graph page (0: Graph's default)")
+	tape := setup.TapeFlags(fs, "calendar-sync")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -76,6 +79,11 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, env se
 	case o.pageSize < 0:
 		return fmt.Errorf("-pagesize %d: want 0 or more", o.pageSize)
 	}
+	env, endTape, err := tape.Open(env, stderr)
+	if err != nil {
+		return err
+	}
+	defer endTape()
 	db, err := sqldb.Open(o.db)
 	if err != nil {
 		return err
@@ -96,7 +104,7 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, env se
 	w := &worker{db: db, svc: calendar.New(conn.Graph), out: stdout, opts: o, account: userID}
 	fmt.Fprintf(stdout, "syncing the calendar of %s into %s\n", conn.User, dbKind(db))
 	for {
-		if err := w.round(ctx, time.Now().UTC()); err != nil {
+		if err := w.round(ctx, env.Now().UTC()); err != nil {
 			return err
 		}
 		if o.once {

@@ -35,6 +35,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/m365kit/m365kit/consent"
 	"github.com/m365kit/m365kit/examples/internal/setup"
@@ -79,7 +80,7 @@ func newHandler(env setup.Env) (http.Handler, string, func(), error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, "", nil, err
 	}
-	s := &server{}
+	s := &server{direct: env.BrowserReachesDemo, completed: map[string]*consent.Grant{}}
 	closeFn := func() {}
 	clientID, redirect := "", ""
 	if cfg != nil {
@@ -120,8 +121,12 @@ func newHandler(env setup.Env) (http.Handler, string, func(), error) {
 }
 
 type server struct {
-	flow *consent.Flow
-	demo *m365test.Sandbox // nil against Microsoft
+	flow   *consent.Flow
+	demo   *m365test.Sandbox // nil against Microsoft
+	direct bool              // the browser reaches the demo's authority itself
+
+	mu        sync.Mutex
+	completed map[string]*consent.Grant // by Grant.Nonce; a real app records them with the tenant
 }
 
 // start is the button's target: consent.Flow.StartHandler. In the demo the
@@ -129,7 +134,7 @@ type server struct {
 // the browser straight on to the callback, as Microsoft would.
 func (s *server) start() http.Handler {
 	start := s.flow.StartHandler(nil)
-	if s.demo == nil {
+	if s.demo == nil || s.direct {
 		return start
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -159,10 +164,11 @@ func (s *server) start() http.Handler {
 }
 
 var pages = template.Must(template.New("").Parse(`
-{{define "top"}}<!doctype html><html><head><meta charset="utf-8"><title>{{.}}</title>
+{{define "top"}}<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{.}}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;line-height:1.5}
 .button{display:inline-block;background:#2f2f2f;color:#fff;padding:.6rem 1rem;border-radius:4px;text-decoration:none}
-code{background:#f3f3f3;padding:0 .2rem}td,th{text-align:left;padding:.2rem .6rem;vertical-align:top}</style></head><body>{{end}}
+code{background:#f3f3f3;padding:0 .2rem}td,th{text-align:left;padding:.2rem .6rem;vertical-align:top}
+table{border-collapse:collapse}tr{border-bottom:1px solid #ddd}.yes{color:#107c10;font-weight:600}.no{color:#a4262c;font-weight:600}.codes td:last-child,.codes th:last-child{white-space:nowrap}</style></head><body>{{end}}
 {{define "home"}}{{template "top" "Add to Microsoft 365"}}
 <h1>Connect your Microsoft 365 organisation</h1>
 <p>A Global, Cloud Application or Application Administrator grants consent once for everyone in the organisation.
@@ -171,14 +177,20 @@ The app uses delegated permissions only: it acts for signed-in users and sees no
 <p><a href="/consent/start?choice=mailbox">Grant access to the mailbox only</a> (email sync)</p>
 {{if .Demo}}<p><small>Demo tenant: <a href="/consent/start?choice=all&amp;demo=decline">try a declined consent</a>.</small></p>{{end}}
 <h2>What the app may do</h2>
-<table><tr><th>Permission category</th><th>What the app can do</th><th>Permissions</th></tr>
-{{range .Features}}<tr><td>{{.Title}}</td><td>{{.Summary}}</td><td>{{range .Scopes}}<code>{{.}}</code> {{end}}</td></tr>{{end}}</table>
+<table><tr><th>Permission category</th><th>What the app can do</th><th>Required?</th><th>Permissions</th></tr>
+{{range .Features}}<tr><td>{{.Title}}</td><td>{{.Summary}}</td><td>{{.Required}}</td><td>{{range .Scopes}}<code>{{.}}</code> {{end}}</td></tr>{{end}}</table>
 <p><a href="/troubleshooting">Troubleshooting sign-in and consent errors</a></p></body></html>{{end}}
 {{define "granted"}}{{template "top" "Consent granted"}}
 <h1>Consent granted</h1>
-<p>Tenant <code>{{.TenantID}}</code> granted: {{range .Scopes}}<code>{{.}}</code> {{end}}</p>
-{{if .Missing}}<p>Not granted: {{range .Missing}}<code>{{.Name}}</code> {{end}}— the features that need them stay off.</p>{{end}}
-<p>Next: users sign in with Microsoft. The tenant counts as onboarded once one of its users has signed in.</p>
+{{if .Reloaded}}<p role="status"><b>This consent was already recorded.</b> Reloading this page changes nothing; there is nothing more to do here.</p>{{end}}
+<p>Your organisation (tenant <code>{{.Grant.TenantID}}</code>) granted the app its permissions.
+{{if .Grant.Missing}}Some were not granted: the features that need them stay off.{{end}}</p>
+<h2>Step 3: verify the integration is working</h2>
+<table id="verification"><tr><th>Feature</th><th>Permissions</th><th>Granted</th><th>How to check</th></tr>
+{{range .Rows}}<tr><td>{{.Title}}</td><td>{{range .Scopes}}<code>{{.}}</code> {{end}}</td>
+<td>{{if .Missing}}<span class="no">Not granted:</span> {{range .Missing}}<code>{{.}}</code> {{end}}{{else}}<span class="yes">Yes</span>{{end}}</td><td>{{.Check}}</td></tr>
+{{end}}</table>
+<p>The tenant counts as onboarded once one of its users has signed in. If a check fails, see <a href="/troubleshooting">troubleshooting</a>.</p>
 <p><a href="/">Back</a></p></body></html>{{end}}
 {{define "failed"}}{{template "top" "Consent did not complete"}}
 <h1>Consent did not complete</h1>
@@ -191,14 +203,15 @@ The app uses delegated permissions only: it acts for signed-in users and sees no
 <h1>Troubleshooting Microsoft 365 sign-in and consent</h1>
 {{with .One}}<h2>AADSTS{{.Code}} {{.Name}}</h2><p>{{.Meaning}}</p><p><b>Who fixes it:</b> {{.Fixer}}. <b>How:</b> {{.Fix}}</p>
 <p><a href="{{.Link}}">Microsoft's page about this error</a></p>{{end}}
-<h2>Common errors</h2><table><tr><th>Code</th><th>What it means</th><th>Who fixes it</th></tr>
+<p>Error pages from Microsoft and from this app show a code that starts with AADSTS. Find it below and open it to see what it means, who can fix it (the tenant admin, the user or the vendor) and how.</p>
+<h2>Common errors</h2><table class="codes"><tr><th>Code</th><th>What it means</th><th>Who fixes it</th></tr>
 {{range .All}}<tr><td><a href="/troubleshooting?code={{.Code}}">AADSTS{{.Code}}</a></td><td>{{with .Name}}{{.}}: {{end}}{{.Meaning}}</td><td>{{.Fixer}}</td></tr>{{end}}</table>
 <p><a href="/">Back</a></p></body></html>{{end}}
 `))
 
 type featureRow struct {
-	Title, Summary string
-	Scopes         []string
+	Title, Summary, Required string
+	Scopes                   []string
 }
 
 func (s *server) home(w http.ResponseWriter, r *http.Request) {
@@ -216,9 +229,11 @@ func (s *server) home(w http.ResponseWriter, r *http.Request) {
 				names = append(names, p.Name)
 			}
 		}
-		rows = append(rows, featureRow{Title: f.Title(), Summary: summaries[f], Scopes: names})
+		rows = append(rows, featureRow{Title: f.Title(), Summary: summaries[f], Required: required[f], Scopes: names})
 	}
-	render(w, http.StatusOK, "home", map[string]any{"Demo": s.demo != nil, "Features": rows})
+	// The declined-consent shortcut needs the played authority; a browser that
+	// reaches it has a Cancel button.
+	render(w, http.StatusOK, "home", map[string]any{"Demo": s.demo != nil && !s.direct, "Features": rows})
 }
 
 // done answers the consent callback: the grant, or the error explained.
@@ -226,7 +241,14 @@ func (s *server) done(w http.ResponseWriter, r *http.Request, g *consent.Grant, 
 	if err == nil {
 		// A real app records g.TenantID as "consented, unverified" here, and
 		// as onboarded once a user of the tenant has signed in (g.Confirm).
-		render(w, http.StatusOK, "granted", g)
+		s.mu.Lock()
+		s.completed[g.Nonce] = g
+		s.mu.Unlock()
+		render(w, http.StatusOK, "granted", grantedPage(g, false))
+		return
+	}
+	if g := s.reloaded(r, err); g != nil {
+		render(w, http.StatusOK, "granted", grantedPage(g, true))
 		return
 	}
 	data := map[string]any{"Message": "The consent link expired or was not started here. Start again."}

@@ -18,7 +18,9 @@
 // The CRM file lists one domain ("fabrikam.com", "*.fabrikam.com") or address
 // ("katie@fabrikam.com") per line; blank lines and lines starting with # are
 // ignored. Flags: -db (SQLite file or PostgreSQL DSN; default mail-sync.db),
-// -crm, -interval 5m, -once, -account oid.tid.
+// -crm, -interval 5m, -once, -account oid.tid, -record DIR and -replay DIR
+// (record the exchanges with Entra ID and Graph, secrets redacted; answer
+// them from the newest recording there, offline).
 package main
 
 import (
@@ -49,6 +51,7 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, env se
 	interval := fs.Duration("interval", 5*time.Minute, "time between rounds")
 	once := fs.Bool("once", false, "run one round and exit")
 	account := fs.String("account", "", "account ID (oid.tid) to sync (default: the quickstart's last sign-in)")
+	tape := setup.TapeFlags(fs, "mail-sync")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -65,6 +68,11 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, env se
 			return err
 		}
 	}
+	env, endTape, err := tape.Open(env, stderr)
+	if err != nil {
+		return err
+	}
+	defer endTape()
 	db, err := sqldb.Open(*dsn)
 	if err != nil {
 		return err

@@ -30,6 +30,9 @@
 //	-days 30                        calendar window, from today
 //	-channel Team/Channel           where to share the clip (the demo picks one; a real tenant needs it)
 //	-json                           print one JSON summary on stdout; steps go to stderr
+//	-record DIR                     record every exchange with Entra ID and Graph into a new file in DIR (secrets redacted)
+//	-pseudonymize                   with -record: names, addresses, subjects and bodies replaced by stand-ins
+//	-replay DIR                     answer every exchange from the newest quickstart recording in DIR, offline
 package main
 
 import "github.com/m365kit/m365kit/examples/internal/setup"

@@ -32,6 +32,7 @@ type options struct {
 	days     int
 	json     bool
 	channel  string // "Team/Channel", or ""
+	tape     *setup.Tape
 }
 
 // parseFlags reads args. A bad flag is an error naming it.
@@ -42,13 +43,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	days := fs.Int("days", 30, "calendar window in days, from today")
 	asJSON := fs.Bool("json", false, "print one JSON summary object on stdout (steps go to stderr)")
 	channel := fs.String("channel", "", `team and channel to share the clip to, as "Team/Channel" (required for a real tenant)`)
+	tape := setup.TapeFlags(fs, "quickstart")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
 	if fs.NArg() > 0 {
 		return options{}, fmt.Errorf("unexpected argument %q; flags only", fs.Arg(0))
 	}
-	o := options{days: *days, json: *asJSON, channel: strings.TrimSpace(*channel)}
+	o := options{days: *days, json: *asJSON, channel: strings.TrimSpace(*channel), tape: tape}
 	if o.days < 1 || o.days > 366 {
 		return options{}, fmt.Errorf("-days %d: want 1 to 366", o.days)
 	}
@@ -94,8 +96,16 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, env se
 	if opts.json {
 		steps = stderr
 	}
+	env, endTape, err := opts.tape.Open(env, stderr)
+	if err != nil {
+		return err
+	}
+	defer endTape()
 	w := &walker{out: steps, opts: opts}
-	if cfg == nil {
+	switch {
+	case env.Replay != nil:
+		err = w.replay(env.Replay)
+	case cfg == nil:
 		d := env.Demo
 		if d == nil {
 			if d, err = m365test.Start(); err != nil {
@@ -104,11 +114,17 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, env se
 			defer d.Close()
 		}
 		err = w.demo(d)
-	} else {
+		if err == nil && env.Record != nil {
+			err = w.record(env.Record, d)
+		}
+	default:
 		var stopServer func()
-		stopServer, err = w.live(ctx, cfg, nil)
+		stopServer, err = w.live(ctx, cfg, liveClient(env.Record))
 		if stopServer != nil {
 			defer stopServer()
+		}
+		if err == nil && env.Record != nil {
+			err = w.record(env.Record, nil)
 		}
 	}
 	if err == nil {

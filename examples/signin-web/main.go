@@ -130,14 +130,15 @@ func newServer(env setup.Env) (*server, error) {
 		s.close()
 		return nil, err
 	}
-	if s.demo != nil {
+	if s.demo != nil && !env.BrowserReachesDemo {
 		start = s.demoAuthority(start)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.home)
 	mux.Handle("GET /signin", start)
 	mux.Handle("POST "+u.Path, callback)
-	mux.HandleFunc("POST /signout", s.signOut)
+	mux.HandleFunc("GET "+u.Path, s.callbackAgain)                       // guard.go
+	mux.Handle("POST /signout", sameOrigin(http.HandlerFunc(s.signOut))) // guard.go
 	s.handler = mux
 	return s, nil
 }
@@ -192,6 +193,10 @@ func (s *server) failed(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, auth.ErrConsentRequired):
 		data["Kind"] = "Your organisation has not granted this app the permissions it needs."
 	case errors.Is(err, auth.ErrInvalidState):
+		if _, _, ok := s.current(r); ok { // the callback posted again after it succeeded
+			http.Redirect(w, r, "/", http.StatusSeeOther)
+			return
+		}
 		data["Kind"] = "The sign-in expired or was started in another browser."
 	case errors.Is(err, auth.ErrInvalidIDToken):
 		data["Kind"] = "Microsoft's answer did not pass the ID-token checks."
@@ -273,15 +278,15 @@ func (s *server) signOut(w http.ResponseWriter, r *http.Request) {
 }
 
 var pages = template.Must(template.New("").Parse(`
-{{define "top"}}<!doctype html><html><head><meta charset="utf-8"><title>{{.}}</title>
+{{define "top"}}<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{.}}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;line-height:1.5}
-.button{background:#2f2f2f;color:#fff;padding:.6rem 1rem;border:0;border-radius:4px;text-decoration:none;font-size:1rem;cursor:pointer}
+.button{background:#2f2f2f;color:#fff;padding:.6rem 1rem;border:0;border-radius:4px;text-decoration:none;font-family:inherit;font-size:1rem;cursor:pointer}
 code{background:#f3f3f3;padding:0 .2rem}</style></head><body>{{end}}
 {{define "signin"}}{{template "top" "Sign in"}}
 <h1>Welcome</h1>
 <p><a class="button" href="/signin">Sign in with Microsoft</a></p>
 <p>Work or school accounts only; personal Microsoft accounts are refused.</p>
-{{with .DemoUsers}}<p><small>Demo tenant: sign in as {{range .}}<a href="/signin?login_hint={{.UserPrincipalName}}">{{.DisplayName}}</a> · {{end}}</small></p>{{end}}
+{{with .DemoUsers}}<p><small>Demo tenant: sign in as {{range $i, $u := .}}{{if $i}} · {{end}}<a href="/signin?login_hint={{$u.UserPrincipalName}}">{{$u.DisplayName}}</a>{{end}}</small></p>{{end}}
 </body></html>{{end}}
 {{define "user"}}{{template "top" "Signed in"}}
 <h1>Hello, {{.User.Name}}</h1>

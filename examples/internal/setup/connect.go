@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/m365kit/m365kit/graphclient"
+	"github.com/m365kit/m365kit/graphtest/recording"
 	"github.com/m365kit/m365kit/m365test"
 	"github.com/m365kit/m365kit/scopes"
 )
@@ -21,6 +22,17 @@ type Env struct {
 	// Demo, when set, is the demo tenant used instead of starting one
 	// (tests share one between runs to show that a program resumes).
 	Demo *m365test.Sandbox
+	// BrowserReachesDemo, with Demo set, says the browser reaches the demo's
+	// authority itself (the browser tests map login.microsoftonline.com to
+	// the fake): the web examples then send it there, as to Microsoft,
+	// instead of playing the authority's pages with Server.Browse.
+	BrowserReachesDemo bool
+	// Record, when set, records every exchange with Entra ID and Graph
+	// (the -record flag; see record.go).
+	Record *recording.Recorder
+	// Replay, when set, answers every exchange from a recording and
+	// nothing reaches the network (the -replay flag).
+	Replay *recording.Replayer
 }
 
 // Conn is a Graph client acting for one user, demo or real. It is safe for
@@ -66,6 +78,9 @@ func (c *Conn) Close() {
 // uses the stored tokens of account (or of the last user who signed in
 // through the quickstart).
 func (e Env) Connect(ctx context.Context, account string, features ...scopes.Feature) (*Conn, error) {
+	if e.Replay != nil {
+		return e.connectReplay(ctx, features...)
+	}
 	cfg, err := Load(e.Getenv)
 	if err != nil {
 		return nil, err
@@ -78,7 +93,7 @@ func (e Env) Connect(ctx context.Context, account string, features ...scopes.Fea
 			}
 			closeFn = d.Close
 		}
-		s, err := d.SignIn(ctx, d.Demo.Adele.UserPrincipalName, features...)
+		s, err := e.demoSignIn(ctx, d, features...)
 		if err != nil {
 			closeFn()
 			return nil, fmt.Errorf("demo sign-in: %w", err)
@@ -96,7 +111,7 @@ func (e Env) Connect(ctx context.Context, account string, features ...scopes.Fea
 	if err != nil {
 		return nil, err
 	}
-	app, err := cfg.App(store, nil)
+	app, err := cfg.App(store, e.recordClient())
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +119,7 @@ func (e Env) Connect(ctx context.Context, account string, features ...scopes.Fea
 	if _, err := ts.Token(ctx); err != nil {
 		return nil, fmt.Errorf("account %s: %w", account, err)
 	}
-	gc, err := graphclient.New(ts)
+	gc, err := graphclient.New(ts, e.graphOptions()...)
 	if err != nil {
 		return nil, err
 	}
