@@ -24,6 +24,8 @@
 //	calendar sync and notetaker   calendar     Sync, FindMeetingLink, Rules, DedupKey
 //	Teams posting and clips       teams        PostToChannel, PostToChat, ClipMessage
 //	read-only mail sync           mail         Sync, SyncMailbox, Filter
+//	change notifications          notify       Manager, Handler, Router, Debouncer
+//	every user, many machines     fleet        New, Connect, Sink, Handler, Accounts
 //
 // # A short tour
 //

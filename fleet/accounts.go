@@ -59,7 +59,11 @@ type Account struct {
 	// The account's tokens are requested for exactly these.
 	Features []scopes.Feature
 	// MailFolders are the folders to sync with scopes.Mail: IDs or
-	// well-known names (default: Inbox).
+	// well-known names (default: Inbox). Each resource (the calendar,
+	// each folder) has its own jobs, which may run at the same time on
+	// different workers, each with one Graph request in flight; with the
+	// calendar and up to three folders an account stays within Outlook's
+	// four concurrent requests per mailbox.
 	MailFolders []string
 	// DaysBack and DaysAhead set the calendar window, from midnight UTC
 	// DaysBack days ago to midnight DaysAhead days ahead (defaults 1 and
@@ -275,7 +279,7 @@ func (f *Fleet) Connect(ctx context.Context, a Account) error {
 				return err
 			}
 		}
-		return nil
+		return f.subscribeTx(ctx, tx, &a)
 	})
 	if err != nil {
 		return &Error{Op: op, Err: err}
@@ -322,6 +326,16 @@ func (f *Fleet) Disconnect(ctx context.Context, accountID string) error {
 		return invalid(op, "accountID", "is empty")
 	}
 	err := f.db.inTx(ctx, func(tx *Tx) error {
+		st, err := f.lockAccount(ctx, tx, accountID)
+		if errors.Is(err, ErrUnknownAccount) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := f.unsubscribeTx(ctx, tx, accountID, st.Features, true); err != nil {
+			return err
+		}
 		for _, q := range []string{
 			`DELETE FROM fleet_accounts WHERE id = $1`,
 			`DELETE FROM fleet_cursors WHERE account_id = $1`,
@@ -349,7 +363,14 @@ func (f *Fleet) Disable(ctx context.Context, accountID string) error {
 		return invalid(op, "accountID", "is empty")
 	}
 	err := f.db.inTx(ctx, func(tx *Tx) error {
+		st, err := f.lockAccount(ctx, tx, accountID)
+		if err != nil {
+			return err
+		}
 		if err := f.setStatusTx(ctx, tx, accountID, StatusChange{To: StatusDisabled}); err != nil {
+			return err
+		}
+		if err := f.unsubscribeTx(ctx, tx, accountID, st.Features, true); err != nil {
 			return err
 		}
 		return f.cancelJobsTx(ctx, tx, accountID)
@@ -501,11 +522,11 @@ func (f *Fleet) Counts(ctx context.Context) (map[Status]int, error) {
 	return out, nil
 }
 
-// Sync asks for a sync of every resource of an account now, as a change
+// RequestSync asks for a sync of every resource of an account now, as a change
 // notification would: at most one runs or waits per resource, and one
 // asked for while a sync runs follows it.
-func (f *Fleet) Sync(ctx context.Context, accountID string) error {
-	const op = "Sync"
+func (f *Fleet) RequestSync(ctx context.Context, accountID string) error {
+	const op = "RequestSync"
 	err := f.db.inTx(ctx, func(tx *Tx) error {
 		st, err := f.lockAccount(ctx, tx, accountID)
 		if err != nil {
@@ -593,6 +614,8 @@ type statusArgs struct {
 }
 
 func (statusArgs) Kind() string { return "fleet.status_change" }
+
+func (statusArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: Queue} }
 
 type statusWorker struct {
 	river.WorkerDefaults[statusArgs]

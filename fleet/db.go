@@ -13,6 +13,9 @@ import (
 	_ "modernc.org/sqlite" // driver "sqlite"
 )
 
+// defaultPoolSize is the PostgreSQL pool size Open chooses.
+const defaultPoolSize = 16
+
 // Database is the database fleet keeps its tables and River's queue in:
 // PostgreSQL (through a pgx pool) for many worker processes, or SQLite
 // (through database/sql on modernc.org/sqlite) embedded in one process.
@@ -37,18 +40,29 @@ func SQLite(db *sql.DB) Database { return Database{sqlite: db} }
 
 // Open opens the database a worker's -db flag names: a PostgreSQL URL
 // (postgres:// or postgresql://) or libpq key=value string (containing
-// "host=" or "dbname="), else the path of a SQLite file, created if absent
-// (WAL journal, 5-second busy timeout, one connection). Close it when done.
+// "host=" or "dbname="), with a pool of 16 connections unless it sets
+// pool_max_conns, else the path of a SQLite file, created if absent (WAL
+// journal, 5-second busy timeout, one connection). Close it when done.
 func Open(ctx context.Context, dsn string) (Database, error) {
 	const op = "Open"
 	if strings.TrimSpace(dsn) == "" {
 		return Database{}, invalid(op, "dsn", "is empty")
 	}
 	if isPostgresDSN(dsn) {
-		pool, err := pgxpool.New(ctx, dsn)
+		cfg, err := pgxpool.ParseConfig(dsn)
 		if err != nil {
 			// pgx's errors may quote the DSN, password included.
-			return Database{}, &Error{Op: op, Input: "dsn", Err: errors.New("cannot open the PostgreSQL pool (check the URL)")}
+			return Database{}, &Error{Op: op, Input: "dsn", Err: errors.New("is not a PostgreSQL URL or key=value string pgx accepts")}
+		}
+		if !strings.Contains(dsn, "pool_max_conns") {
+			// pgx's default (4 on a 2-core machine) starves a worker:
+			// its jobs, the webhook's intake and River's own queries
+			// each take a connection for a transaction.
+			cfg.MaxConns = max(cfg.MaxConns, defaultPoolSize)
+		}
+		pool, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			return Database{}, &Error{Op: op, Err: errors.New("cannot open the PostgreSQL pool")}
 		}
 		if err := pool.Ping(ctx); err != nil {
 			pool.Close()

@@ -1,64 +1,123 @@
-// Package fleet keeps every connected account's calendar and mail in
-// sync across many worker processes, on River (github.com/riverqueue/river):
+// Package fleet keeps every connected account's calendar and mail in sync
+// across many worker processes, on River (github.com/riverqueue/river):
 // PostgreSQL (riverpgxv5) for many machines, SQLite (riversqlite on
-// modernc.org/sqlite) embedded for one.
+// modernc.org/sqlite) embedded in one process. Users of the package write
+// no SQL for it and never touch River: Migrate creates River's tables and
+// fleet's, New configures River, the Sink gets a transaction.
 //
-// The architecture, the exactly-once rule for sinks and what happens on
-// a crash or a revoked user are described below; the worker program is:
+// # A worker process
 //
-//	db, err := fleet.Open(ctx, *dsn) // a SQLite file or a PostgreSQL URL
-//	f, err := fleet.New(fleet.Config{DB: db, App: app, Sink: sink})
-//	err = f.Migrate(ctx)
-//	err = f.Start(ctx)
-//	defer f.Stop(context.Background())
-//	// after each sign-in:
+// Every replica runs the same program; start as many as the load needs,
+// against one database, behind one load balancer for the webhook:
+//
+//	db, err := fleet.Open(ctx, *dsn) // a SQLite file, or a PostgreSQL URL for many replicas
+//	if err != nil {
+//		return err
+//	}
+//	defer db.Close()
+//	f, err := fleet.New(fleet.Config{
+//		DB:              db,
+//		App:             app,  // the auth.App users signed in through
+//		Sink:            sink, // applies pages to the product's tables (see Sink)
+//		NotificationURL: "https://worker.example.com/graph/notifications",
+//	})
+//	if err != nil {
+//		return err
+//	}
+//	if err := f.Migrate(ctx); err != nil {
+//		return err
+//	}
+//	if err := f.Start(ctx); err != nil {
+//		return err
+//	}
+//	defer f.Stop(context.WithoutCancel(ctx))
+//	http.Handle("POST /graph/notifications", f.Handler())
+//	return http.ListenAndServe(":8443", nil)
+//
+// and, in the web app, after each sign-in (auth.App.CompleteSignIn):
+//
 //	err = f.Connect(ctx, fleet.Account{ID: user.AccountID, Features: []scopes.Feature{scopes.Calendar, scopes.Mail}})
+//
+// A status page reads Counts and Accounts; Config.OnStatusChange tells the
+// product once when a user must reconnect.
 //
 // # Who inserts which job
 //
-//   - Connect inserts a sync job per resource (the calendar, each mail
-//     folder) in the transaction that stores the account.
-//   - Sync (and the webhook intake, for change notifications) bumps a
-//     per-account-and-resource request counter and inserts the sync job in
-//     one transaction. Sync jobs are River unique jobs (by account and
-//     resource, over the queued and running states): at most one runs or
-//     waits per account and resource across all replicas, so a burst of
-//     notifications costs one sync. A request that arrives while a sync
-//     runs is not lost: the job read the counter when it started and, in
-//     the transaction that completes it, inserts a follow-up job if the
-//     counter moved.
-//   - A sync job that runs for half of Config.RescueAfter commits its page
-//     and hands over to a follow-up job, so no live job is rescued.
-//   - The elected leader (one process of the fleet) runs the periodic
-//     jobs: the safety-net sweep (accounts not synced for
-//     Config.SweepAfter get a sync) and the window slide (calendar windows
-//     whose day has passed get a sync, which slides them).
-//   - A status change inserts a delivery job for Config.OnStatusChange in
-//     the same transaction.
+// All jobs run in River's queue named Queue, on any replica.
 //
-// # Where cursors live
+//   - Connect stores the account and, in the same transaction, inserts a
+//     sync job per resource (the calendar, each mail folder) and, with
+//     Config.NotificationURL, a subscription job per resource.
+//   - The webhook (Handler), on whichever replica Graph reached, verifies
+//     each notification against the registrations in the database and, in
+//     one transaction before it answers 202, bumps the resource's request
+//     counter and inserts its sync job; reauthorizationRequired inserts a
+//     subscription job that renews, subscriptionRemoved one that recreates
+//     (and a resync), missed a resync. If the transaction fails the answer
+//     is 503 and Graph delivers again: nothing is acknowledged unstored.
+//   - Sync jobs are River unique jobs (by account and resource, over the
+//     queued and running states): at most one runs or waits per account
+//     and resource across all replicas, so a burst of notifications costs
+//     one sync. A notification that arrives while a sync runs is not lost:
+//     the job read the request counter when it started, and in the
+//     transaction that completes it (river.JobCompleteTx) it locks the
+//     counter and inserts a follow-up job if the counter moved.
+//   - A sync that runs for half of Config.RescueAfter commits its page and
+//     hands over to a follow-up job in the same transaction.
+//   - The elected leader (one process of the fleet) runs the periodic jobs:
+//     the safety-net sweep (resources not synced for Config.SweepAfter get
+//     a sync), the window slide (calendar windows whose day has passed get
+//     a sync, which slides them with calendar.Service.Slide) and the
+//     renewal (subscriptions within Config.RenewBefore of expiry, or
+//     flagged by reauthorizationRequired, get a subscription job; so do
+//     synced resources without a subscription).
+//   - A status change inserts the delivery job of Config.OnStatusChange in
+//     the same transaction, so the product hears it once per change, not
+//     once per attempt.
 //
-// In fleet_cursors, one row per account and resource, written in the same
-// transaction as the page the Sink applied and, for the job's last page,
-// the job's completion (river.JobCompleteTx). A crash anywhere leaves the
-// page, its cursor and the completion all stored, or none of them: the
-// rescued or retried job fetches the page again from the stored cursor.
+// # Where state lives
+//
+// In the database, next to River's tables: fleet_accounts (one row per
+// account: features, folders, window, status), fleet_cursors (one row per
+// account and resource: the delta cursor and its window), fleet_requests
+// (the request counters), fleet_subscriptions (the notify registrations,
+// clientState included: treat the table as secret). Tokens stay in the
+// auth.App's TokenStore.
+//
+// A page's changes (through the Sink), its cursor and, on the job's last
+// page, the job's completion commit in one transaction. A crash anywhere
+// leaves all of them stored or none: the job that runs again fetches the
+// page again from the stored cursor, and the Sink's idempotent upserts
+// apply it once in effect.
 //
 // # Failures
 //
+//   - A worker process dies (SIGKILL, lost machine): its running jobs stay
+//     "running" until River's leader rescues them, Config.RescueAfter (45
+//     seconds by default) to 30 seconds more after they started; another
+//     process runs them from the stored cursor. Jobs time out at three quarters of
+//     RescueAfter, so a live job is never rescued; and every page's
+//     transaction checks that its run is still the job's current attempt,
+//     so a run River gave up on (a worker paused, not dead) commits
+//     nothing more: pages of a resource are applied by one run at a time,
+//     in order.
 //   - Graph answers 429 or 503: the job snoozes for Retry-After
 //     (river.JobSnooze, no attempt spent) and the account shows
-//     StatusThrottled until then.
-//   - The user's refresh token is revoked or expired, or MFA is now
-//     required (auth.ErrReauthRequired), or consent is missing
-//     (auth.ErrConsentRequired): the account is parked in
-//     StatusNeedsSignIn or StatusConsentMissing after that one attempt,
-//     the job is cancelled, and nothing is scheduled for it until Connect.
-//   - The Sink returns an error or panics: the transaction rolls back and
-//     the job retries with back-off.
-//   - A worker process dies: River's leader rescues its running jobs after
-//     Config.RescueAfter (one minute by default) and another process runs
-//     them from the stored cursor.
+//     StatusThrottled until then; the next successful page clears it.
+//   - The user's refresh token was revoked or expired, or MFA or
+//     Conditional Access now requires a sign-in (auth.ErrReauthRequired),
+//     or consent is missing (auth.ErrConsentRequired): after that one
+//     attempt the account is parked in StatusNeedsSignIn (with the
+//     reason) or StatusConsentMissing (with the permissions), the job is
+//     cancelled, its registrations are forgotten (their notifications are
+//     refused; the subscriptions expire at Graph), and nothing is
+//     scheduled for it, by the sweep or anyone, until Connect.
+//   - The Sink returns an error or panics: the transaction rolls back,
+//     nothing of the page is stored, and the job retries with back-off.
+//   - Graph drops the delta state twice in one round: the cursor is
+//     dropped and the retry starts over with Reset.
+//   - The database is unreachable: jobs fail and retry; the webhook answers
+//     503 and Graph delivers again.
 //
 // # One transaction type for two databases
 //
@@ -68,9 +127,20 @@
 // SQLite in tests; Tx.Postgres and Tx.SQLite reach the transaction
 // underneath for what Tx does not offer. A type-parameterised Fleet[TTx]
 // would have made every caller spell the transaction type in the Config,
-// the Sink and every helper, and two sinks for a team that tests on
-// SQLite, for no gain: the sink's SQL is the same on both databases.
+// the Sink and every helper, and a team that tests on SQLite and runs on
+// PostgreSQL write two sinks, for no gain: $1-style placeholders work on
+// both, and so does the portable SQL a sink needs (INSERT ... ON CONFLICT).
 //
-// fleet is its own package: a program that imports only auth or calendar
-// does not link River.
+// # Observability
+//
+// Metrics go through Config.MeterProvider (the OpenTelemetry global one by
+// default, a no-op until the program installs an SDK): fleet's own
+// (accounts by status, jobs by kind and outcome, queue latency,
+// notification-to-commit latency, Graph requests by status, status
+// changes, notifications) and River's through otelriver. Logs go to
+// Config.Logger; they name accounts and resources, never tokens or
+// clientStates.
+//
+// fleet is its own package: a program that imports only auth, calendar or
+// mail does not link River or OpenTelemetry.
 package fleet

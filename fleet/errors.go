@@ -2,12 +2,11 @@ package fleet
 
 import (
 	"errors"
+	"fmt"
 	"strings"
-)
 
-// errInvalidInput is the cause of every bad-input error until the shared
-// sentinel lands in graphclient.
-var errInvalidInput = errors.New("invalid input")
+	"github.com/m365kit/m365kit/graphclient"
+)
 
 // Sentinel errors, matched with errors.Is.
 var (
@@ -17,9 +16,10 @@ var (
 
 // Error is the error fleet's functions and methods return. Op names the
 // function or method, Input the argument at fault for bad input ("" when
-// none), Err the cause: a sentinel or an underlying error (a database
-// error, an *auth.Error, a *graphclient.Error). Safe for concurrent reads
-// once returned.
+// none), Err the cause: for bad input an error wrapping
+// graphclient.ErrInvalidInput, else a sentinel (ErrUnknownAccount) or an
+// underlying error (a database error, an *auth.Error, a
+// *graphclient.Error). Safe for concurrent reads once returned.
 type Error struct {
 	Op    string // "Connect", "New", ...
 	Input string // "Account.ID", "Config.Sink", ... or ""
@@ -45,14 +45,8 @@ func (e *Error) Error() string {
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// invalid builds the error for bad input.
+// invalid builds the error for bad input: problem says what is wrong.
+// It matches graphclient.ErrInvalidInput.
 func invalid(op, input, problem string) error {
-	return &Error{Op: op, Input: input, Err: &problemError{problem: problem}}
+	return &Error{Op: op, Input: input, Err: fmt.Errorf("%s: %w", problem, graphclient.ErrInvalidInput)}
 }
-
-// problemError says what is wrong with an input and matches the invalid
-// input sentinel.
-type problemError struct{ problem string }
-
-func (p *problemError) Error() string { return p.problem + ": " + errInvalidInput.Error() }
-func (p *problemError) Unwrap() error { return errInvalidInput }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -26,7 +27,23 @@ func (e *env) connect(t *testing.T, a Account) {
 // by the unique job: one more round runs after it.
 func TestRequestDuringSyncRunsOnceMore(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, false, nil)
+	for _, postgres := range []bool{false, true} {
+		t.Run(dbName(postgres), func(t *testing.T) {
+			t.Parallel()
+			testRequestDuringSync(t, postgres)
+		})
+	}
+}
+
+func dbName(postgres bool) string {
+	if postgres {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+func testRequestDuringSync(t *testing.T, postgres bool) {
+	e := newEnv(t, postgres, nil)
 	e.start(t)
 	ctx := t.Context()
 	id := e.signIn(t, e.demo.Adele)
@@ -36,7 +53,7 @@ func TestRequestDuringSyncRunsOnceMore(t *testing.T) {
 
 	entered, release := e.gate.arm()
 	defer release()
-	if err := e.f.Sync(ctx, id); err != nil {
+	if err := e.f.RequestSync(ctx, id); err != nil {
 		t.Fatal(err)
 	}
 	<-entered // the job is running, waiting on Graph
@@ -46,7 +63,7 @@ func TestRequestDuringSyncRunsOnceMore(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 5 {
-		if err := e.f.Sync(ctx, id); err != nil {
+		if err := e.f.RequestSync(ctx, id); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -65,7 +82,16 @@ func TestRequestDuringSyncRunsOnceMore(t *testing.T) {
 // status says why, the callback hears it once, nothing more is tried.
 func TestRevokedAccountParks(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, false, nil)
+	for _, postgres := range []bool{false, true} {
+		t.Run(dbName(postgres), func(t *testing.T) {
+			t.Parallel()
+			testRevoked(t, postgres)
+		})
+	}
+}
+
+func testRevoked(t *testing.T, postgres bool) {
+	e := newEnv(t, postgres, nil)
 	e.start(t)
 	ctx := t.Context()
 	id := e.signIn(t, e.demo.Diego)
@@ -84,12 +110,10 @@ func TestRevokedAccountParks(t *testing.T) {
 	if st.Reason == "" {
 		t.Error("no reason given for the new sign-in")
 	}
-	if err := e.f.Sync(ctx, id); err == nil {
+	if err := e.f.RequestSync(ctx, id); err == nil {
 		t.Error("Sync of a parked account succeeded")
 	}
-	if n, err := e.f.queueFor(ctx, "sweep", selectAccount+` WHERE status IN ('syncing', 'connected') AND id = $1`, id); err != nil || n != 0 {
-		t.Errorf("the sweep picked the parked account: %d, %v", n, err)
-	}
+	e.sweep(t, -time.Hour)
 	if got := e.srv.TokenCalls() - calls; got != 1 {
 		t.Errorf("%d token requests, want 1", got)
 	}
@@ -197,7 +221,7 @@ func TestDisconnect(t *testing.T) {
 	if _, err := e.f.Account(ctx, id); !errors.Is(err, ErrUnknownAccount) {
 		t.Errorf("Account after Disconnect: %v, want ErrUnknownAccount", err)
 	}
-	if err := e.f.Sync(ctx, id); !errors.Is(err, ErrUnknownAccount) {
+	if err := e.f.RequestSync(ctx, id); !errors.Is(err, ErrUnknownAccount) {
 		t.Errorf("Sync after Disconnect: %v, want ErrUnknownAccount", err)
 	}
 	var n int
@@ -216,11 +240,209 @@ func TestDisconnect(t *testing.T) {
 	if s := e.status(t, id); s != StatusDisabled {
 		t.Errorf("status %s after Disable", s)
 	}
-	if err := e.f.Sync(ctx, id); err == nil {
+	if err := e.f.RequestSync(ctx, id); err == nil {
 		t.Error("Sync of a disabled account succeeded")
 	}
 	e.connect(t, Account{ID: id, Features: calendarOnly})
 	if diff := cmp.Diff(e.fakeEvents(t, id, Account{ID: id, Features: calendarOnly}), e.storedEvents(t, id)); diff != "" {
 		t.Errorf("after re-enabling (-fake +stored):\n%s", diff)
+	}
+}
+
+// When an account's window moves (a new day, or a wider window), the
+// slide job finds it and the calendar sync slides the window: events
+// that enter it are stored, those that left it deleted.
+func TestWindowSlides(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false, nil)
+	e.start(t)
+	ctx := t.Context()
+	id := e.signIn(t, e.demo.Adele)
+	a := Account{ID: id, Features: calendarOnly, DaysBack: 1, DaysAhead: 7}
+	e.connect(t, a)
+	waitFor(t, "idle", func() bool { return e.idle(t) })
+	day := time.Now().UTC().Truncate(24 * time.Hour)
+	far := e.demo.Adele.AddEvent(graphtest.Event{Subject: "Quarterly planning", Start: day.AddDate(0, 0, 10).Add(9 * time.Hour), End: day.AddDate(0, 0, 10).Add(10 * time.Hour)})
+	if slices.Contains(e.storedEvents(t, id), far.ID) {
+		t.Fatal("an event outside the window is stored")
+	}
+	before := e.rounds(t, id, resCalendar)
+	// Widen the window behind fleet's back, as the passing of days does.
+	a.DaysAhead = 14
+	if err := e.db.inTx(ctx, func(tx *Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE fleet_accounts SET days_ahead = 14 WHERE id = $1`, id)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&slideWorker{f: e.f}).Work(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the slide", func() bool { return e.rounds(t, id, resCalendar) > before })
+	waitFor(t, "idle", func() bool { return e.idle(t) })
+	stored := e.storedEvents(t, id)
+	if !slices.Contains(stored, far.ID) {
+		t.Error("the event that entered the window is not stored")
+	}
+	if diff := cmp.Diff(e.fakeEvents(t, id, a), stored); diff != "" {
+		t.Errorf("(-fake +stored):\n%s", diff)
+	}
+	// The slide job finds nothing more to do.
+	var n int
+	if err := e.db.queryRow(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'fleet.calendar_sync' AND args LIKE '%slide%'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&slideWorker{f: e.f}).Work(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	var m int
+	if err := e.db.queryRow(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'fleet.calendar_sync' AND args LIKE '%slide%'`).Scan(&m); err != nil {
+		t.Fatal(err)
+	}
+	if m != n {
+		t.Errorf("a slid window was queued again (%d slide jobs, then %d)", n, m)
+	}
+}
+
+// sweep runs the safety-net sweep as if Config.SweepAfter were after.
+func (e *env) sweep(t *testing.T, after time.Duration) {
+	t.Helper()
+	old := e.f.sweepAfter
+	e.f.sweepAfter = after
+	defer func() { e.f.sweepAfter = old }()
+	if err := (&sweepWorker{f: e.f}).Work(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The sweep syncs each resource not synced for SweepAfter, and skips
+// parked accounts.
+func TestSweep(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false, nil)
+	e.f.batch = 1 // one row per page: the sweep pages through all
+	e.start(t)
+	adele, diego := e.signIn(t, e.demo.Adele), e.signIn(t, e.demo.Diego)
+	e.connect(t, Account{ID: adele, Features: both})
+	e.connect(t, Account{ID: diego, Features: calendarOnly})
+	waitFor(t, "idle", func() bool { return e.idle(t) })
+	if err := e.f.park(t.Context(), diego, StatusChange{To: StatusNeedsSignIn, Reason: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	cal, inbox, parked := e.rounds(t, adele, resCalendar), e.rounds(t, adele, "mail:Inbox"), e.rounds(t, diego, resCalendar)
+	e.sweep(t, time.Hour) // everything was synced within the hour: nothing to do
+	waitFor(t, "idle", func() bool { return e.idle(t) })
+	if e.rounds(t, adele, resCalendar) != cal || e.rounds(t, adele, "mail:Inbox") != inbox {
+		t.Fatal("the sweep synced resources synced recently")
+	}
+	e.sweep(t, -time.Hour) // everything is overdue
+	waitFor(t, "the sweep's syncs", func() bool {
+		return e.rounds(t, adele, resCalendar) == cal+1 && e.rounds(t, adele, "mail:Inbox") == inbox+1
+	})
+	waitFor(t, "idle", func() bool { return e.idle(t) })
+	if e.rounds(t, diego, resCalendar) != parked {
+		t.Error("the sweep synced a parked account")
+	}
+}
+
+// When Graph drops the delta state twice in one round, the cursor is
+// dropped and the retry starts the window over (Reset): the stored data
+// still ends equal to the fake's.
+func TestSyncStateLostTwice(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false, func(c *Config) { c.PageSize = 3 })
+	e.start(t)
+	id := e.signIn(t, e.demo.Adele)
+	a := Account{ID: id, Features: calendarOnly}
+	e.connect(t, a)
+	waitFor(t, "idle", func() bool { return e.idle(t) })
+	if err := e.demo.Adele.DeleteEvent(e.demo.Interview.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.Inject(graphtest.Fault{Kind: graphtest.SyncReset, Times: 2})
+	if err := e.f.RequestSync(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the deletion synced", func() bool { return !slices.Contains(e.storedEvents(t, id), e.demo.Interview.ID) })
+	waitFor(t, "idle", func() bool { return e.idle(t) })
+	if diff := cmp.Diff(e.fakeEvents(t, id, a), e.storedEvents(t, id)); diff != "" {
+		t.Errorf("(-fake +stored):\n%s", diff)
+	}
+	n := 0
+	for _, r := range e.srv.Requests() {
+		if r.Status == 410 {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d answers 410, want the 2 injected", n)
+	}
+	var retried int
+	if err := e.db.queryRow(t.Context(), `SELECT COUNT(*) FROM river_job WHERE kind = 'fleet.calendar_sync' AND attempt > 1`).Scan(&retried); err != nil {
+		t.Fatal(err)
+	}
+	if retried != 1 {
+		t.Errorf("%d calendar jobs retried, want the one whose round lost its state twice", retried)
+	}
+}
+
+// A run River has given up on (rescued after its worker looked dead, and
+// run again with the next attempt) commits nothing more, so pages are
+// never applied twice at once or out of order.
+func TestRescuedRunIsFenced(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false, nil)
+	e.start(t)
+	ctx := t.Context()
+	id := e.signIn(t, e.demo.Adele)
+	e.connect(t, Account{ID: id, Features: calendarOnly})
+	waitFor(t, "idle", func() bool { return e.idle(t) })
+	before, applied := e.rounds(t, id, resCalendar), e.sink.applied.Load()
+	entered, release := e.gate.arm()
+	defer release()
+	if err := e.f.RequestSync(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	// What the rescuer and another worker's new attempt do to the row.
+	if err := e.db.inTx(ctx, func(tx *Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE river_job SET attempt = attempt + 1 WHERE kind = 'fleet.calendar_sync' AND state = 'running'`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	waitFor(t, "the old run ends", func() bool { return e.idle(t) })
+	if got := e.sink.applied.Load() - applied; got != 0 {
+		t.Errorf("the fenced run applied %d pages", got)
+	}
+	if got := e.rounds(t, id, resCalendar); got != before {
+		t.Errorf("the fenced run stored a cursor (%d rounds, was %d)", got, before)
+	}
+}
+
+// A long round hands over to a follow-up job after each slice (here after
+// every page): the round still ends with the fake's data, and each
+// follow-up carries the request counter the round began with, so a
+// request made during any part of the round calls for one more.
+func TestLongRoundHandsOver(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false, func(c *Config) { c.PageSize = 3 })
+	e.f.slice = 0 // every page ends its job
+	e.start(t)
+	id := e.signIn(t, e.demo.Adele)
+	a := Account{ID: id, Features: calendarOnly}
+	e.connect(t, a)
+	waitFor(t, "idle", func() bool { return e.idle(t) })
+	if diff := cmp.Diff(e.fakeEvents(t, id, a), e.storedEvents(t, id)); diff != "" {
+		t.Errorf("(-fake +stored):\n%s", diff)
+	}
+	var continued, withSeen int
+	if err := e.db.queryRow(t.Context(), `SELECT COUNT(*), COUNT(json_extract(args, '$.seen')) FROM river_job
+		WHERE kind = 'fleet.calendar_sync' AND json_extract(args, '$.reason') = 'continue'`).Scan(&continued, &withSeen); err != nil {
+		t.Fatal(err)
+	}
+	if continued < 2 || withSeen != continued {
+		t.Errorf("%d follow-up jobs continued the round, %d of them with the counter it began with; want several, all", continued, withSeen)
 	}
 }

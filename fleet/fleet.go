@@ -3,8 +3,10 @@ package fleet
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -17,18 +19,35 @@ import (
 	"github.com/m365kit/m365kit/auth"
 	"github.com/m365kit/m365kit/graphclient"
 	"github.com/m365kit/m365kit/mail"
+	"github.com/m365kit/m365kit/notify"
 )
 
 // Defaults of the Config fields left zero.
 const (
-	DefaultWorkers       = 20
-	DefaultRescueAfter   = time.Minute
-	DefaultSweepAfter    = 6 * time.Hour
+	// DefaultWorkers is Config.Workers' default.
+	DefaultWorkers = 20
+	// DefaultRescueAfter is Config.RescueAfter's default: with River's
+	// leader looking every 30 seconds, a dead worker's job runs again
+	// within 45 to 75 seconds of its start.
+	DefaultRescueAfter = 45 * time.Second
+	// DefaultSweepAfter is Config.SweepAfter's default.
+	DefaultSweepAfter = 24 * time.Hour
+	// DefaultSweepInterval is Config.SweepInterval's default.
 	DefaultSweepInterval = 10 * time.Minute
-	DefaultMaxAttempts   = 10
-	DefaultPollInterval  = 250 * time.Millisecond
-	DefaultThrottle      = time.Minute
+	// DefaultMaxAttempts is Config.MaxAttempts' default.
+	DefaultMaxAttempts = 10
+	// DefaultPollInterval is Config.PollInterval's default.
+	DefaultPollInterval = 250 * time.Millisecond
+	// DefaultThrottle is how long a job snoozes after a 429 or 503
+	// without Retry-After.
+	DefaultThrottle = time.Minute
+	// DefaultRenewBefore is Config.RenewBefore's default.
+	DefaultRenewBefore = 24 * time.Hour
 )
+
+// Queue is the River queue fleet's jobs run in, so a program's own River
+// client on the same database (in the default queue) never fetches them.
+const Queue = "m365kit_fleet"
 
 // Config configures a Fleet. DB, App and Sink are required; zero fields
 // take the documented defaults. Give every replica the same Config (the
@@ -63,13 +82,16 @@ type Config struct {
 	Workers int
 	// RescueAfter is how long a job may run before River considers its
 	// worker dead and runs it again elsewhere (default DefaultRescueAfter;
-	// at least 10 seconds). A job times out at three quarters of it, and
-	// a long sync hands over to a follow-up job at half of it, so a live
-	// job is never rescued.
+	// at least 10 seconds). River's leader looks for such jobs every 30
+	// seconds. A job times out at three quarters of it, and a long sync
+	// hands over to a follow-up job at half of it, so a live job is never
+	// rescued.
 	RescueAfter time.Duration
-	// SweepAfter is how long an account may go without a notification
-	// or a sync before the safety-net sweep syncs it anyway (default
-	// DefaultSweepAfter).
+	// SweepAfter is how long a resource (a calendar, a mail folder) may
+	// go without a sync, for want of notifications, before the safety-net
+	// sweep syncs it anyway (default DefaultSweepAfter: with the daily
+	// window slide and subscription renewals, an idle account costs a few
+	// Graph requests a day).
 	SweepAfter time.Duration
 	// SweepInterval is how often the elected leader looks for such
 	// accounts and for calendar windows to slide (default
@@ -83,9 +105,24 @@ type Config struct {
 	// (default DefaultPollInterval; PostgreSQL is woken by LISTEN/NOTIFY
 	// and polls once a second as a fallback).
 	PollInterval time.Duration
+	// NotificationURL is the https URL where Graph reaches the webhook
+	// (Handler) on any replica. With it, fleet subscribes to each
+	// account's calendar and mail folders and keeps the subscriptions
+	// alive; without it, syncs come from Connect, RequestSync and the sweep only.
+	NotificationURL string
+	// RenewBefore is how long before expiry a subscription is renewed
+	// (default DefaultRenewBefore); it must be shorter than every
+	// subscription lifetime.
+	RenewBefore time.Duration
+	// SubscriptionLifetime overrides notify.DefaultLifetimes per kind
+	// (Microsoft has changed them before; tests shorten them).
+	SubscriptionLifetime map[notify.Kind]time.Duration
 	// OnStatusChange, if set, is told each change of an account's status
 	// once, on whichever replica runs the delivery job (an error retries
-	// the delivery). A product emails "reconnect your calendar" from it.
+	// the delivery, so it may see a change again). Deliveries run as jobs
+	// and may arrive out of order: compare StatusChange.At, or read the
+	// current status with Account. A product emails "reconnect your
+	// calendar" from it.
 	OnStatusChange func(ctx context.Context, c StatusChange) error
 	// Logger receives fleet's and River's logs (default: discarded).
 	Logger *slog.Logger
@@ -111,7 +148,15 @@ type Fleet struct {
 	onState  func(ctx context.Context, c StatusChange) error
 	q        queue
 	m        *metrics
+	reg      registry
+	hook     *notify.Handler
+	intake   combiner
 
+	notifyURL   string
+	renewBefore time.Duration
+	lifetimes   map[notify.Kind]time.Duration
+
+	batch                          int // rows per page of a periodic job (sweepBatch; tests lower it)
 	rescueAfter, jobTimeout, slice time.Duration
 	sweepAfter, sweepInterval      time.Duration
 }
@@ -156,6 +201,25 @@ func New(cfg Config) (*Fleet, error) {
 		sweepAfter:    or(cfg.SweepAfter, DefaultSweepAfter),
 		sweepInterval: or(cfg.SweepInterval, DefaultSweepInterval),
 	}
+	f.reg = registry{db: cfg.DB}
+	f.notifyURL = cfg.NotificationURL
+	f.renewBefore = or(cfg.RenewBefore, DefaultRenewBefore)
+	f.lifetimes = cfg.SubscriptionLifetime
+	life := notify.DefaultLifetimes()
+	for k, d := range cfg.SubscriptionLifetime {
+		life[k] = d
+	}
+	for k, d := range life {
+		if f.renewBefore >= d {
+			return nil, invalid(op, "Config.RenewBefore", fmt.Sprintf("%v is not shorter than the %s lifetime %v", f.renewBefore, k, d))
+		}
+	}
+	if f.notifyURL != "" {
+		if u, err := url.Parse(f.notifyURL); err != nil || u.Scheme != "https" || u.Host == "" {
+			return nil, invalid(op, "Config.NotificationURL", "is not an absolute https URL")
+		}
+	}
+	f.batch = sweepBatch
 	f.jobTimeout = f.rescueAfter * 3 / 4
 	f.slice = f.rescueAfter / 2
 	if f.log == nil {
@@ -181,9 +245,10 @@ func New(cfg Config) (*Fleet, error) {
 	river.AddWorker(workers, &sweepWorker{f: f})
 	river.AddWorker(workers, &slideWorker{f: f})
 	river.AddWorker(workers, &statusWorker{f: f})
+	f.addSubscriptionWorkers(workers)
 
 	rc := &river.Config{
-		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: or(cfg.Workers, DefaultWorkers)}},
+		Queues:               map[string]river.QueueConfig{Queue: {MaxWorkers: or(cfg.Workers, DefaultWorkers)}},
 		Workers:              workers,
 		JobTimeout:           f.jobTimeout,
 		RescueStuckJobsAfter: f.rescueAfter,
@@ -199,6 +264,10 @@ func New(cfg Config) (*Fleet, error) {
 	if cfg.DB.sqlite != nil {
 		rc.FetchPollInterval = or(cfg.PollInterval, DefaultPollInterval)
 		rc.FetchCooldown = min(rc.FetchPollInterval, 100*time.Millisecond)
+	}
+	f.hook, err = notify.NewHandler(notify.HandlerConfig{Store: f.reg, Deliver: f.deliver, Logger: cfg.Logger})
+	if err != nil {
+		return nil, &Error{Op: op, Err: err}
 	}
 	f.q, err = newQueue(cfg.DB, rc)
 	if err != nil {
@@ -227,9 +296,13 @@ func (f *Fleet) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops fetching jobs and waits for the running ones to finish, or
+// Stop makes Handler answer 503 (Graph delivers again later), stops
+// fetching jobs and waits for the running ones to finish, or
 // for ctx; jobs still running then are cancelled and run again later.
 func (f *Fleet) Stop(ctx context.Context) error {
+	// Notifications arriving from now on get 503: Graph delivers them
+	// again, to this replica later or to another.
+	_ = f.hook.Shutdown(ctx)
 	if err := f.q.stop(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return &Error{Op: "Stop", Err: err}
 	}

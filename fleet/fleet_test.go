@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/m365kit/m365kit/graphclient"
 	"github.com/m365kit/m365kit/scopes"
 )
 
@@ -56,17 +57,20 @@ func testSync(t *testing.T, postgres bool) {
 	}
 
 	// A change in Outlook, then a burst of 20 requests: the data follows,
-	// and the burst costs at most two rounds (the one running when it
-	// arrived and one after).
+	// and the burst costs at most two rounds (one that may have started
+	// during the burst and one after it). The gate holds the first
+	// round's Graph request until the burst is over.
 	if err := e.demo.Adele.DeleteEvent(e.demo.CustomerCall.ID); err != nil {
 		t.Fatal(err)
 	}
 	before := e.rounds(t, adele, resCalendar)
+	_, release := e.gate.arm()
 	for range 20 {
-		if err := e.f.Sync(ctx, adele); err != nil {
+		if err := e.f.RequestSync(ctx, adele); err != nil {
 			t.Fatal(err)
 		}
 	}
+	release()
 	waitFor(t, "the deletion synced", func() bool {
 		return !slices.Contains(e.storedEvents(t, adele), e.demo.CustomerCall.ID)
 	})
@@ -120,7 +124,7 @@ func TestConnectRejectsBadInput(t *testing.T) {
 	} {
 		err := e.f.Connect(t.Context(), a)
 		var fe *Error
-		if !errors.As(err, &fe) || fe.Input == "" || !errors.Is(err, errInvalidInput) {
+		if !errors.As(err, &fe) || fe.Input == "" || !errors.Is(err, graphclient.ErrInvalidInput) {
 			t.Errorf("Connect(%+v) = %v, want an *Error naming the input", a, err)
 		}
 	}
@@ -140,5 +144,44 @@ func TestEngineStaysOptional(t *testing.T) {
 		if strings.HasPrefix(dep, "github.com/riverqueue/") || strings.HasPrefix(dep, "go.opentelemetry.io/") {
 			t.Errorf("%s is linked without fleet", dep)
 		}
+	}
+}
+
+// Migrate is idempotent and safe from several processes at once: three
+// Fleets migrate the same database concurrently, then once more.
+func TestMigrateIdempotent(t *testing.T) {
+	t.Parallel()
+	for _, postgres := range []bool{false, true} {
+		t.Run(dbName(postgres), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, postgres, nil) // migrated once
+			var fleets []*Fleet
+			for range 3 {
+				f, err := New(Config{DB: e.db, App: e.app, Sink: e.sink})
+				if err != nil {
+					t.Fatal(err)
+				}
+				fleets = append(fleets, f)
+			}
+			errs := make(chan error, len(fleets))
+			for _, f := range fleets {
+				go func() { errs <- f.Migrate(t.Context()) }()
+			}
+			for range fleets {
+				if err := <-errs; err != nil {
+					t.Error(err)
+				}
+			}
+			if err := fleets[0].Migrate(t.Context()); err != nil {
+				t.Error(err)
+			}
+			var v int
+			if err := e.db.queryRow(t.Context(), `SELECT MAX(version) FROM fleet_migrations`).Scan(&v); err != nil || v != len(migrations) {
+				t.Errorf("schema version %d (%v), want %d", v, err, len(migrations))
+			}
+			id := e.signIn(t, e.demo.Adele)
+			e.start(t)
+			e.connect(t, Account{ID: id, Features: calendarOnly})
+		})
 	}
 }

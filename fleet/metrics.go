@@ -19,9 +19,10 @@ import (
 //	fleet.notification.latency   histogram (s), from a sync request (notification) to the commit of the round that served it
 //	fleet.graph.requests         counter, Graph HTTP requests by status ("error" for no response)
 //	fleet.status.changes         counter, status changes by new status
+//	fleet.notifications          counter, verified notifications stored by the webhook, by action (resync, renew, recreate)
 type metrics struct {
-	jobs, graph, changes metric.Int64Counter
-	queue, notify        metric.Float64Histogram
+	jobs, graph, changes, notes metric.Int64Counter
+	queue, notify               metric.Float64Histogram
 }
 
 func newMetrics(mp metric.MeterProvider, f *Fleet) (*metrics, error) {
@@ -35,6 +36,9 @@ func newMetrics(mp metric.MeterProvider, f *Fleet) (*metrics, error) {
 		return nil, err
 	}
 	if m.changes, err = meter.Int64Counter("fleet.status.changes", metric.WithDescription("Account status changes by new status"), metric.WithUnit("{change}")); err != nil {
+		return nil, err
+	}
+	if m.notes, err = meter.Int64Counter("fleet.notifications", metric.WithDescription("Verified notifications stored by the webhook, by action"), metric.WithUnit("{notification}")); err != nil {
 		return nil, err
 	}
 	if m.queue, err = meter.Float64Histogram("fleet.queue.latency", metric.WithDescription("Time from a job's scheduled time to its start"), metric.WithUnit("s")); err != nil {
@@ -101,4 +105,12 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	}
 	t.m.graph.Add(req.Context(), 1, metric.WithAttributes(attribute.String("status", status)))
 	return resp, err
+}
+
+func (m *metrics) notified(ctx context.Context, total, resyncs, renews, removed int) {
+	for action, n := range map[string]int{"received": total, "resync": resyncs, "renew": renews, "recreate": removed} {
+		if n > 0 {
+			m.notes.Add(ctx, int64(n), metric.WithAttributes(attribute.String("action", action)))
+		}
+	}
 }

@@ -7,12 +7,14 @@ import (
 	"github.com/riverqueue/river"
 )
 
-// sweepArgs is the leader's periodic safety net: a sync for every active
-// account that has not been synced for Config.SweepAfter (no
-// notification arrived, or its subscriptions are broken).
+// sweepArgs is the leader's periodic safety net: a sync of every resource
+// of an active account that has not been synced for Config.SweepAfter (no
+// notification arrived, or its subscription is broken).
 type sweepArgs struct{}
 
 func (sweepArgs) Kind() string { return "fleet.sweep" }
+
+func (sweepArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: Queue} }
 
 // slideArgs is the leader's periodic look for calendar windows to slide
 // (once a day per account, when its day changes).
@@ -20,18 +22,24 @@ type slideArgs struct{}
 
 func (slideArgs) Kind() string { return "fleet.slide" }
 
-// sweepBatch bounds the accounts one sweep or slide run queues.
+func (slideArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: Queue} }
+
+// sweepBatch is how many rows a periodic job reads and queues per
+// transaction.
 const sweepBatch = 5000
 
 func (f *Fleet) periodicJobs() []*river.PeriodicJob {
 	slideEvery := min(f.sweepInterval, time.Hour)
 	return []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(f.sweepInterval), func() (river.JobArgs, *river.InsertOpts) {
-			return sweepArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: f.sweepInterval}}
+			return sweepArgs{}, &river.InsertOpts{Queue: Queue, UniqueOpts: river.UniqueOpts{ByPeriod: f.sweepInterval}}
 		}, &river.PeriodicJobOpts{ID: "fleet.sweep"}),
 		river.NewPeriodicJob(river.PeriodicInterval(slideEvery), func() (river.JobArgs, *river.InsertOpts) {
-			return slideArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: slideEvery}}
+			return slideArgs{}, &river.InsertOpts{Queue: Queue, UniqueOpts: river.UniqueOpts{ByPeriod: slideEvery}}
 		}, &river.PeriodicJobOpts{ID: "fleet.slide", RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(f.sweepInterval), func() (river.JobArgs, *river.InsertOpts) {
+			return renewArgs{}, &river.InsertOpts{Queue: Queue, UniqueOpts: river.UniqueOpts{ByPeriod: f.sweepInterval}}
+		}, &river.PeriodicJobOpts{ID: "fleet.renew", RunOnStart: true}),
 	}
 }
 
@@ -43,16 +51,10 @@ type sweepWorker struct {
 func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[sweepArgs]) error {
 	f := w.f
 	cutoff := time.Now().Add(-f.sweepAfter).UnixMilli()
-	n, err := f.queueFor(ctx, "sweep",
-		selectAccount+` WHERE status IN ('syncing', 'connected') AND synced_at < $1 ORDER BY synced_at LIMIT $2`,
-		cutoff, sweepBatch)
-	if err != nil {
-		return err
-	}
-	if n > 0 {
-		f.log.InfoContext(ctx, "fleet: sweep queued syncs", "accounts", n)
-	}
-	return nil
+	return f.queueAll(ctx, "sweep", `SELECT c.account_id, c.resource FROM fleet_cursors c JOIN fleet_accounts a ON a.id = c.account_id
+		WHERE a.status IN ('syncing', 'connected') AND c.updated_at < $1
+		AND (c.account_id, c.resource) > ($2, $3) ORDER BY c.account_id, c.resource LIMIT $4`,
+		[]any{cutoff}, func(id, res string) river.JobArgs { return syncArgsFor(id, res, "sweep") })
 }
 
 type slideWorker struct {
@@ -61,66 +63,52 @@ type slideWorker struct {
 }
 
 func (w *slideWorker) Work(ctx context.Context, _ *river.Job[slideArgs]) error {
-	f := w.f
 	const day = int64(24 * time.Hour / time.Millisecond)
 	today := time.Now().UTC().Truncate(24 * time.Hour).UnixMilli()
-	rows, err := f.db.query(ctx, `SELECT a.id FROM fleet_accounts a JOIN fleet_cursors c ON c.account_id = a.id AND c.resource = 'calendar'
+	return w.f.queueAll(ctx, "slide", `SELECT c.account_id, c.resource FROM fleet_accounts a JOIN fleet_cursors c ON c.account_id = a.id AND c.resource = 'calendar'
 		WHERE a.status IN ('syncing', 'connected') AND c.complete = 1
-		AND (c.window_start <> $1 - a.days_back * $2 OR c.window_end <> $1 + a.days_ahead * $2) LIMIT $3`, today, day, sweepBatch)
-	if err != nil {
-		return err
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Close(); err != nil {
-		return err
-	}
-	if len(ids) == 0 {
-		return nil
-	}
-	params := make([]river.InsertManyParams, len(ids))
-	for i, id := range ids {
-		params[i] = river.InsertManyParams{Args: calendarArgs{Account: id, Reason: "slide"}}
-	}
-	if err := f.db.inTx(ctx, func(tx *Tx) error { return f.q.insertManyTx(ctx, tx, params) }); err != nil {
-		return err
-	}
-	f.log.InfoContext(ctx, "fleet: calendar windows to slide", "accounts", len(ids))
-	return nil
+		AND (c.window_start <> $1 - a.days_back * $2 OR c.window_end <> $1 + a.days_ahead * $2)
+		AND (c.account_id, c.resource) > ($3, $4) ORDER BY c.account_id, c.resource LIMIT $5`,
+		[]any{today, day}, func(id, res string) river.JobArgs { return syncArgsFor(id, res, "slide") })
 }
 
-// queueFor queues a sync of every resource of the accounts a query
-// returns, and reports how many accounts it found.
-func (f *Fleet) queueFor(ctx context.Context, reason, query string, args ...any) (int, error) {
-	rows, err := f.db.query(ctx, query, args...)
-	if err != nil {
-		return 0, err
-	}
-	var params []river.InsertManyParams
-	n := 0
-	for rows.Next() {
-		st, err := scanAccount(rows)
+// queueAll queues mk(account, resource) for every row of query, a page
+// of f.batch rows at a time: query selects the two columns, ordered by
+// them, and takes as its last three parameters the (account, resource)
+// to start after and the LIMIT, after params. It stops early when half
+// of RescueAfter has passed (the next run goes on).
+func (f *Fleet) queueAll(ctx context.Context, what, query string, params []any, mk func(id, res string) river.JobArgs) error {
+	start := time.Now()
+	afterID, afterRes := "", ""
+	total := 0
+	for time.Since(start) < f.slice {
+		rows, err := f.db.query(ctx, query, append(params[:len(params):len(params)], afterID, afterRes, f.batch)...)
 		if err != nil {
-			rows.Close()
-			return 0, err
+			return err
 		}
-		n++
-		for _, r := range st.resources() {
-			params = append(params, river.InsertManyParams{Args: syncArgsFor(st.ID, r, reason)})
+		var batch []river.InsertManyParams
+		for rows.Next() {
+			if err := rows.Scan(&afterID, &afterRes); err != nil {
+				rows.Close()
+				return err
+			}
+			batch = append(batch, river.InsertManyParams{Args: mk(afterID, afterRes)})
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if len(batch) > 0 {
+			if err := f.db.inTx(ctx, func(tx *Tx) error { return f.q.insertManyTx(ctx, tx, batch) }); err != nil {
+				return err
+			}
+		}
+		total += len(batch)
+		if len(batch) < f.batch {
+			break
 		}
 	}
-	if err := rows.Close(); err != nil {
-		return 0, err
+	if total > 0 {
+		f.log.InfoContext(ctx, "fleet: "+what+" queued jobs", "jobs", total)
 	}
-	if err := f.db.inTx(ctx, func(tx *Tx) error { return f.q.insertManyTx(ctx, tx, params) }); err != nil {
-		return 0, err
-	}
-	return n, nil
+	return nil
 }

@@ -45,7 +45,9 @@ import (
 // Methods are called from many goroutines at once, for different
 // accounts and resources: a Sink must be safe for concurrent use.
 type Sink interface {
+	// ApplyCalendar applies one page of an account's calendar.
 	ApplyCalendar(ctx context.Context, tx *Tx, p *CalendarPage) error
+	// ApplyMail applies one page of one of an account's mail folders.
 	ApplyMail(ctx context.Context, tx *Tx, p *MailPage) error
 }
 
@@ -72,7 +74,7 @@ type MailPage struct {
 	Page *mail.Page
 }
 
-// errSinkPanic marks a recovered sink panic.
+// sinkPanic is a recovered sink panic.
 type sinkPanic struct {
 	value any
 }

@@ -33,28 +33,41 @@ var syncUnique = river.UniqueOpts{
 type calendarArgs struct {
 	Account string `json:"account" river:"unique"`
 	Reason  string `json:"reason,omitempty"`
+	// Seen is, for a job that continues a round another job began, the
+	// request counter when that round began.
+	Seen *int64 `json:"seen,omitempty"`
 }
 
 func (calendarArgs) Kind() string { return "fleet.calendar_sync" }
 
-func (calendarArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{UniqueOpts: syncUnique} }
+func (calendarArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: Queue, UniqueOpts: syncUnique}
+}
 
 // mailArgs is the sync job of one mail folder of one account.
 type mailArgs struct {
 	Account string `json:"account" river:"unique"`
 	Folder  string `json:"folder" river:"unique"`
 	Reason  string `json:"reason,omitempty"`
+	Seen    *int64 `json:"seen,omitempty"` // as calendarArgs.Seen
 }
 
 func (mailArgs) Kind() string { return "fleet.mail_sync" }
 
-func (mailArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{UniqueOpts: syncUnique} }
+func (mailArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: Queue, UniqueOpts: syncUnique}
+}
 
 func syncArgsFor(accountID, resource, reason string) river.JobArgs {
+	return continueArgs(accountID, resource, reason, nil)
+}
+
+// continueArgs is syncArgsFor with Seen.
+func continueArgs(accountID, resource, reason string, seen *int64) river.JobArgs {
 	if folder, ok := strings.CutPrefix(resource, "mail:"); ok {
-		return mailArgs{Account: accountID, Folder: folder, Reason: reason}
+		return mailArgs{Account: accountID, Folder: folder, Reason: reason, Seen: seen}
 	}
-	return calendarArgs{Account: accountID, Reason: reason}
+	return calendarArgs{Account: accountID, Reason: reason, Seen: seen}
 }
 
 type calendarWorker struct {
@@ -63,7 +76,7 @@ type calendarWorker struct {
 }
 
 func (w *calendarWorker) Work(ctx context.Context, job *river.Job[calendarArgs]) error {
-	return w.f.runSync(ctx, job.JobRow, job.Args.Account, resCalendar)
+	return w.f.runSync(ctx, job.JobRow, job.Args.Account, resCalendar, job.Args.Seen)
 }
 
 type mailWorker struct {
@@ -72,7 +85,7 @@ type mailWorker struct {
 }
 
 func (w *mailWorker) Work(ctx context.Context, job *river.Job[mailArgs]) error {
-	return w.f.runSync(ctx, job.JobRow, job.Args.Account, mailResource(job.Args.Folder))
+	return w.f.runSync(ctx, job.JobRow, job.Args.Account, mailResource(job.Args.Folder), job.Args.Seen)
 }
 
 // cursorRow is a stored cursor.
@@ -102,9 +115,13 @@ type run struct {
 // the job ran.
 var errGone = errors.New("account no longer active")
 
+// errFenced says the job is no longer this worker's: River rescued it
+// (its worker looked dead) and it runs, or will run, again elsewhere.
+var errFenced = errors.New("job rescued: this run may no longer commit")
+
 // runSync runs one sync job: it loads the account and cursor, walks the
 // pages from Graph and commits each with its cursor.
-func (f *Fleet) runSync(ctx context.Context, job *rivertype.JobRow, accountID, resource string) error {
+func (f *Fleet) runSync(ctx context.Context, job *rivertype.JobRow, accountID, resource string, seen *int64) error {
 	kind := job.Kind
 	if job.AttemptedAt != nil {
 		f.m.queued(ctx, kind, job.AttemptedAt.Sub(job.ScheduledAt))
@@ -126,6 +143,11 @@ func (f *Fleet) runSync(ctx context.Context, job *rivertype.JobRow, accountID, r
 		err = tx.QueryRow(ctx, `SELECT requested, first_at FROM fleet_requests WHERE account_id = $1 AND resource = $2`, accountID, resource).Scan(&r.requested, &r.firstAt)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
+		}
+		if seen != nil {
+			// Continuing a round: requests that arrived since it began
+			// (maybe too late for its earlier pages) call for one more.
+			r.requested = *seen
 		}
 		var c cursorRow
 		var complete int
@@ -150,7 +172,7 @@ func (f *Fleet) runSync(ctx context.Context, job *rivertype.JobRow, accountID, r
 		f.m.job(ctx, kind, "error")
 		return err
 	}
-	gc, err := f.graph(r.account)
+	gc, err := f.graph(r.account.ID, r.account.Features)
 	if err != nil {
 		f.m.job(ctx, kind, "error")
 		return river.JobCancel(err)
@@ -164,8 +186,22 @@ func (f *Fleet) runSync(ctx context.Context, job *rivertype.JobRow, accountID, r
 		f.m.job(ctx, kind, "skipped")
 		return nil
 	}
+	if errors.Is(err, errFenced) {
+		f.m.job(ctx, kind, "fenced")
+		f.log.WarnContext(ctx, "fleet: a rescued job's old run stopped before committing", "account", accountID, "resource", resource, "attempt", job.Attempt)
+		return nil
+	}
 	if err != nil {
-		return f.failed(ctx, r, err)
+		if errors.Is(err, graphclient.ErrSyncReset) {
+			// Graph dropped the state twice in one round: start over.
+			if derr := f.db.inTx(ctx, func(tx *Tx) error {
+				_, err := tx.Exec(ctx, `DELETE FROM fleet_cursors WHERE account_id = $1 AND resource = $2`, accountID, resource)
+				return err
+			}); derr != nil {
+				return derr
+			}
+		}
+		return f.jobFailed(ctx, job, r.account, err)
 	}
 	return nil
 }
@@ -181,8 +217,8 @@ func contains(list []string, s string) bool {
 
 // graph returns a Graph client for the account. Throttled and unavailable
 // answers are not retried in the worker: the job snoozes instead.
-func (f *Fleet) graph(st *AccountState) (*graphclient.Client, error) {
-	ts := f.app.TokenSource(st.ID, st.Features...)
+func (f *Fleet) graph(accountID string, features []scopes.Feature) (*graphclient.Client, error) {
+	ts := f.app.TokenSource(accountID, features...)
 	opts := append([]graphclient.Option{graphclient.WithHTTPClient(f.hc)}, f.gopts...)
 	opts = append(opts, graphclient.WithRetry(graphclient.RetryPolicy{ShouldRetry: noThrottleRetry}))
 	return graphclient.New(ts, opts...)
@@ -304,6 +340,17 @@ func (f *Fleet) commit(ctx context.Context, r *run, c commitReq) (last bool, err
 		if !st.Status.active() {
 			return errGone
 		}
+		// Fence out a run River gave up on: after a rescue the job is no
+		// longer running, or runs again with the next attempt number, and
+		// only that run may apply pages (in order).
+		var state string
+		var attempt int
+		if err := tx.QueryRow(ctx, `SELECT state, attempt FROM river_job WHERE id = $1`, r.job.ID).Scan(&state, &attempt); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if state != string(rivertype.JobStateRunning) || attempt != r.job.Attempt {
+			return errFenced
+		}
 		if err := f.safely(ctx, func() error { return c.apply(tx) }); err != nil {
 			return err
 		}
@@ -353,7 +400,11 @@ func (f *Fleet) commit(ctx context.Context, r *run, c commitReq) (last bool, err
 			if !c.done {
 				reason = "continue"
 			}
-			if _, err := f.q.insertTx(ctx, tx, syncArgsFor(r.account.ID, r.resource, reason), nil); err != nil {
+			var seen *int64
+			if !c.done {
+				seen = &r.requested
+			}
+			if _, err := f.q.insertTx(ctx, tx, continueArgs(r.account.ID, r.resource, reason, seen), nil); err != nil {
 				return err
 			}
 		}
@@ -396,10 +447,11 @@ func (f *Fleet) commit(ctx context.Context, r *run, c commitReq) (last bool, err
 	return last, nil
 }
 
-// failed decides what a failed sync job does: park the account on a
-// sign-in or consent problem, snooze on throttling, retry otherwise.
-func (f *Fleet) failed(ctx context.Context, r *run, err error) error {
-	kind := r.job.Kind
+// jobFailed decides what a failed job of an account does: park the
+// account on a sign-in or consent problem (and cancel the job), snooze on
+// throttling, retry otherwise.
+func (f *Fleet) jobFailed(ctx context.Context, job *rivertype.JobRow, st *AccountState, err error) error {
+	kind := job.Kind
 	var ae *auth.Error
 	errors.As(err, &ae)
 	switch {
@@ -408,11 +460,11 @@ func (f *Fleet) failed(ctx context.Context, r *run, err error) error {
 		if ae != nil {
 			reason = ae.Error()
 		}
-		if perr := f.park(ctx, r.account.ID, StatusChange{To: StatusNeedsSignIn, Reason: reason}); perr != nil {
+		if perr := f.park(ctx, st.ID, StatusChange{To: StatusNeedsSignIn, Reason: reason}); perr != nil {
 			return perr
 		}
 		f.m.job(ctx, kind, "parked")
-		f.log.WarnContext(ctx, "fleet: account needs a new sign-in", "account", r.account.ID, "reason", reason)
+		f.log.WarnContext(ctx, "fleet: account needs a new sign-in", "account", st.ID, "reason", reason)
 		return river.JobCancel(err)
 	case errors.Is(err, auth.ErrConsentRequired):
 		var missing []string
@@ -423,39 +475,27 @@ func (f *Fleet) failed(ctx context.Context, r *run, err error) error {
 		}
 		if len(missing) == 0 {
 			// Entra did not say which: everything the account needs.
-			missing = scopes.For(r.account.Features...)
+			missing = scopes.For(st.Features...)
 		}
-		if perr := f.park(ctx, r.account.ID, StatusChange{To: StatusConsentMissing, Reason: err.Error(), Missing: missing}); perr != nil {
+		if perr := f.park(ctx, st.ID, StatusChange{To: StatusConsentMissing, Reason: err.Error(), Missing: missing}); perr != nil {
 			return perr
 		}
 		f.m.job(ctx, kind, "parked")
-		f.log.WarnContext(ctx, "fleet: account lacks consent", "account", r.account.ID, "missing", strings.Join(missing, ","))
+		f.log.WarnContext(ctx, "fleet: account lacks consent", "account", st.ID, "missing", strings.Join(missing, ","))
 		return river.JobCancel(err)
 	}
 	var ge *graphclient.Error
 	if errors.As(err, &ge) && (ge.StatusCode == http.StatusTooManyRequests || ge.StatusCode == http.StatusServiceUnavailable) {
-		d := ge.RetryAfter
-		if d <= 0 {
-			d = DefaultThrottle
-		}
+		d := retryAfter(err)
 		until := time.Now().Add(d)
 		if perr := f.db.inTx(ctx, func(tx *Tx) error {
-			return f.setStatusTx(ctx, tx, r.account.ID, StatusChange{To: StatusThrottled, Until: until})
+			return f.setStatusTx(ctx, tx, st.ID, StatusChange{To: StatusThrottled, Until: until})
 		}); perr != nil {
 			return perr
 		}
 		f.m.job(ctx, kind, "snoozed")
-		f.log.InfoContext(ctx, "fleet: throttled", "account", r.account.ID, "resource", r.resource, "status", ge.StatusCode, "retry_after", d)
+		f.log.InfoContext(ctx, "fleet: throttled", "account", st.ID, "kind", kind, "status", ge.StatusCode, "retry_after", d)
 		return river.JobSnooze(d)
-	}
-	if errors.Is(err, graphclient.ErrSyncReset) {
-		// Graph dropped the state twice in one round: start over.
-		if derr := f.db.inTx(ctx, func(tx *Tx) error {
-			_, err := tx.Exec(ctx, `DELETE FROM fleet_cursors WHERE account_id = $1 AND resource = $2`, r.account.ID, r.resource)
-			return err
-		}); derr != nil {
-			return derr
-		}
 	}
 	var sp *sinkPanic
 	outcome := "error"
@@ -463,13 +503,34 @@ func (f *Fleet) failed(ctx context.Context, r *run, err error) error {
 		outcome = "panic"
 	}
 	f.m.job(ctx, kind, outcome)
-	f.log.WarnContext(ctx, "fleet: sync failed", "account", r.account.ID, "resource", r.resource, "attempt", r.job.Attempt, "error", err)
+	f.log.WarnContext(ctx, "fleet: job failed", "account", st.ID, "kind", kind, "attempt", job.Attempt, "error", err)
 	return err
+}
+
+// retryAfter is the wait a throttled or unavailable Graph asked for, or
+// DefaultThrottle.
+func retryAfter(err error) time.Duration {
+	var ge *graphclient.Error
+	if errors.As(err, &ge) && ge.RetryAfter > 0 {
+		return ge.RetryAfter
+	}
+	return DefaultThrottle
+}
+
+// isAuthError reports an error of the user's tokens that a retry does
+// not fix.
+func isAuthError(err error) bool {
+	return errors.Is(err, auth.ErrReauthRequired) || errors.Is(err, auth.ErrNotSignedIn) || errors.Is(err, auth.ErrConsentRequired)
 }
 
 // park moves an account to a status where nothing is scheduled for it.
 func (f *Fleet) park(ctx context.Context, accountID string, c StatusChange) error {
 	return f.db.inTx(ctx, func(tx *Tx) error {
-		return f.setStatusTx(ctx, tx, accountID, c)
+		if err := f.setStatusTx(ctx, tx, accountID, c); err != nil {
+			return err
+		}
+		// The subscriptions' notifications are refused from now on; the
+		// tokens cannot delete them at Graph, where they expire.
+		return f.unsubscribeTx(ctx, tx, accountID, nil, false)
 	})
 }
