@@ -55,7 +55,7 @@ func TestResumedRoundIsFollowedUp(t *testing.T) {
 	// starts after the request.
 	start := time.Now().UTC().Truncate(time.Hour).Add(26 * time.Hour)
 	added := e.demo.Adele.AddEvent(graphtest.Event{Subject: "Added during the round", Start: start, End: start.Add(time.Hour)})
-	if err := e.f.Sync(t.Context(), id); err != nil {
+	if err := e.f.RequestSync(t.Context(), id); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "connected", func() bool { return e.status(t, id) == StatusConnected })

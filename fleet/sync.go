@@ -102,13 +102,14 @@ type run struct {
 	resource  string
 	started   time.Time
 	requested int64 // the request counter when the job started
-	// resumed is set when the job continues a round an earlier job began
-	// (a hand-over, a retry, a rescue after a crash): requests counted
-	// before this job started may have come after that round read Graph,
-	// so the round is followed by one more.
+	firstAt   int64 // when the oldest request it serves arrived (0: none)
+	pages     int
+	// resumed is set when the job continues a round that an earlier run
+	// began without handing over its counter (a retry after an error, a
+	// rescue after a crash): requests counted before this run started
+	// may have come after that round read Graph, so the round is
+	// followed by one more.
 	resumed bool
-	firstAt int64 // when the oldest request it serves arrived (0: none)
-	pages   int
 }
 
 // errGone says the account was disconnected, disabled or parked while
@@ -156,7 +157,7 @@ func (f *Fleet) runSync(ctx context.Context, job *rivertype.JobRow, accountID, r
 		if err == nil {
 			c.complete = complete == 1
 			cur = &c
-			r.resumed = c.cursor != "" && !c.complete
+			r.resumed = seen == nil && c.cursor != "" && !c.complete
 			return nil
 		}
 		if errors.Is(err, sql.ErrNoRows) {

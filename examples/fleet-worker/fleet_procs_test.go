@@ -90,7 +90,7 @@ func TestManyWorkerProcesses(t *testing.T) {
 		churned += len(changes)
 		for _, ch := range changes {
 			// What a change notification would trigger.
-			if err := client.f.Sync(ctx, byUserID[ch.UserID].AccountID); err != nil {
+			if err := client.f.RequestSync(ctx, byUserID[ch.UserID].AccountID); err != nil {
 				t.Fatalf("Sync after a change: %v", err)
 			}
 		}
@@ -134,7 +134,7 @@ func TestManyWorkerProcesses(t *testing.T) {
 	// after -rescue-after).
 	fake.control(t, http.MethodPost, "/chaos", nil)
 	for id := range regular {
-		if err := client.f.Sync(ctx, id); err != nil {
+		if err := client.f.RequestSync(ctx, id); err != nil {
 			t.Fatal(err)
 		}
 	}
