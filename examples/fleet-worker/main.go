@@ -29,17 +29,20 @@
 // Commands: run (the default), connect (sign in and connect, then exit),
 // status (accounts by status, then exit). Flags: -db (SQLite file or
 // PostgreSQL URL; default fleet-worker.db), -fake FILE (or M365KIT_FAKE),
-// -listen (status page and health check; default 127.0.0.1:0), -workers,
-// -rescue-after, -sweep-after, -sweep-interval, -connect-all, -v.
+// -listen (webhook, status page and health check; default 127.0.0.1:0),
+// -notification-url (the public https URL of the webhook, which the load
+// balancer in front of the replicas forwards to each one's -listen at the
+// same path; give it to connect too, so accounts get subscriptions),
+// -workers, -rescue-after, -sweep-after, -sweep-interval, -connect-all, -v.
 //
 // With -fake the account tokens live in the -db database (table
 // m365kit_tokens), sealed with M365KIT_STORE_KEY, so every replica can
-// use every account. A change notification listener joins the -listen
-// server once fleet's webhook intake exists; until then changes reach the
-// store through fleet's safety-net sweep and Fleet.Sync.
+// use every account. Without -notification-url changes reach the store
+// through fleet's safety-net sweep and Fleet.RequestSync only.
 package main
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -50,6 +53,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -73,12 +77,12 @@ func main() { setup.Main("fleet-worker", runEnv) }
 const EnvFake = "M365KIT_FAKE"
 
 type options struct {
-	db, fake, listen        string
-	workers                 int
-	rescueAfter, sweepAfter time.Duration
-	sweepInterval           time.Duration
-	connectAll, verbose     bool
-	command                 string
+	db, fake, listen, hookURL string
+	workers                   int
+	rescueAfter, sweepAfter   time.Duration
+	sweepInterval             time.Duration
+	connectAll, verbose       bool
+	command                   string
 }
 
 // features are what the worker syncs for each account.
@@ -93,7 +97,8 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, env se
 	var o options
 	fs.StringVar(&o.db, "db", "fleet-worker.db", "SQLite file, or PostgreSQL URL / key=value DSN (for many replicas)")
 	fs.StringVar(&o.fake, "fake", getenv(EnvFake), "settings `file` printed by cmd/m365fake (default $"+EnvFake+")")
-	fs.StringVar(&o.listen, "listen", "127.0.0.1:0", "`address` of the status page and health check (\"\" turns it off)")
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:0", "`address` of the webhook, the status page and the health check (\"\" turns it off)")
+	fs.StringVar(&o.hookURL, "notification-url", "", "the public https `URL` Graph sends change notifications to, served by every replica's -listen (\"\": no subscriptions)")
 	fs.IntVar(&o.workers, "workers", 0, "jobs this process runs at once (0: fleet's default)")
 	fs.DurationVar(&o.rescueAfter, "rescue-after", 0, "how long before a dead replica's job runs elsewhere (0: fleet's default, 1m)")
 	fs.DurationVar(&o.sweepAfter, "sweep-after", 0, "sync accounts without a sync for this long (0: fleet's default)")
@@ -110,6 +115,8 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, env se
 		return fmt.Errorf("unknown command %q; want run, connect or status", o.command)
 	case o.workers < 0:
 		return fmt.Errorf("-workers %d: want 0 or more", o.workers)
+	case o.hookURL != "" && o.listen == "" && (o.command == "" || o.command == "run"):
+		return errors.New("-notification-url needs -listen: the webhook is served there")
 	}
 	level := slog.LevelInfo
 	if o.verbose {
@@ -132,7 +139,7 @@ func runEnv(ctx context.Context, args []string, stdout, stderr io.Writer, env se
 			return err
 		}
 	}
-	return w.run(ctx, o.listen, stdout)
+	return w.run(ctx, o.listen, o.hookURL, stdout)
 }
 
 // worker is one replica: the database, the App handing out the accounts'
@@ -207,7 +214,7 @@ func open(ctx context.Context, o options, env setup.Env, log *slog.Logger) (_ *w
 		return nil, err
 	}
 	w.f, err = fleet.New(fleet.Config{
-		DB: w.db, App: w.app, Sink: sink{}, HTTPClient: hc, Logger: log,
+		DB: w.db, App: w.app, Sink: sink{}, HTTPClient: hc, Logger: log, NotificationURL: o.hookURL,
 		Workers: o.workers, RescueAfter: o.rescueAfter, SweepAfter: o.sweepAfter, SweepInterval: o.sweepInterval,
 		OnStatusChange: func(ctx context.Context, c fleet.StatusChange) error {
 			log.InfoContext(ctx, "account status", "account", c.Account, "from", c.From, "to", c.To, "reason", c.Reason)
@@ -396,7 +403,7 @@ func (w *worker) signInAndConnect(ctx context.Context, upn string) error {
 
 // run starts this replica's share of the work and serves the status page
 // until ctx is done.
-func (w *worker) run(ctx context.Context, listen string, stdout io.Writer) error {
+func (w *worker) run(ctx context.Context, listen, hookURL string, stdout io.Writer) error {
 	if err := w.f.Start(ctx); err != nil {
 		return err
 	}
@@ -423,6 +430,16 @@ func (w *worker) run(ctx context.Context, listen string, stdout io.Writer) error
 			_ = json.NewEncoder(rw).Encode(rep)
 		})
 		mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(rw, "ok\n") })
+		if hookURL != "" {
+			// Behind the load balancer or proxy that terminates TLS for
+			// hookURL: the same path on every replica.
+			u, err := url.Parse(hookURL)
+			if err != nil {
+				return fmt.Errorf("-notification-url: %w", err)
+			}
+			mux.Handle("POST "+cmp.Or(u.Path, "/"), w.f.Handler())
+			fmt.Fprintf(stdout, "webhook on http://%s%s\n", ln.Addr(), u.Path)
+		}
 		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go func() { _ = hs.Serve(ln) }()
 		defer hs.Close()

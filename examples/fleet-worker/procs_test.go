@@ -8,10 +8,12 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -148,9 +150,12 @@ type cluster struct {
 	args []string // every worker's flags
 	dir  string
 
+	hookURL string // the webhook's URL, at the balancer ("": none)
+
 	mu      sync.Mutex
 	workers []*workerProc
 	started int
+	addrs   map[int]string // slot -> the -listen address of its running worker
 }
 
 // workerProc is one worker process.
@@ -164,14 +169,22 @@ func newCluster(t testing.TB, fake *fakeProc, dsn string, workerArgs ...string) 
 	t.Helper()
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
-	c := &cluster{t: t, fake: fake, dsn: dsn, dir: t.TempDir()}
+	c := &cluster{t: t, fake: fake, dsn: dsn, dir: t.TempDir(), addrs: map[int]string{}}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "M365KIT_") {
 			c.env = append(c.env, kv)
 		}
 	}
 	c.env = append(c.env, setup.EnvStoreKey+"="+hex.EncodeToString(key))
-	c.args = append([]string{"-db", dsn, "-fake", fake.file, "-listen", ""}, workerArgs...)
+	c.args = append([]string{"-db", dsn, "-fake", fake.file}, workerArgs...)
+	for i, a := range workerArgs {
+		if a == "-notification-url" && i+1 < len(workerArgs) {
+			c.hookURL = workerArgs[i+1]
+		}
+	}
+	if c.hookURL == "" {
+		c.args = append(c.args, "-listen", "")
+	}
 	t.Cleanup(func() {
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -240,6 +253,11 @@ func (c *cluster) start(slots ...int) {
 			sc := bufio.NewScanner(stdout)
 			closed := false
 			for sc.Scan() {
+				if m := webhookLine.FindStringSubmatch(sc.Text()); m != nil {
+					c.mu.Lock()
+					c.addrs[l.slot] = m[1]
+					c.mu.Unlock()
+				}
 				if !closed && sc.Text() == "worker running" {
 					close(l.running)
 					closed = true
@@ -273,6 +291,7 @@ func (c *cluster) start(slots ...int) {
 func (c *cluster) kill(i int) {
 	c.mu.Lock()
 	w := c.workers[i]
+	delete(c.addrs, i)
 	c.mu.Unlock()
 	_ = w.cmd.Process.Signal(syscall.SIGKILL)
 	<-w.done
@@ -293,7 +312,7 @@ func (w *workerProc) stop() {
 func (c *cluster) client() *worker {
 	c.t.Helper()
 	log := slog.New(slog.DiscardHandler)
-	w, err := open(context.Background(), options{db: c.dsn, fake: c.fake.file}, setup.Env{Getenv: c.getenv}, log)
+	w, err := open(context.Background(), options{db: c.dsn, fake: c.fake.file, hookURL: c.hookURL}, setup.Env{Getenv: c.getenv}, log)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -381,4 +400,76 @@ func waitIdle(t testing.TB, w *worker, limit time.Duration) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+var webhookLine = regexp.MustCompile(`^webhook on http://([^/]+)/`)
+
+// balancer is the load balancer in front of the workers' webhooks: it
+// terminates TLS for the notification URL and forwards each POST to a
+// running worker, the next one when a worker does not answer (killed).
+type balancer struct {
+	srv    *httptest.Server
+	caFile string // its certificate, for m365fake's -webhook-ca
+
+	mu      sync.Mutex
+	cluster *cluster
+	next    int
+}
+
+func newBalancer(t testing.TB) *balancer {
+	t.Helper()
+	b := &balancer{}
+	b.srv = httptest.NewTLSServer(http.HandlerFunc(b.serve))
+	t.Cleanup(b.srv.Close)
+	b.caFile = filepath.Join(t.TempDir(), "webhook-ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: b.srv.Certificate().Raw})
+	if err := os.WriteFile(b.caFile, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// URL is the notification URL.
+func (b *balancer) URL() string { return b.srv.URL + "/graph/notifications" }
+
+func (b *balancer) serve(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, "balancer: "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	b.mu.Lock()
+	c := b.cluster
+	b.next++
+	start := b.next
+	b.mu.Unlock()
+	var backends []string
+	if c != nil {
+		c.mu.Lock()
+		for _, a := range c.addrs {
+			backends = append(backends, a)
+		}
+		c.mu.Unlock()
+	}
+	slices.Sort(backends)
+	for i := range backends {
+		addr := backends[(start+i)%len(backends)]
+		req, err := http.NewRequestWithContext(r.Context(), r.Method, "http://"+addr+r.URL.RequestURI(), bytes.NewReader(body))
+		if err != nil {
+			continue
+		}
+		req.Header = r.Header.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			continue // killed: the next replica
+		}
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+		resp.Body.Close()
+		return
+	}
+	http.Error(w, "balancer: no replica answered", http.StatusBadGateway)
 }
