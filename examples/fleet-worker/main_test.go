@@ -155,6 +155,7 @@ func TestBadArguments(t *testing.T) {
 		{"status", "extra"},
 		{"-workers", "-1"},
 		{"-no-such-flag"},
+		{"-notification-url", "https://worker.example.com/hook", "-listen", ""},
 	} {
 		if err := runEnv(t.Context(), args, new(bytes.Buffer), new(bytes.Buffer), env); err == nil {
 			t.Errorf("%v: no error", args)
