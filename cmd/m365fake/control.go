@@ -50,6 +50,8 @@ func (c *control) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			reqs[i].Header.Del("Cookie")
 		}
 		reply(w, reqs)
+	case "GET /deliveries":
+		reply(w, c.srv.Deliveries())
 	case "POST /requests/reset":
 		c.srv.ResetRequests()
 		reply(w, struct{}{})

@@ -54,6 +54,8 @@
 //	                                  names; Authorization and Cookie removed); UserID, Time, End and InFlight show
 //	                                  each account's concurrent requests
 //	POST /requests/reset              forget the log
+//	GET  /deliveries                  every POST to a notification URL (graphtest.Delivery): validations,
+//	                                  notifications and their retries, with the answer and whether it counted
 //	POST /churn?n=K                   K random changes to generated users' data (graphtest.Change list); notifications follow
 //	POST /revoke?user=UPN|ID          revoke the user's refresh tokens and expire their access tokens
 //	POST /withdraw-consent?tenant=ID|DOMAIN  withdraw the tenant's consent to the app

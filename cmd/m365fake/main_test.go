@@ -348,6 +348,12 @@ func TestGeneratedTenantsFromAnotherProcess(t *testing.T) {
 		}
 	}
 
+	var deliveries []graphtest.Delivery
+	f.control(t, http.MethodGet, "/deliveries", &deliveries)
+	if len(deliveries) != 0 {
+		t.Errorf("deliveries without a subscription: %+v", deliveries)
+	}
+
 	var changes []graphtest.Change
 	f.control(t, http.MethodPost, "/churn?n=5", &changes)
 	if len(changes) != 5 {

@@ -141,6 +141,11 @@ func TestManyWorkerProcesses(t *testing.T) {
 	// syncs: the end state must follow from them alone.
 	fake.control(t, http.MethodPost, "/chaos", nil)
 	waitIdle(t, client, 3*time.Minute)
+	// A notification the webhook did not take (no 2xx within 3 seconds)
+	// is sent again by Graph a minute later: wait for those.
+	if late := waitDelivered(t, fake); late > 0 {
+		waitIdle(t, client, 3*time.Minute)
+	}
 	var notified int64
 	if err := client.db.Pool().QueryRow(ctx, `SELECT COALESCE(SUM(requested), 0) FROM fleet_requests`).Scan(&notified); err != nil {
 		t.Fatal(err)
@@ -510,4 +515,37 @@ func slots(n int) []int {
 		out[i] = i
 	}
 	return out
+}
+
+// waitDelivered waits until every notification POST that was not
+// delivered has been sent again, and fails the test for any collection
+// the fake gave up on. It returns how many attempts failed.
+func waitDelivered(t *testing.T, fake *fakeProc) int {
+	t.Helper()
+	failed := 0
+	waitFor(t, 4*time.Minute, "Graph's retries of undelivered notifications", func() bool {
+		var ds []graphtest.Delivery
+		fake.control(t, http.MethodGet, "/deliveries", &ds)
+		failed = 0
+		retries := 0
+		for _, d := range ds {
+			if d.Kind == "validation" {
+				continue
+			}
+			if d.Dropped {
+				t.Fatalf("Graph dropped a notification collection: %+v", d)
+			}
+			if !d.Delivered {
+				failed++
+				if failed <= 3 {
+					t.Logf("notification not delivered (Graph retries it): attempt %d, status %d, error %q, after %v", d.Attempt, d.Status, d.Err, d.Elapsed)
+				}
+			}
+			if d.Attempt > 1 {
+				retries++
+			}
+		}
+		return retries >= failed
+	})
+	return failed
 }
