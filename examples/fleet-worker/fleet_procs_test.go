@@ -46,7 +46,8 @@ func TestManyWorkerProcesses(t *testing.T) {
 	ctx := t.Context()
 	lb := newBalancer(t) // Graph's notifications reach the workers through it
 	fake := startFake(t, "-users", strconv.Itoa(size.users), "-tenants", strconv.Itoa(size.tenants), "-seed", "11",
-		"-events", "12", "-messages", "12", "-retry-after", "1", "-webhook-ca", lb.caFile)
+		"-events", "12", "-messages", "12", "-retry-after", "1", "-webhook-ca", lb.caFile,
+		"-latency", "20ms") // syncs take long enough for kills to catch some running
 	var users []fakeUser
 	fake.control(t, http.MethodGet, "/users", &users)
 	c := newCluster(t, fake, pgtest.Database(t), "-workers", "10", "-rescue-after", "10s",
@@ -97,10 +98,14 @@ func TestManyWorkerProcesses(t *testing.T) {
 	var revokedAt time.Time
 	runStart := time.Now()
 	churned, killed := 0, 0
+	var changeLog []string
 	for step := 0; time.Since(runStart) < size.run; step++ {
 		var changes []graphtest.Change
 		fake.control(t, http.MethodPost, fmt.Sprintf("/churn?n=%d", max(1, size.users/20)), &changes)
 		churned += len(changes) // each notified to the webhook before /churn answers
+		for _, ch := range changes {
+			changeLog = append(changeLog, fmt.Sprintf("%s %s %s %s %s", time.Now().Format("15:04:05.000"), ch.UserID, ch.Kind, ch.Op, ch.ID))
+		}
 		switch elapsed := time.Since(runStart); {
 		case revokedID == "" && elapsed > size.run/3:
 			// A user whose refresh token is revoked: the tokens are
@@ -146,8 +151,11 @@ func TestManyWorkerProcesses(t *testing.T) {
 	if late := waitDelivered(t, fake); late > 0 {
 		waitIdle(t, client, 3*time.Minute)
 	}
-	var notified int64
+	var notified, rescued int64
 	if err := client.db.Pool().QueryRow(ctx, `SELECT COALESCE(SUM(requested), 0) FROM fleet_requests`).Scan(&notified); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.db.Pool().QueryRow(ctx, `SELECT COUNT(*) FROM river_job WHERE errors::text LIKE '%rescued by JobRescuer%'`).Scan(&rescued); err != nil {
 		t.Fatal(err)
 	}
 	settled := time.Since(began)
@@ -155,14 +163,16 @@ func TestManyWorkerProcesses(t *testing.T) {
 	var reqs []graphtest.Request
 	fake.control(t, http.MethodGet, "/requests", &reqs)
 
-	checkData(t, client, fake, regular)
+	if bad := checkData(t, client, fake, regular); bad != "" {
+		diagnose(t, client, reqs, bad, regular[bad].ID, changeLog)
+	}
 	checkPageOrder(t, client)
 	stats := checkRequestLog(t, reqs)
 	checkParked(t, client, reqs, revokedID, revokedUser.ID, revokedAt, consentID)
 
-	t.Logf("%d accounts in %d tenants (+2 parked), %d worker processes, %d SIGKILLs, %d changes, %d syncs asked by notifications; %d requests (%d Graph, %d token): "+
+	t.Logf("%d accounts in %d tenants (+2 parked), %d worker processes, %d SIGKILLs (%d jobs rescued from killed workers), %d changes, %d syncs asked by notifications; %d requests (%d Graph, %d token): "+
 		"%d answered 429, %d 503, %d connections dropped; max Graph requests in flight per account %d; settled in %v",
-		size.users, size.tenants, size.workers, size.kills, churned, notified, len(reqs), stats.graph, stats.token,
+		size.users, size.tenants, size.workers, size.kills, rescued, churned, notified, len(reqs), stats.graph, stats.token,
 		stats.throttled, stats.unavailable, stats.dropped, stats.maxInFlight, settled.Round(time.Second))
 	if t.Failed() {
 		c.dumpLogs()
@@ -232,8 +242,8 @@ func expireStored(t *testing.T, store auth.TokenStore, accountID string) {
 }
 
 // checkData compares every regular account's stored events and Inbox with
-// the fake's.
-func checkData(t *testing.T, w *worker, fake *fakeProc, regular map[string]fakeUser) {
+// the fake's. It returns the first account that differs, or "".
+func checkData(t *testing.T, w *worker, fake *fakeProc, regular map[string]fakeUser) (first string) {
 	t.Helper()
 	ctx := t.Context()
 	pool := w.db.Pool()
@@ -267,6 +277,9 @@ func checkData(t *testing.T, w *worker, fake *fakeProc, regular map[string]fakeU
 			want, got []string
 		}{{"events", wantEvents, gotEvents}, {"Inbox", wantMail, gotMail}} {
 			if !slices.Equal(sorted(d.want), d.got) {
+				if first == "" {
+					first = id
+				}
 				if bad++; bad <= 3 {
 					t.Errorf("%s: stored %s differ from the fake's:\nfake:   %v\nstored: %v", id, d.what, sorted(d.want), d.got)
 				}
@@ -275,6 +288,37 @@ func checkData(t *testing.T, w *worker, fake *fakeProc, regular map[string]fakeU
 	}
 	if bad > 3 {
 		t.Errorf("... %d differences in all", bad)
+	}
+	return first
+}
+
+// diagnose logs what happened to an account that ended out of sync: its
+// changes, its Graph requests, the pages applied and its jobs.
+func diagnose(t *testing.T, w *worker, reqs []graphtest.Request, account, userID string, changes []string) {
+	t.Helper()
+	for _, c := range changes {
+		if strings.Contains(c, userID) {
+			t.Logf("change: %s", c)
+		}
+	}
+	for _, r := range reqs {
+		if r.UserID == userID && r.Host == graphtest.GraphHost {
+			gen, _ := tokenGeneration(r.RawQuery)
+			t.Logf("request %s-%s %s %s gen %d status %d inflight %d", r.Time.Format("15:04:05.000"), r.End.Format("15:04:05.000"), r.Method, r.Path, gen, r.Status, r.InFlight)
+		}
+	}
+	for _, p := range rowsOf(t, w, `SELECT resource || ' seq ' || seq || ' reset ' || reset || ' done ' || done || ' items ' || items || ' at ' || applied_ms || ' ' || cursor FROM synced_pages WHERE account = $1`, account) {
+		if i := strings.LastIndex(p, " "); i > 0 {
+			gen, _ := tokenGeneration(p[i+1:])
+			p = p[:i] + fmt.Sprintf(" gen %d", gen)
+		}
+		t.Logf("page: %s", p)
+	}
+	for _, j := range rowsOf(t, w, `SELECT id || ' ' || kind || ' ' || state || ' attempt ' || attempt || ' args ' || args::text || ' created ' || created_at || ' finalized ' || COALESCE(finalized_at::text, '-') || ' ' || COALESCE(array_to_string(errors, ' / '), '') FROM river_job WHERE args->>'account' = $1`, account) {
+		t.Logf("job: %s", j[:min(len(j), 400)])
+	}
+	for _, r := range rowsOf(t, w, `SELECT resource || ' requested ' || requested || ' first ' || first_at || ' last ' || last_at FROM fleet_requests WHERE account_id = $1`, account) {
+		t.Logf("requests: %s", r)
 	}
 }
 
