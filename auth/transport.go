@@ -19,7 +19,7 @@ import (
 )
 
 // retryingClient wraps hc so that GETs and refresh-token grants are retried
-// on 429, 5xx and network errors (honouring Retry-After and the request's
+// on 429, 5xx and transient network errors (honouring Retry-After and the request's
 // context), while every other request, authorization-code grants above
 // all, is sent exactly once.
 func retryingClient(hc *http.Client) *http.Client {
@@ -30,9 +30,12 @@ func retryingClient(hc *http.Client) *http.Client {
 	rc.RetryWaitMin = 100 * time.Millisecond
 	rc.RetryWaitMax = 3 * time.Second
 	rc.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
-		// A name that does not resolve will not resolve a second later.
-		if _, unreachable := neterr.Unreachable(err); unreachable {
-			return false, nil
+		if err != nil && ctx.Err() == nil {
+			// Only a failure another attempt may not meet: a timeout, a
+			// dropped or refused connection. A name that does not
+			// resolve, or an error a RoundTripper made up (a replayed
+			// recording with no answer), fails the same way again.
+			return neterr.Transient(err), nil
 		}
 		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
 	}

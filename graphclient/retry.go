@@ -2,13 +2,9 @@ package graphclient
 
 import (
 	"context"
-	"crypto/x509"
-	"errors"
 	"math"
 	"math/rand/v2"
-	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -70,14 +66,16 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 // DefaultShouldRetry retries 429 and 503 for every method (Graph did not
 // process the request), 504 and transient transport errors only for
 // idempotent methods (GET, HEAD, OPTIONS, PUT, DELETE), and nothing once
-// ctx is done.
+// ctx is done. A transport error is transient when it is a timeout, a
+// connection refused, reset or closed before the answer ended, or an
+// HTTP/2 stream reset; any other error a RoundTripper returns is not.
 func DefaultShouldRetry(ctx context.Context, req *http.Request, resp *http.Response, err error) bool {
 	if ctx.Err() != nil {
 		return false
 	}
 	idem := req == nil || idempotent(req.Method)
 	if err != nil {
-		return idem && transient(err)
+		return idem && neterr.Transient(err)
 	}
 	if resp == nil {
 		return false
@@ -97,45 +95,6 @@ func idempotent(method string) bool {
 		return true
 	}
 	return false
-}
-
-// transient reports whether a transport error is worth another attempt:
-// everything except TLS certificate problems, names that do not resolve,
-// bad URLs, redirect limits and context errors.
-func transient(err error) bool {
-	// A timeout of the attempt itself (http.Client.Timeout) is worth
-	// another attempt, like a dropped connection: DefaultShouldRetry has
-	// already seen that the caller's context is alive.
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return true
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	var ua x509.UnknownAuthorityError
-	var ci x509.CertificateInvalidError
-	var hn x509.HostnameError
-	if errors.As(err, &ua) || errors.As(err, &ci) || errors.As(err, &hn) {
-		return false
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		msg := ue.Err.Error()
-		if strings.Contains(msg, "stopped after") || strings.Contains(msg, "unsupported protocol scheme") || strings.Contains(msg, "invalid header") {
-			return false
-		}
-	}
-	if errors.Is(err, errRedirectRefused) {
-		return false
-	}
-	// A name that does not resolve will not resolve a second later; it is
-	// a configuration error (often an HTTP client that does not lead to a
-	// graphtest fake).
-	if _, unreachable := neterr.Unreachable(err); unreachable {
-		return false
-	}
-	return true
 }
 
 // DefaultBackoff waits exactly what the response's Retry-After header says

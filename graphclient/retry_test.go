@@ -11,11 +11,14 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jarcoal/httpmock"
+
+	"github.com/m365kit/m365kit/graphtest"
 )
 
 func TestParseRetryAfter(t *testing.T) {
@@ -402,7 +405,7 @@ func TestRetryWaitGivesTheSlotUp(t *testing.T) {
 type countingTransport struct{ closes atomic.Int32 }
 
 func (t *countingTransport) RoundTrip(*http.Request) (*http.Response, error) {
-	return nil, errors.New("connection reset by peer")
+	return nil, &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
 }
 
 func (t *countingTransport) CloseIdleConnections() { t.closes.Add(1) }
@@ -461,5 +464,88 @@ func TestUnreachableGraphFailsFastInOneLine(t *testing.T) {
 	}
 	if n := tr.calls.Load(); n != 1 || len(clk.Sleeps()) != 0 {
 		t.Errorf("attempts = %d, sleeps = %v; want 1 attempt and no wait", n, clk.Sleeps())
+	}
+}
+
+// notRecordedError is an error a RoundTripper makes up rather than meets on
+// the network, as a replayed recording answers a request it does not hold.
+type notRecordedError struct{ request string }
+
+func (e *notRecordedError) Error() string { return "recording: not recorded: " + e.request }
+
+// scriptedTransport answers every request with err and counts them.
+type scriptedTransport struct {
+	err   error
+	calls atomic.Int32
+}
+
+func (t *scriptedTransport) RoundTrip(*http.Request) (*http.Response, error) {
+	t.calls.Add(1)
+	return nil, t.err
+}
+
+// TestDoMadeUpTransportErrorNotRetried: only transport failures another
+// attempt may not meet are retried. An error a RoundTripper makes up (a
+// replay that holds no answer) is returned after one attempt, with no wait,
+// and stays reachable through errors.As; a reset connection is retried.
+func TestDoMadeUpTransportErrorNotRetried(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name         string
+		err          error
+		wantAttempts int32
+	}{
+		{"made up by the RoundTripper", &notRecordedError{"GET https://graph.microsoft.com/v1.0/me"}, 1},
+		{"plain error", errors.New("no answer for GET me"), 1},
+		{"connection reset", &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}, 5},
+		{"connection refused", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, 5},
+		{"closed mid-answer", io.ErrUnexpectedEOF, 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tr := &scriptedTransport{err: tt.err}
+			clk := newFakeClock()
+			c, err := New(StaticToken(testToken), WithHTTPClient(&http.Client{Transport: tr}), withClock(clk))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req, _ := c.NewRequest(t.Context(), "GET", "me", nil)
+			_, err = c.Do(req, nil)
+			if !errors.Is(err, tt.err) {
+				t.Errorf("err = %v, want it to wrap %v", err, tt.err)
+			}
+			if n := tr.calls.Load(); n != tt.wantAttempts || len(clk.Sleeps()) != int(n-1) {
+				t.Errorf("attempts = %d, waits = %v; want %d attempts", n, clk.Sleeps(), tt.wantAttempts)
+			}
+		})
+	}
+}
+
+// TestDoDroppedConnectionRetried: a connection graphtest drops (an HTTP/2
+// stream reset, as Graph's front door does) is still retried, before the
+// answer and in the middle of its body.
+func TestDoDroppedConnectionRetried(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []graphtest.FaultKind{graphtest.DropConnection, graphtest.TruncateBody} {
+		t.Run(kind.String(), func(t *testing.T) {
+			t.Parallel()
+			srv := graphtest.New(t)
+			demo := srv.AddDemoTenant()
+			srv.Inject(graphtest.Fault{Kind: kind, PathPrefix: "/me"})
+			clk := newFakeClock()
+			c, err := New(StaticToken(srv.IssueToken(demo.Adele, graphtest.DemoClientID, "User.Read")), WithHTTPClient(srv.HTTPClient()), withClock(clk))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req, _ := c.NewRequest(t.Context(), "GET", "me", nil)
+			var me struct{ DisplayName string }
+			if _, err := c.Do(req, &me); err != nil {
+				t.Fatalf("the dropped connection was not retried: %v", err)
+			}
+			if me.DisplayName == "" || len(clk.Sleeps()) != 1 {
+				t.Errorf("DisplayName = %q after waits %v; want Adele's after one retry", me.DisplayName, clk.Sleeps())
+			}
+		})
 	}
 }

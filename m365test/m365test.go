@@ -16,7 +16,8 @@
 // token source and the Graph client. Everything the sandbox holds is
 // reachable for tests that need more: Sandbox.Server for faults, the
 // request log and subscriptions, Sandbox.Demo for the tenant's users and
-// items.
+// items. Sandbox.ServeWebhook serves a notification endpoint the fake
+// delivers change notifications to, over HTTPS as Graph does.
 //
 // The same sign-in can be recorded and replayed (package
 // graphtest/recording): Sandbox.SignInRecorded records a session's
@@ -32,8 +33,13 @@ package m365test
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/m365kit/m365kit/auth"
@@ -60,6 +66,10 @@ type Sandbox struct {
 	// to an App of its own before signing users in (built from AppConfig,
 	// over the token store under test, say).
 	App *auth.App
+
+	mu       sync.Mutex
+	webhooks []*httptest.Server // ServeWebhook's, closed by Close
+	trusted  *x509.CertPool     // their certificates
 }
 
 // New starts a sandbox for a test, with opts for the fake
@@ -80,23 +90,45 @@ func New(tb testing.TB, opts ...graphtest.Option) *Sandbox {
 func Start(opts ...graphtest.Option) (*Sandbox, error) {
 	srv := graphtest.NewServer(opts...)
 	sb := &Sandbox{Server: srv, Demo: srv.AddDemoTenant()}
-	cfg := sb.AppConfig()
-	key := make([]byte, 32)
-	_, _ = rand.Read(key) // crypto/rand never fails on supported platforms
-	store, err := auth.Sealed(auth.NewMemoryStore(), key)
-	if err == nil {
-		cfg.Store = store
-		sb.App, err = auth.New(cfg)
-	}
+	app, err := newSealedApp(sb.AppConfig())
 	if err != nil {
 		srv.Close()
-		return nil, fmt.Errorf("m365test: %w", err)
+		return nil, err
 	}
+	sb.App = app
 	return sb, nil
 }
 
-// Close stops the fake.
-func (sb *Sandbox) Close() { sb.Server.Close() }
+// Close stops the fake, then the endpoints ServeWebhook started.
+func (sb *Sandbox) Close() {
+	sb.Server.Close()
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	for _, ts := range sb.webhooks {
+		ts.Close()
+	}
+	sb.webhooks = nil
+}
+
+// ServeWebhook serves h as a program's notification endpoint, the way
+// Graph reaches one: over HTTPS (on a loopback port, with a certificate
+// the fake's notification delivery is told to trust through
+// Server.SetNotificationClient). It returns the endpoint's URL, the
+// notification URL to subscribe with (notify.Manager.Create). Every
+// endpoint served stays reachable until the sandbox closes.
+func (sb *Sandbox) ServeWebhook(h http.Handler) (notificationURL string) {
+	ts := httptest.NewTLSServer(h)
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	if sb.trusted == nil {
+		sb.trusted = x509.NewCertPool()
+	}
+	sb.trusted.AddCert(ts.Certificate())
+	sb.webhooks = append(sb.webhooks, ts)
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: sb.trusted.Clone()}, ForceAttemptHTTP2: true}
+	sb.Server.SetNotificationClient(&http.Client{Transport: tr})
+	return ts.URL
+}
 
 // AppConfig returns the auth.Config of the demo app registration, reaching
 // the fake: ClientID, Credential (its client secret), RedirectURL and
@@ -136,31 +168,71 @@ type Session struct {
 // Demo.Tenant. features are the features to request (none means every
 // feature); the Session's Graph client asks tokens for the same.
 func (sb *Sandbox) SignIn(ctx context.Context, user string, features ...scopes.Feature) (*Session, error) {
+	upn, err := sb.upn("SignIn", user)
+	if err != nil {
+		return nil, err
+	}
+	return signInWith(ctx, sb.App, sb.Server.HTTPClient(), sb.Server.Browse, upn, features)
+}
+
+// upn returns the user principal name of user ("adele" or
+// "adele@contoso.com") in the demo tenant, or an error naming op when the
+// tenant has no such user.
+func (sb *Sandbox) upn(op, user string) (string, error) {
 	upn := user
 	if !strings.Contains(upn, "@") {
 		upn += "@" + sb.Demo.Tenant.Domain
 	}
 	if user == "" || sb.Demo.Tenant.User(upn) == nil {
-		return nil, fmt.Errorf("m365test: SignIn: user %q: no such user in %s", user, sb.Demo.Tenant.Domain)
+		return "", fmt.Errorf("m365test: %s: user %q: no such user in %s", op, user, sb.Demo.Tenant.Domain)
 	}
+	return upn, nil
+}
+
+// newSealedApp builds an App over a sealed in-memory store with a random
+// key.
+func newSealedApp(cfg auth.Config) (*auth.App, error) {
+	key := make([]byte, 32)
+	_, _ = rand.Read(key) // crypto/rand never fails on supported platforms
+	store, err := auth.Sealed(auth.NewMemoryStore(), key)
+	if err != nil {
+		return nil, fmt.Errorf("m365test: %w", err)
+	}
+	cfg.Store = store
+	app, err := auth.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("m365test: %w", err)
+	}
+	return app, nil
+}
+
+// signInWith signs a user in through app with browse as the browser, and
+// returns a Session with a Graph client over hc.
+func signInWith(ctx context.Context, app *auth.App, hc *http.Client, browse func(context.Context, string) (*http.Request, error), loginHint string, features []scopes.Feature) (*Session, error) {
 	if len(features) == 0 {
 		features = scopes.Features()
 	}
-	u, pending, err := sb.App.SignInURL(auth.SignInRequest{Features: features, LoginHint: upn})
-	if err != nil {
-		return nil, fmt.Errorf("m365test: SignIn %s: %w", upn, err)
+	fail := func(err error) (*Session, error) {
+		if loginHint == "" {
+			return nil, fmt.Errorf("m365test: sign in: %w", err)
+		}
+		return nil, fmt.Errorf("m365test: sign in %s: %w", loginHint, err)
 	}
-	callback, err := sb.Server.Browse(ctx, u)
+	u, pending, err := app.SignInURL(auth.SignInRequest{Features: features, LoginHint: loginHint})
 	if err != nil {
-		return nil, fmt.Errorf("m365test: SignIn %s: %w", upn, err)
+		return fail(err)
 	}
-	au, err := sb.App.CompleteSignIn(ctx, callback, pending)
+	callback, err := browse(ctx, u)
 	if err != nil {
-		return nil, fmt.Errorf("m365test: SignIn %s: %w", upn, err)
+		return fail(err)
 	}
-	gc, err := graphclient.New(sb.App.TokenSource(au.AccountID, features...), graphclient.WithHTTPClient(sb.Server.HTTPClient()))
+	au, err := app.CompleteSignIn(ctx, callback, pending)
 	if err != nil {
-		return nil, fmt.Errorf("m365test: SignIn %s: %w", upn, err)
+		return fail(err)
 	}
-	return &Session{User: au, Graph: gc, App: sb.App}, nil
+	gc, err := graphclient.New(app.TokenSource(au.AccountID, features...), graphclient.WithHTTPClient(hc))
+	if err != nil {
+		return fail(err)
+	}
+	return &Session{User: au, Graph: gc, App: app}, nil
 }

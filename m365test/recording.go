@@ -2,15 +2,12 @@ package m365test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/m365kit/m365kit/auth"
-	"github.com/m365kit/m365kit/graphclient"
 	"github.com/m365kit/m365kit/graphtest/recording"
 	"github.com/m365kit/m365kit/scopes"
 )
@@ -21,12 +18,9 @@ import (
 // the browser's callback is recorded with rec.Callback. What the Session
 // then does is recorded, ready for ReplaySignIn.
 func (sb *Sandbox) SignInRecorded(ctx context.Context, rec *recording.Recorder, user string, features ...scopes.Feature) (*Session, error) {
-	upn := user
-	if !strings.Contains(upn, "@") {
-		upn += "@" + sb.Demo.Tenant.Domain
-	}
-	if user == "" || sb.Demo.Tenant.User(upn) == nil {
-		return nil, fmt.Errorf("m365test: SignInRecorded: user %q: no such user in %s", user, sb.Demo.Tenant.Domain)
+	upn, err := sb.upn("SignInRecorded", user)
+	if err != nil {
+		return nil, err
 	}
 	cfg := sb.AppConfig()
 	cfg.HTTPClient = rec.Client(cfg.HTTPClient)
@@ -95,46 +89,4 @@ func ReplayAppConfig(rp *recording.Replayer) (auth.Config, error) {
 		}, nil
 	}
 	return auth.Config{}, errors.New("m365test: the recording holds no sign-in (no authorization-code grant); replay its Graph traffic with graphclient.StaticToken and rp.Client()")
-}
-
-// newSealedApp builds an App over a sealed in-memory store with a random
-// key.
-func newSealedApp(cfg auth.Config) (*auth.App, error) {
-	key := make([]byte, 32)
-	_, _ = rand.Read(key) // crypto/rand never fails on supported platforms
-	store, err := auth.Sealed(auth.NewMemoryStore(), key)
-	if err != nil {
-		return nil, fmt.Errorf("m365test: %w", err)
-	}
-	cfg.Store = store
-	app, err := auth.New(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("m365test: %w", err)
-	}
-	return app, nil
-}
-
-// signInWith signs a user in through app with browse as the browser, and
-// returns a Session with a Graph client over hc.
-func signInWith(ctx context.Context, app *auth.App, hc *http.Client, browse func(context.Context, string) (*http.Request, error), loginHint string, features []scopes.Feature) (*Session, error) {
-	if len(features) == 0 {
-		features = scopes.Features()
-	}
-	u, pending, err := app.SignInURL(auth.SignInRequest{Features: features, LoginHint: loginHint})
-	if err != nil {
-		return nil, fmt.Errorf("m365test: sign in: %w", err)
-	}
-	callback, err := browse(ctx, u)
-	if err != nil {
-		return nil, fmt.Errorf("m365test: sign in: %w", err)
-	}
-	au, err := app.CompleteSignIn(ctx, callback, pending)
-	if err != nil {
-		return nil, fmt.Errorf("m365test: sign in: %w", err)
-	}
-	gc, err := graphclient.New(app.TokenSource(au.AccountID, features...), graphclient.WithHTTPClient(hc))
-	if err != nil {
-		return nil, fmt.Errorf("m365test: sign in: %w", err)
-	}
-	return &Session{User: au, Graph: gc, App: app}, nil
 }

@@ -1,6 +1,7 @@
 package m365test_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -33,6 +34,15 @@ func TestSignInRecordedThenReplayed(t *testing.T) {
 	}
 	if id, upn := me(t, replayed); id != liveID || upn != liveUPN {
 		t.Errorf("replayed GET /me = %s %s, want %s %s", id, upn, liveID, liveUPN)
+	}
+	// A request the recording does not hold fails at once: a replay miss
+	// is no network failure, and the Graph client does not retry it.
+	req, err := replayed.Graph.NewRequest(t.Context(), "GET", "me/events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := replayed.Graph.Do(req, nil); !errors.Is(err, recording.ErrNotRecorded) || !strings.Contains(err.Error(), ", 1 attempts)") {
+		t.Errorf("unrecorded GET me/events: err = %v, want ErrNotRecorded after one attempt", err)
 	}
 }
 

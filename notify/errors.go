@@ -7,22 +7,25 @@ import (
 	"github.com/m365kit/m365kit/graphclient"
 )
 
-// Sentinel errors, matched with errors.Is. Bad input matches
-// graphclient.ErrInvalidInput and a subscription Graph no longer has
-// matches graphclient.ErrNotFound: the package declares neither again.
+// Sentinel errors, matched with errors.Is. The package returns them
+// wrapped in an [*Error], whose text names the package, so their own texts
+// do not ("notify: Handler: subscription ID: clientState mismatch"). Bad
+// input matches graphclient.ErrInvalidInput and a subscription Graph no
+// longer has matches graphclient.ErrNotFound: the package declares
+// neither again.
 var (
 	// ErrUnknownSubscription: a notification names a subscription or a
 	// registration the Store does not hold. Store.Load returns an error
 	// matching it for an unknown ID.
-	ErrUnknownSubscription = errors.New("notify: unknown subscription")
+	ErrUnknownSubscription = errors.New("unknown subscription")
 	// ErrClientState: a notification's clientState does not match the one
 	// stored for its subscription; it did not come from Graph.
-	ErrClientState = errors.New("notify: clientState mismatch")
+	ErrClientState = errors.New("clientState mismatch")
 	// ErrMalformed: a notification body is not a Graph change-notification
 	// collection (bad JSON, missing fields, too large).
-	ErrMalformed = errors.New("notify: malformed notification")
+	ErrMalformed = errors.New("malformed notification")
 	// ErrClosed: the Handler or Debouncer was shut down.
-	ErrClosed = errors.New("notify: shut down")
+	ErrClosed = errors.New("shut down")
 )
 
 // Error is the error the package returns. Op names the function or

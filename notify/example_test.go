@@ -4,49 +4,48 @@ import (
 	"context"
 	"fmt"
 	"log"
-	"net/http/httptest"
 	"time"
 
 	"github.com/m365kit/m365kit/calendar"
-	"github.com/m365kit/m365kit/graphclient"
 	"github.com/m365kit/m365kit/graphtest"
+	"github.com/m365kit/m365kit/m365test"
 	"github.com/m365kit/m365kit/notify"
+	"github.com/m365kit/m365kit/scopes"
 )
 
-// Example is a webhook program for a notetaker, against the fake
-// Microsoft 365 of graphtest: it subscribes to the signed-in user's
+// Example is a webhook program for a notetaker, against the sandbox of
+// m365test (a fake Microsoft 365): it subscribes to a signed-in user's
 // calendar and resyncs it on each notification.
 func Example() {
 	ctx := context.Background()
-	m365 := graphtest.NewServer()
-	defer m365.Close()
-	adele := m365.AddTenant("contoso.com").AddUser("adele@contoso.com", "Adele Vance")
-	token := m365.IssueToken(adele, "notetaker-app", "Calendars.Read")
-	gc, err := graphclient.New(graphclient.StaticToken(token), graphclient.WithHTTPClient(m365.HTTPClient()))
+	sandbox, err := m365test.Start()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer sandbox.Close()
+	diego, err := sandbox.SignIn(ctx, "diego", scopes.Calendar) // his calendar is empty
 	if err != nil {
 		log.Fatal(err)
 	}
 
-	// The resync: the calendar's delta from the stored cursor.
-	var cursor string
+	// The resync: the next week's changes since the cursor of the last round.
+	week := calendar.SyncRequest{Start: time.Now(), End: time.Now().AddDate(0, 0, 7)}
 	resync := func(ctx context.Context, _ notify.Key) error {
-		now := time.Now()
-		req := calendar.SyncRequest{Start: now, End: now.AddDate(0, 0, 7), Cursor: cursor}
-		for page, err := range calendar.New(gc).Sync(ctx, req) {
+		for page, err := range calendar.New(diego.Graph).Sync(ctx, week) {
 			if err != nil {
 				return err
 			}
 			for _, ev := range page.Events {
 				fmt.Println("synced:", ev.Subject)
 			}
-			cursor = page.Cursor
+			week.Cursor = page.Cursor
 		}
 		return nil
 	}
 
-	// The subscriptions, the webhook (one worker: one resync at a time), the subscription.
+	// The webhook (one worker: one resync at a time), served over HTTPS, and the subscription.
 	store := &notify.MemoryStore{}
-	subs, err := notify.NewManager(gc, notify.Config{Store: store, Owner: adele.AccountID()})
+	subs, err := notify.NewManager(diego.Graph, notify.Config{Store: store, Owner: diego.User.AccountID})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -55,23 +54,17 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	server := httptest.NewTLSServer(webhook)
-	defer server.Close()
-	m365.SetNotificationClient(server.Client()) // the fake Graph trusts the test server
-	reg, err := subs.Create(ctx, server.URL, notify.Events())
-	if err != nil {
+	if _, err := subs.Create(ctx, sandbox.ServeWebhook(webhook), notify.Events()); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("subscribed to", reg.Subscription.Resource)
 
 	// A meeting is booked in Outlook: Graph notifies, the program resyncs.
 	start := time.Now().Add(2 * time.Hour)
-	adele.AddEvent(graphtest.Event{Subject: "Kickoff with Fabrikam", Start: start, End: start.Add(time.Hour)})
+	sandbox.Demo.Diego.AddEvent(graphtest.Event{Subject: "Kickoff with Fabrikam", Start: start, End: start.Add(time.Hour)})
 	if err := webhook.Shutdown(ctx); err != nil { // waits for the resync
 		log.Fatal(err)
 	}
 	// Output:
-	// subscribed to me/events
 	// synced: Kickoff with Fabrikam
 }
 

@@ -146,6 +146,10 @@ func TestHandlerRejectsAlike(t *testing.T) {
 			if len(got) != 1 || !errors.Is(got[0], tc.want) {
 				t.Errorf("%s: rejections %v, want one matching %v", tc.name, got, tc.want)
 			}
+			// The package names itself once: "notify: Handler: ...: clientState mismatch".
+			if len(got) == 1 && (strings.Count(got[0].Error(), "notify") != 1 || !strings.HasPrefix(got[0].Error(), "notify: ")) {
+				t.Errorf("%s: rejection reads %q, want the package named once, first", tc.name, got[0])
+			}
 			if strings.Contains(fmt.Sprint(got), secret) {
 				t.Errorf("%s: rejection leaks the clientState: %v", tc.name, got)
 			}
@@ -413,5 +417,29 @@ func TestHandlerLoadsEachRegistrationOnce(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[string]int{regID: 1}, store.calls); diff != "" {
 		t.Errorf("loads (-want +got):\n%s", diff)
+	}
+}
+
+// TestRejectionText: a rejection reads as one sentence, the package named
+// once, the subscription named, the clientState never.
+func TestRejectionText(t *testing.T) {
+	t.Parallel()
+	var got []error
+	h := newHandler(t, notify.HandlerConfig{
+		Deliver:  func(context.Context, []notify.ChangeNotification) error { return nil },
+		OnReject: func(_ *http.Request, err error) { got = append(got, err) },
+	})
+	post(t, h, "/notify", changeBody(subID, secret+"x"))
+	post(t, h, "/notify", changeBody(subID, "bm9zdWNo.x"))
+	want := []string{
+		"notify: Handler: subscription " + subID + ": clientState mismatch",
+		"notify: Handler: subscription " + subID + ": unknown subscription",
+	}
+	var texts []string
+	for _, err := range got {
+		texts = append(texts, err.Error())
+	}
+	if diff := cmp.Diff(want, texts); diff != "" {
+		t.Errorf("rejections (-want +got):\n%s", diff)
 	}
 }

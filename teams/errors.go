@@ -9,23 +9,23 @@ import (
 )
 
 // Sentinel errors of this package, matched with errors.Is through an
-// [*Error]. Bad input matches [graphclient.ErrInvalidInput], and Graph
+// [*Error], whose text names the package: theirs do not. Bad input matches [graphclient.ErrInvalidInput], and Graph
 // failures match graphclient's sentinels (ErrNotFound, ErrThrottled, ...).
 var (
 	// ErrMessageTooLarge means a message is over [MaxMessageSize]; it was
 	// not sent.
-	ErrMessageTooLarge = errors.New("teams: message too large")
+	ErrMessageTooLarge = errors.New("message too large")
 	// ErrPermission means the user's token lacks a delegated permission the
 	// call needs; [MissingPermission] names it. The user (or, where the
 	// tenant requires it, an administrator) must consent again.
-	ErrPermission = errors.New("teams: missing permission")
+	ErrPermission = errors.New("missing permission")
 	// ErrNotMember means Graph refused access to a team, channel or chat
 	// the user is not (or no longer) a member of.
-	ErrNotMember = errors.New("teams: not a member")
+	ErrNotMember = errors.New("not a member")
 	// ErrNoChat means FindChat found no chat with exactly those members.
 	// Graph cannot create one with ChatMessage.Send: the user has to start
 	// the chat in Teams first.
-	ErrNoChat = errors.New("teams: no such chat")
+	ErrNoChat = errors.New("no such chat")
 )
 
 // Error is the error every function of this package returns. Op names the

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/m365kit/m365kit/examples/internal/programtest"
 	"github.com/m365kit/m365kit/examples/internal/setup"
 	"github.com/m365kit/m365kit/examples/internal/sqldb"
 	"github.com/m365kit/m365kit/graphtest"
@@ -19,8 +20,6 @@ import (
 
 // TestMain stops the PostgreSQL server the tests started, if any.
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
-
-func noEnv(string) string { return "" }
 
 type row struct {
 	subject, provider, joinURL, skip string
@@ -81,7 +80,7 @@ func TestSyncAndResumePostgres(t *testing.T) {
 // second round starts from the stored cursor and applies only the changes.
 func testSyncAndResume(t *testing.T, dsn string) {
 	d := m365test.New(t)
-	env := setup.Env{Getenv: noEnv, Demo: d}
+	env := setup.Env{Getenv: programtest.NoEnv, Demo: d}
 	var out bytes.Buffer
 	if err := runEnv(t.Context(), []string{"-once", "-db", dsn}, &out, new(bytes.Buffer), env); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
@@ -149,7 +148,7 @@ func (w *lineWatcher) Write(p []byte) (int, error) {
 func TestResumeAfterCrash(t *testing.T) {
 	t.Parallel()
 	d := m365test.New(t)
-	env := setup.Env{Getenv: noEnv, Demo: d}
+	env := setup.Env{Getenv: programtest.NoEnv, Demo: d}
 	dsn := filepath.Join(t.TempDir(), "calendar.db")
 
 	ctx, cancel := context.WithCancel(t.Context())
@@ -190,7 +189,7 @@ func TestWorkerLoopStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	w := &lineWatcher{marker: "round done", cancel: cancel}
-	err := runEnv(ctx, []string{"-interval", "1h", "-db", filepath.Join(t.TempDir(), "c.db")}, w, new(bytes.Buffer), setup.Env{Getenv: noEnv, Demo: d})
+	err := runEnv(ctx, []string{"-interval", "1h", "-db", filepath.Join(t.TempDir(), "c.db")}, w, new(bytes.Buffer), setup.Env{Getenv: programtest.NoEnv, Demo: d})
 	if err != nil {
 		t.Fatalf("stopping the worker is not an error: %v", err)
 	}
@@ -201,19 +200,11 @@ func TestWorkerLoopStops(t *testing.T) {
 
 func TestBadFlags(t *testing.T) {
 	t.Parallel()
-	for _, tt := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"-days", "0"}, "-days 0"},
-		{[]string{"-interval", "10ms"}, "-interval"},
-		{[]string{"-db", ""}, "-db"},
-		{[]string{"-pagesize", "-1"}, "-pagesize"},
-		{[]string{"now"}, `unexpected argument "now"`},
-	} {
-		err := runEnv(t.Context(), tt.args, new(bytes.Buffer), new(bytes.Buffer), setup.Env{Getenv: noEnv})
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("run %v: err = %v, want one containing %q", tt.args, err, tt.want)
-		}
-	}
+	programtest.RejectsArgs(t, runEnv, []programtest.BadArgs{
+		{Args: []string{"-days", "0"}, Want: "-days 0"},
+		{Args: []string{"-interval", "10ms"}, Want: "-interval"},
+		{Args: []string{"-db", ""}, Want: "-db"},
+		{Args: []string{"-pagesize", "-1"}, Want: "-pagesize"},
+		{Args: []string{"now"}, Want: `unexpected argument "now"`},
+	})
 }

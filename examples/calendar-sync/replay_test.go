@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/m365kit/m365kit/examples/internal/programtest"
 	"github.com/m365kit/m365kit/examples/internal/setup"
 	"github.com/m365kit/m365kit/graphtest/recording"
 	"github.com/m365kit/m365kit/m365test"
@@ -22,14 +23,14 @@ func TestRecordThenReplay(t *testing.T) {
 	dir := t.TempDir()
 	tapes := filepath.Join(dir, "recordings")
 	var live, liveErr bytes.Buffer
-	if err := runEnv(t.Context(), []string{"-once", "-pagesize", "4", "-record", tapes, "-db", filepath.Join(dir, "live.db")}, &live, &liveErr, setup.Env{Getenv: noEnv}); err != nil {
+	if err := runEnv(t.Context(), []string{"-once", "-pagesize", "4", "-record", tapes, "-db", filepath.Join(dir, "live.db")}, &live, &liveErr, setup.Env{Getenv: programtest.NoEnv}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(liveErr.String(), "recorded ") {
 		t.Fatalf("stderr = %q; want the recording's path", liveErr.String())
 	}
 	var replayed, replayedErr bytes.Buffer
-	if err := runEnv(t.Context(), []string{"-once", "-pagesize", "4", "-replay", tapes, "-db", filepath.Join(dir, "replay.db")}, &replayed, &replayedErr, setup.Env{Getenv: noEnv}); err != nil {
+	if err := runEnv(t.Context(), []string{"-once", "-pagesize", "4", "-replay", tapes, "-db", filepath.Join(dir, "replay.db")}, &replayed, &replayedErr, setup.Env{Getenv: programtest.NoEnv}); err != nil {
 		t.Fatalf("replay: %v\n%s", err, replayedErr.String())
 	}
 	// The first line names the user and where they came from.
@@ -50,7 +51,7 @@ func TestTapeFlags(t *testing.T) {
 		{[]string{"-once", "-pseudonymize"}},
 		{[]string{"-once", "-replay", filepath.Join(t.TempDir(), "none")}},
 	} {
-		err := runEnv(t.Context(), append(tt.args, "-db", filepath.Join(t.TempDir(), "x.db")), new(bytes.Buffer), new(bytes.Buffer), setup.Env{Getenv: noEnv})
+		err := runEnv(t.Context(), append(tt.args, "-db", filepath.Join(t.TempDir(), "x.db")), new(bytes.Buffer), new(bytes.Buffer), setup.Env{Getenv: programtest.NoEnv})
 		if err == nil {
 			t.Errorf("%v: no error", tt.args)
 		}
@@ -68,7 +69,7 @@ func TestReplayWithoutSignIn(t *testing.T) {
 	tapes := filepath.Join(dir, "recordings")
 	sb := m365test.New(t)
 	var live bytes.Buffer
-	if err := runEnv(t.Context(), []string{"-once", "-record", tapes, "-db", filepath.Join(dir, "live.db")}, &live, new(bytes.Buffer), setup.Env{Getenv: noEnv, Demo: sb}); err != nil {
+	if err := runEnv(t.Context(), []string{"-once", "-record", tapes, "-db", filepath.Join(dir, "live.db")}, &live, new(bytes.Buffer), setup.Env{Getenv: programtest.NoEnv, Demo: sb}); err != nil {
 		t.Fatal(err)
 	}
 	first := recording.NewRecorder(recording.Config{})
@@ -108,7 +109,7 @@ func TestReplayWithoutSignIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	var replayed, stderr bytes.Buffer
-	if err := runEnv(t.Context(), []string{"-once", "-replay", only, "-db", filepath.Join(dir, "replay.db")}, &replayed, &stderr, setup.Env{Getenv: noEnv}); err != nil {
+	if err := runEnv(t.Context(), []string{"-once", "-replay", only, "-db", filepath.Join(dir, "replay.db")}, &replayed, &stderr, setup.Env{Getenv: programtest.NoEnv}); err != nil {
 		t.Fatalf("replay: %v\n%s", err, stderr.String())
 	}
 	_, liveRest, _ := strings.Cut(live.String(), "\n")

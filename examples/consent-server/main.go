@@ -2,21 +2,28 @@
 // administrators: an "Add to Microsoft 365" button that starts admin consent
 // (step 1 of the admin guide), the consent callback, and troubleshooting pages
 // that explain every AADSTS error with consent.Diagnose: what it means, who
-// fixes it (the tenant admin, the user or the vendor) and how.
+// fixes it (the tenant admin, the user or the vendor) and how. After consent
+// the administrator verifies the integration live (step 3, verifynow.go):
+// they sign in with Microsoft and the app makes one Microsoft Graph call per
+// feature on their behalf.
 //
 // Against the demo tenant (nothing configured) the server plays Microsoft's
 // consent page itself, so the whole round trip works in a local browser:
 //
 //	go run ./examples/consent-server            # then open http://localhost:8080
 //
-// Against Microsoft, with the app registration's redirect URI pointing at this
-// server (for example http://localhost:8400/callback):
+// Against Microsoft, with the app registration's redirect URIs pointing at
+// this server: the consent callback (for example
+// http://localhost:8400/callback) and, on the same host, the verification
+// sign-in's /verify/callback (http://localhost:8400/verify/callback), both as
+// Web redirect URIs:
 //
 //	export M365KIT_CLIENT_ID=... M365KIT_CLIENT_SECRET=... M365KIT_REDIRECT_URL=http://localhost:8400/callback
 //	go run ./examples/consent-server
 //
 // Pages: / (the button; choice=all or mailbox, optional tenant), /consent/start,
-// the redirect URL's path (the callback), /troubleshooting and
+// the redirect URL's path (the callback), /verify/start?tenant=ID (Verify
+// now), /verify/callback, /verify (the live checks), /troubleshooting and
 // /troubleshooting?code=65004. Flags: -addr to listen on (default: the
 // redirect URL's host and port).
 package main
@@ -80,7 +87,7 @@ func newHandler(env setup.Env) (http.Handler, string, func(), error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, "", nil, err
 	}
-	s := &server{direct: env.BrowserReachesDemo, completed: map[string]*consent.Grant{}}
+	s := &server{direct: env.BrowserReachesDemo, completed: map[string]*consent.Grant{}, tenants: map[string]*consent.Grant{}}
 	closeFn := func() {}
 	clientID, redirect := "", ""
 	if cfg != nil {
@@ -117,6 +124,10 @@ func newHandler(env setup.Env) (http.Handler, string, func(), error) {
 	mux.Handle("GET /consent/start", s.start())
 	mux.Handle("GET "+callbackPath, s.flow.CallbackHandler(s.done))
 	mux.HandleFunc("GET /troubleshooting", s.troubleshooting)
+	if err := s.setUpLiveCheck(mux, cfg, redirect, env.BrowserReachesDemo); err != nil { // verifynow.go
+		closeFn()
+		return nil, "", nil, err
+	}
 	return mux, redirect, closeFn, nil
 }
 
@@ -125,8 +136,11 @@ type server struct {
 	demo   *m365test.Sandbox // nil against Microsoft
 	direct bool              // the browser reaches the demo's authority itself
 
+	liveCheck // the verification sign-in (verifynow.go)
+
 	mu        sync.Mutex
-	completed map[string]*consent.Grant // by Grant.Nonce; a real app records them with the tenant
+	completed map[string]*consent.Grant // by Grant.Nonce, for reloads of the callback
+	tenants   map[string]*consent.Grant // the latest by Grant.TenantID; a real app records them in its database
 }
 
 // start is the button's target: consent.Flow.StartHandler. In the demo the
@@ -168,7 +182,9 @@ var pages = template.Must(template.New("").Parse(`
 <style>body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;line-height:1.5}
 .button{display:inline-block;background:#2f2f2f;color:#fff;padding:.6rem 1rem;border-radius:4px;text-decoration:none}
 code{background:#f3f3f3;padding:0 .2rem}td,th{text-align:left;padding:.2rem .6rem;vertical-align:top}
-table{border-collapse:collapse}tr{border-bottom:1px solid #ddd}.yes{color:#107c10;font-weight:600}.no{color:#a4262c;font-weight:600}.codes td:last-child,.codes th:last-child{white-space:nowrap}</style></head><body>{{end}}
+table{border-collapse:collapse}tr{border-bottom:1px solid #ddd}.yes{color:#107c10;font-weight:600}.no{color:#a4262c;font-weight:600}.codes td:last-child,.codes th:last-child{white-space:nowrap}
+.call{white-space:nowrap}small{color:#444}
+button.link{background:none;border:0;padding:0;color:#0645ad;text-decoration:underline;cursor:pointer;font:inherit}</style></head><body>{{end}}
 {{define "home"}}{{template "top" "Add to Microsoft 365"}}
 <h1>Connect your Microsoft 365 organisation</h1>
 <p>A Global, Cloud Application or Application Administrator grants consent once for everyone in the organisation.
@@ -182,16 +198,20 @@ The app uses delegated permissions only: it acts for signed-in users and sees no
 <p><a href="/troubleshooting">Troubleshooting sign-in and consent errors</a></p></body></html>{{end}}
 {{define "granted"}}{{template "top" "Consent granted"}}
 <h1>Consent granted</h1>
-{{if .Reloaded}}<p role="status"><b>This consent was already recorded.</b> Reloading this page changes nothing; there is nothing more to do here.</p>{{end}}
-<p>Your organisation (tenant <code>{{.Grant.TenantID}}</code>) granted the app its permissions.
+{{if .Reloaded}}<p role="status"><b>This consent was already recorded.</b> Reloading this page changes nothing; continue with step 3 below.</p>{{end}}
+<p>Your organisation (tenant <code>{{.Grant.TenantID}}</code>) granted the app these permissions.
 {{if .Grant.Missing}}Some were not granted: the features that need them stay off.{{end}}</p>
-<h2>Step 3: verify the integration is working</h2>
-<table id="verification"><tr><th>Feature</th><th>Permissions</th><th>Granted</th><th>How to check</th></tr>
+<table id="granted"><tr><th>Feature</th><th>Permissions</th><th>Granted</th></tr>
 {{range .Rows}}<tr><td>{{.Title}}</td><td>{{range .Scopes}}<code>{{.}}</code> {{end}}</td>
-<td>{{if .Missing}}<span class="no">Not granted:</span> {{range .Missing}}<code>{{.}}</code> {{end}}{{else}}<span class="yes">Yes</span>{{end}}</td><td>{{.Check}}</td></tr>
+<td>{{if .Missing}}<span class="no">Not granted:</span> {{range .Missing}}<code>{{.}}</code> {{end}}{{else}}<span class="yes">Yes</span>{{end}}</td></tr>
 {{end}}</table>
-<p>The tenant counts as onboarded once one of its users has signed in. If a check fails, see <a href="/troubleshooting">troubleshooting</a>.</p>
-<p><a href="/">Back</a></p></body></html>{{end}}
+<h2>Step 3: verify the integration is working</h2>
+<p>Sign in with a Microsoft 365 account of your organisation, yours or a colleague's.
+The app then makes one live Microsoft Graph call per feature on that account's behalf
+(its profile, its calendars, the teams it joined, its inbox) and shows what each found, or why it failed and who can fix it.
+It only reads; nothing is changed.</p>
+<p><a class="button" id="verify-now" href="/verify/start?tenant={{.Grant.TenantID}}">Verify now: sign in with Microsoft</a></p>
+<p><a href="/troubleshooting">Troubleshooting</a> · <a href="/">Back</a></p></body></html>{{end}}
 {{define "failed"}}{{template "top" "Consent did not complete"}}
 <h1>Consent did not complete</h1>
 {{with .Diagnosis}}<p><b>{{if .Code}}AADSTS{{.Code}}{{else}}{{.GraphCode}}{{end}} {{.Name}}</b>: {{.Meaning}}</p>
@@ -240,9 +260,11 @@ func (s *server) home(w http.ResponseWriter, r *http.Request) {
 func (s *server) done(w http.ResponseWriter, r *http.Request, g *consent.Grant, err error) {
 	if err == nil {
 		// A real app records g.TenantID as "consented, unverified" here, and
-		// as onboarded once a user of the tenant has signed in (g.Confirm).
+		// as onboarded once a user of the tenant has signed in (g.Confirm,
+		// which the verification's sign-in calls).
 		s.mu.Lock()
 		s.completed[g.Nonce] = g
+		s.tenants[g.TenantID] = g
 		s.mu.Unlock()
 		render(w, http.StatusOK, "granted", grantedPage(g, false))
 		return

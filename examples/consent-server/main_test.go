@@ -15,13 +15,11 @@ import (
 	"github.com/m365kit/m365kit/m365test"
 )
 
-func noEnv(string) string { return "" }
-
 // newTestServer serves the consent app for the demo tenant d and returns a
 // client with a cookie jar, like a browser.
 func newTestServer(t *testing.T, d *m365test.Sandbox) (*httptest.Server, *http.Client) {
 	t.Helper()
-	h, _, closeFn, err := newHandler(setup.Env{Getenv: noEnv, Demo: d})
+	h, _, closeFn, err := newHandler(setup.Env{Getenv: programtest.NoEnv, Demo: d})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +134,7 @@ func TestTroubleshooting(t *testing.T) {
 func TestRunServesUntilStopped(t *testing.T) {
 	t.Parallel()
 	d := m365test.New(t)
-	env := setup.Env{Getenv: noEnv, Demo: d}
+	env := setup.Env{Getenv: programtest.NoEnv, Demo: d}
 	programtest.ServesUntilStopped(t, runEnv, env, "consent server on", "-addr", "127.0.0.1:0")
 	if err := runEnv(t.Context(), []string{"extra"}, new(bytes.Buffer), new(bytes.Buffer), env); err == nil {
 		t.Error("an extra argument was accepted")

@@ -25,7 +25,7 @@ func TestCallbackReload(t *testing.T) {
 	}
 
 	code, body := get(t, c, callback)
-	if code != http.StatusOK || !strings.Contains(body, "This consent was already recorded") || !strings.Contains(body, `id="verification"`) {
+	if code != http.StatusOK || !strings.Contains(body, "This consent was already recorded") || !strings.Contains(body, `id="verify-now"`) {
 		t.Errorf("reload: %d\n%s", code, body)
 	}
 

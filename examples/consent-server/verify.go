@@ -9,33 +9,23 @@ import (
 	"github.com/m365kit/m365kit/scopes"
 )
 
-// checks are step 3 of the administrator's guide, per feature: what to
-// look at once consent is granted.
-var checks = map[scopes.Feature]string{
-	scopes.SignIn:   `Users see "Sign in with Microsoft" on the login page and can sign in (or register).`,
-	scopes.Calendar: "Users see their Outlook calendars and events; the notetaker lists the meetings it will join.",
-	scopes.Teams:    "Users can share a clip to a Teams channel or chat and receive Teams notifications.",
-	scopes.Mail:     "Once a user turns on email sync in their profile, their recent emails appear (read-only).",
-}
-
-// verifyRow is one feature of the verification table.
-type verifyRow struct {
+// grantRow is one feature of the success page's table.
+type grantRow struct {
 	Title   string
 	Scopes  []string
 	Missing []string // the feature's permissions the grant lacks
-	Check   string
 }
 
 // grantedView is the data of the success page.
 type grantedView struct {
 	Grant    *consent.Grant
-	Rows     []verifyRow
+	Rows     []grantRow
 	Reloaded bool // the callback was loaded again after it succeeded
 }
 
 // grantedPage builds the success page: one row per feature the consent
-// asked for, its permissions, whether the grant covers them, and how to
-// check it works (guide step 3).
+// asked for, its permissions and whether the grant covers them; the page's
+// "Verify now" button then checks them live (verifynow.go).
 func grantedPage(g *consent.Grant, reloaded bool) grantedView {
 	v := grantedView{Grant: g, Reloaded: reloaded}
 	features := g.Features
@@ -43,7 +33,7 @@ func grantedPage(g *consent.Grant, reloaded bool) grantedView {
 		features = scopes.Features()
 	}
 	for _, f := range features {
-		row := verifyRow{Title: f.Title(), Check: checks[f]}
+		row := grantRow{Title: f.Title()}
 		for _, p := range scopes.Permissions(f) {
 			if p.Feature != f {
 				continue

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/m365kit/m365kit/examples/internal/programtest"
 	"github.com/m365kit/m365kit/examples/internal/setup"
 	"github.com/m365kit/m365kit/examples/internal/sqldb"
 	"github.com/m365kit/m365kit/graphtest"
@@ -17,8 +18,6 @@ import (
 
 // TestMain stops the PostgreSQL server the tests started, if any.
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
-
-func noEnv(string) string { return "" }
 
 func subjects(t *testing.T, dsn string) []string {
 	t.Helper()
@@ -67,7 +66,7 @@ func TestCRMSyncAndResumePostgres(t *testing.T) {
 
 func testCRMSyncAndResume(t *testing.T, dsn string) {
 	d := m365test.New(t)
-	env := setup.Env{Getenv: noEnv, Demo: d}
+	env := setup.Env{Getenv: programtest.NoEnv, Demo: d}
 	crm := writeCRM(t, "# customers", "", "fabrikam.com")
 	args := []string{"-once", "-crm", crm, "-db", dsn}
 
@@ -121,7 +120,7 @@ func TestExternalOnlyDefault(t *testing.T) {
 	d := m365test.New(t)
 	dsn := filepath.Join(t.TempDir(), "mail.db")
 	var out bytes.Buffer
-	if err := runEnv(t.Context(), []string{"-once", "-db", dsn}, &out, new(bytes.Buffer), setup.Env{Getenv: noEnv, Demo: d}); err != nil {
+	if err := runEnv(t.Context(), []string{"-once", "-db", dsn}, &out, new(bytes.Buffer), setup.Env{Getenv: programtest.NoEnv, Demo: d}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "people outside contoso.com") || !strings.Contains(out.String(), "internal") {
@@ -138,20 +137,12 @@ func TestBadInput(t *testing.T) {
 	t.Parallel()
 	bad := writeCRM(t, "fabrikam.com", "not an address@@", "")
 	empty := writeCRM(t, "# nothing")
-	for _, tt := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"-crm", bad}, bad + ":2"},
-		{[]string{"-crm", empty}, "no domains or addresses"},
-		{[]string{"-crm", filepath.Join(t.TempDir(), "missing.txt")}, "-crm"},
-		{[]string{"-interval", "1ms"}, "-interval"},
-		{[]string{"-db", " "}, "-db"},
-		{[]string{"x"}, `unexpected argument "x"`},
-	} {
-		err := runEnv(t.Context(), tt.args, new(bytes.Buffer), new(bytes.Buffer), setup.Env{Getenv: noEnv})
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("run %v: err = %v, want one containing %q", tt.args, err, tt.want)
-		}
-	}
+	programtest.RejectsArgs(t, runEnv, []programtest.BadArgs{
+		{Args: []string{"-crm", bad}, Want: bad + ":2"},
+		{Args: []string{"-crm", empty}, Want: "no domains or addresses"},
+		{Args: []string{"-crm", filepath.Join(t.TempDir(), "missing.txt")}, Want: "-crm"},
+		{Args: []string{"-interval", "1ms"}, Want: "-interval"},
+		{Args: []string{"-db", " "}, Want: "-db"},
+		{Args: []string{"x"}, Want: `unexpected argument "x"`},
+	})
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/m365kit/m365kit/examples/internal/programtest"
 	"github.com/m365kit/m365kit/examples/internal/setup"
 )
 
@@ -27,11 +28,11 @@ func TestRecordThenReplay(t *testing.T) {
 			args = append(args, "-pseudonymize")
 		}
 		var live bytes.Buffer
-		if err := runEnv(t.Context(), args, &live, new(bytes.Buffer), setup.Env{Getenv: noEnv}); err != nil {
+		if err := runEnv(t.Context(), args, &live, new(bytes.Buffer), setup.Env{Getenv: programtest.NoEnv}); err != nil {
 			t.Fatal(err)
 		}
 		var replayed, stderr bytes.Buffer
-		err := runEnv(t.Context(), []string{"-once", "-crm", crm, "-replay", tapes, "-db", filepath.Join(dir, "replay.db")}, &replayed, &stderr, setup.Env{Getenv: noEnv})
+		err := runEnv(t.Context(), []string{"-once", "-crm", crm, "-replay", tapes, "-db", filepath.Join(dir, "replay.db")}, &replayed, &stderr, setup.Env{Getenv: programtest.NoEnv})
 		if err != nil {
 			t.Fatalf("replay: %v\n%s", err, stderr.String())
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/m365kit/m365kit/examples/internal/programtest"
 	"github.com/m365kit/m365kit/examples/internal/setup"
 	"github.com/m365kit/m365kit/graphclient"
 	"github.com/m365kit/m365kit/graphtest"
@@ -23,15 +24,12 @@ import (
 	"github.com/m365kit/m365kit/scopes"
 )
 
-// noEnv is an environment with nothing configured: the demo.
-func noEnv(string) string { return "" }
-
 // runDemo runs the quickstart with args against d and decodes its -json
 // summary.
 func runDemo(t *testing.T, d *m365test.Sandbox, args ...string) (summary, string, error) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	err := runEnv(t.Context(), append([]string{"-json"}, args...), &stdout, &stderr, setup.Env{Getenv: noEnv, Demo: d})
+	err := runEnv(t.Context(), append([]string{"-json"}, args...), &stdout, &stderr, setup.Env{Getenv: programtest.NoEnv, Demo: d})
 	var s summary
 	if jerr := json.Unmarshal(stdout.Bytes(), &s); jerr != nil {
 		t.Fatalf("stdout is not one JSON summary: %v\n%s", jerr, stdout.String())
@@ -156,7 +154,7 @@ func TestQuickstartTextOutput(t *testing.T) {
 	t.Parallel()
 	d := m365test.New(t)
 	var stdout, stderr bytes.Buffer
-	if err := runEnv(t.Context(), []string{"-features", "calendar", "-days", "7"}, &stdout, &stderr, setup.Env{Getenv: noEnv, Demo: d}); err != nil {
+	if err := runEnv(t.Context(), []string{"-features", "calendar", "-days", "7"}, &stdout, &stderr, setup.Env{Getenv: programtest.NoEnv, Demo: d}); err != nil {
 		t.Fatalf("run: %v\n%s%s", err, stdout.String(), stderr.String())
 	}
 	out := stdout.String()

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/m365kit/m365kit/auth"
+	"github.com/m365kit/m365kit/examples/internal/programtest"
 	"github.com/m365kit/m365kit/examples/internal/setup"
 	"github.com/m365kit/m365kit/internal/browsertest"
 	"github.com/m365kit/m365kit/m365test"
@@ -37,7 +38,7 @@ func TestBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		d.App = app
-		if s, err = newServer(setup.Env{Getenv: noEnv, Demo: d, BrowserReachesDemo: true}); err != nil {
+		if s, err = newServer(setup.Env{Getenv: programtest.NoEnv, Demo: d, BrowserReachesDemo: true}); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(s.close)

@@ -18,8 +18,6 @@ import (
 	"github.com/m365kit/m365kit/m365test"
 )
 
-func noEnv(string) string { return "" }
-
 // browser is a TLS test server for the app and a client with a cookie jar
 // (the pending sign-in cookie is Secure, so the test speaks https).
 type browser struct {
@@ -31,7 +29,7 @@ type browser struct {
 
 func newBrowser(t *testing.T, d *m365test.Sandbox) *browser {
 	t.Helper()
-	s, err := newServer(setup.Env{Getenv: noEnv, Demo: d})
+	s, err := newServer(setup.Env{Getenv: programtest.NoEnv, Demo: d})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +156,7 @@ func TestBadIDTokenRefused(t *testing.T) {
 func TestRunServesUntilStopped(t *testing.T) {
 	t.Parallel()
 	d := m365test.New(t)
-	env := setup.Env{Getenv: noEnv, Demo: d}
+	env := setup.Env{Getenv: programtest.NoEnv, Demo: d}
 	programtest.ServesUntilStopped(t, runEnv, env, "sign-in server on", "-addr", "127.0.0.1:0")
 }
 

@@ -5,17 +5,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/m365kit/m365kit/examples/internal/programtest"
 	"github.com/m365kit/m365kit/examples/internal/setup"
 	"github.com/m365kit/m365kit/graphtest"
 	"github.com/m365kit/m365kit/m365test"
 )
 
-func noEnv(string) string { return "" }
-
 func TestShareToChannelAndChat(t *testing.T) {
 	t.Parallel()
 	d := m365test.New(t)
-	env := setup.Env{Getenv: noEnv, Demo: d}
+	env := setup.Env{Getenv: programtest.NoEnv, Demo: d}
 
 	var out bytes.Buffer
 	err := runEnv(t.Context(), []string{"-channel", "engineering/releases", "-title", "Churn risk", "-url", "https://app.example.com/clips/9", "-note", "Listen from 0:40"}, &out, new(bytes.Buffer), env)
@@ -53,7 +52,7 @@ func TestShareToChannelAndChat(t *testing.T) {
 func TestShareErrors(t *testing.T) {
 	t.Parallel()
 	d := m365test.New(t)
-	env := setup.Env{Getenv: noEnv, Demo: d}
+	env := setup.Env{Getenv: programtest.NoEnv, Demo: d}
 	tests := []struct {
 		args []string
 		want string

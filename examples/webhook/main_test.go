@@ -15,8 +15,6 @@ import (
 	"github.com/m365kit/m365kit/notify"
 )
 
-func noEnv(string) string { return "" }
-
 // output collects the program's output and lets the test wait for a line.
 type output struct {
 	mu      sync.Mutex
@@ -67,7 +65,9 @@ func start(t *testing.T, d *m365test.Sandbox, args ...string) (out *output, errc
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	out, errc = newOutput(), make(chan error, 1)
-	go func() { errc <- runEnv(ctx, args, out, new(bytes.Buffer), setup.Env{Getenv: noEnv, Demo: d}) }()
+	go func() {
+		errc <- runEnv(ctx, args, out, new(bytes.Buffer), setup.Env{Getenv: programtest.NoEnv, Demo: d})
+	}()
 	stop = func() error {
 		cancel()
 		return <-errc
@@ -157,24 +157,16 @@ func TestRenewsBeforeExpiry(t *testing.T) {
 func TestRunServesUntilStopped(t *testing.T) {
 	t.Parallel()
 	d := m365test.New(t)
-	programtest.ServesUntilStopped(t, runEnv, setup.Env{Getenv: noEnv, Demo: d}, "waiting for notifications")
+	programtest.ServesUntilStopped(t, runEnv, setup.Env{Getenv: programtest.NoEnv, Demo: d}, "waiting for notifications")
 }
 
 func TestBadFlags(t *testing.T) {
 	t.Parallel()
-	for _, tt := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"-days", "0"}, "-days 0"},
-		{[]string{"-renew-every", "0s"}, "-renew-every"},
-		{[]string{"-renew-within", "-1h"}, "-renew-within"},
-		{[]string{"-url", "http://example.com/hook"}, "-url"},
-		{[]string{"now"}, `unexpected argument "now"`},
-	} {
-		err := runEnv(t.Context(), tt.args, new(bytes.Buffer), new(bytes.Buffer), setup.Env{Getenv: noEnv})
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("run %v: err = %v, want one containing %q", tt.args, err, tt.want)
-		}
-	}
+	programtest.RejectsArgs(t, runEnv, []programtest.BadArgs{
+		{Args: []string{"-days", "0"}, Want: "-days 0"},
+		{Args: []string{"-renew-every", "0s"}, Want: "-renew-every"},
+		{Args: []string{"-renew-within", "-1h"}, Want: "-renew-within"},
+		{Args: []string{"-url", "http://example.com/hook"}, Want: "-url"},
+		{Args: []string{"now"}, Want: `unexpected argument "now"`},
+	})
 }

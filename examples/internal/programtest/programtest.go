@@ -4,11 +4,35 @@ package programtest
 import (
 	"bytes"
 	"context"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/m365kit/m365kit/examples/internal/setup"
 )
+
+// NoEnv is an environment with nothing configured: the programs run
+// against the demo tenant.
+func NoEnv(string) string { return "" }
+
+// BadArgs is a command line a program must refuse, and a part of the error
+// it must say (the flag or argument at fault).
+type BadArgs struct {
+	Args []string
+	Want string
+}
+
+// RejectsArgs runs program with each command line of tests in an empty
+// environment and requires an error containing its Want.
+func RejectsArgs(t *testing.T, program setup.Program, tests []BadArgs) {
+	t.Helper()
+	for _, tt := range tests {
+		err := program(t.Context(), tt.Args, new(bytes.Buffer), new(bytes.Buffer), setup.Env{Getenv: NoEnv})
+		if err == nil || !strings.Contains(err.Error(), tt.Want) {
+			t.Errorf("run %v: err = %v, want one containing %q", tt.Args, err, tt.Want)
+		}
+	}
+}
 
 // ServesUntilStopped runs a server program with args until it prints
 // marker on stdout (it is listening), then cancels its context and

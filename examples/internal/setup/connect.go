@@ -123,6 +123,18 @@ func (e Env) Connect(ctx context.Context, account string, features ...scopes.Fea
 	if err != nil {
 		return nil, err
 	}
+	name, addr, err := whoAmI(ctx, gc)
+	if err != nil {
+		return nil, err
+	}
+	return &Conn{Graph: gc, User: name + " <" + addr + ">", Domain: Domain(addr)}, nil
+}
+
+// whoAmI returns the signed-in user's display name and address (mail, or
+// the user principal name when the user has no mailbox).
+//
+// Graph API: GET /me?$select=displayName,mail,userPrincipalName
+func whoAmI(ctx context.Context, gc *graphclient.Client) (name, addr string, err error) {
 	var me struct {
 		DisplayName       string `json:"displayName"`
 		Mail              string `json:"mail"`
@@ -130,16 +142,16 @@ func (e Env) Connect(ctx context.Context, account string, features ...scopes.Fea
 	}
 	req, err := gc.NewRequest(ctx, "GET", "me?$select=displayName,mail,userPrincipalName", nil)
 	if err != nil {
-		return nil, err
+		return "", "", err
 	}
 	if _, err := gc.Do(req, &me); err != nil {
-		return nil, fmt.Errorf("GET /me: %w", err)
+		return "", "", fmt.Errorf("GET /me: %w", err)
 	}
-	addr := me.Mail
+	addr = me.Mail
 	if addr == "" {
 		addr = me.UserPrincipalName
 	}
-	return &Conn{Graph: gc, User: me.DisplayName + " <" + addr + ">", Domain: Domain(addr)}, nil
+	return me.DisplayName, addr, nil
 }
 
 // Domain returns the domain of an address, lower case, or "".

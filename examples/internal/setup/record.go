@@ -144,21 +144,9 @@ func (e Env) connectReplay(ctx context.Context, features ...scopes.Feature) (*Co
 	if err != nil {
 		return nil, err
 	}
-	var me struct {
-		DisplayName       string `json:"displayName"`
-		Mail              string `json:"mail"`
-		UserPrincipalName string `json:"userPrincipalName"`
-	}
-	req, err := gc.NewRequest(ctx, "GET", "me?$select=displayName,mail,userPrincipalName", nil)
+	name, addr, err := whoAmI(ctx, gc)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := gc.Do(req, &me); err != nil {
-		return nil, fmt.Errorf("GET /me: %w", err)
-	}
-	addr := me.Mail
-	if addr == "" {
-		addr = me.UserPrincipalName
-	}
-	return &Conn{Graph: gc, User: me.DisplayName + " <" + addr + "> (replayed)", Domain: Domain(addr)}, nil
+	return &Conn{Graph: gc, User: name + " <" + addr + "> (replayed)", Domain: Domain(addr)}, nil
 }
