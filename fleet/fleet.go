@@ -94,8 +94,9 @@ type Config struct {
 	// Graph requests a day).
 	SweepAfter time.Duration
 	// SweepInterval is how often the elected leader looks for such
-	// accounts and for calendar windows to slide (default
-	// DefaultSweepInterval).
+	// accounts, for calendar windows to slide and for subscriptions to
+	// renew (default DefaultSweepInterval; at least a second, River's
+	// shortest period for its periodic jobs' uniqueness).
 	SweepInterval time.Duration
 	// MaxAttempts is how many times a failing job runs before River
 	// discards it (default DefaultMaxAttempts). Snoozes for throttling
@@ -182,6 +183,10 @@ func New(cfg Config) (*Fleet, error) {
 		return nil, invalid(op, "Config.SweepAfter", "is negative")
 	case cfg.SweepInterval < 0:
 		return nil, invalid(op, "Config.SweepInterval", "is negative")
+	case cfg.SweepInterval != 0 && cfg.SweepInterval < time.Second:
+		// River refuses to insert a periodic job unique by a period
+		// under a second: the sweep, slide and renewal would never run.
+		return nil, invalid(op, "Config.SweepInterval", "is less than 1s")
 	case cfg.MaxAttempts < 0:
 		return nil, invalid(op, "Config.MaxAttempts", "is negative")
 	case cfg.PollInterval != 0 && cfg.PollInterval < 100*time.Millisecond:
