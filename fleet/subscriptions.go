@@ -259,6 +259,9 @@ func (w *subscribeWorker) Work(ctx context.Context, job *river.Job[subscribeArgs
 			return err
 		}
 	}
+	if err := f.db.inTx(ctx, func(tx *Tx) error { return f.unthrottleTx(ctx, tx, id) }); err != nil {
+		return err
+	}
 	f.m.job(ctx, job.Kind, action)
 	if action != "none" {
 		f.log.InfoContext(ctx, "fleet: subscription "+action+"d", "account", id, "resource", res)

@@ -104,6 +104,12 @@ type run struct {
 	requested int64 // the request counter when the job started
 	firstAt   int64 // when the oldest request it serves arrived (0: none)
 	pages     int
+	// resumed is set when the job continues a round that an earlier run
+	// began without handing over its counter (a retry after an error, a
+	// rescue after a crash): requests counted before this run started
+	// may have come after that round read Graph, so the round is
+	// followed by one more.
+	resumed bool
 }
 
 // errGone says the account was disconnected, disabled or parked while
@@ -151,6 +157,7 @@ func (f *Fleet) runSync(ctx context.Context, job *rivertype.JobRow, accountID, r
 		if err == nil {
 			c.complete = complete == 1
 			cur = &c
+			r.resumed = seen == nil && c.cursor != "" && !c.complete
 			return nil
 		}
 		if errors.Is(err, sql.ErrNoRows) {
@@ -378,7 +385,7 @@ func (f *Fleet) commit(ctx context.Context, r *run, c commitReq) (last bool, err
 		if err := f.q.completeTx(ctx, tx, r.job); err != nil {
 			return fmt.Errorf("complete job: %w", err)
 		}
-		moved := requested != r.requested
+		moved := requested != r.requested || (c.done && r.resumed)
 		if c.done {
 			served = r.firstAt
 			next := int64(0)

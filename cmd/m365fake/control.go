@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/m365kit/m365kit/graphtest"
 )
@@ -49,6 +50,8 @@ func (c *control) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			reqs[i].Header.Del("Cookie")
 		}
 		reply(w, reqs)
+	case "GET /deliveries":
+		reply(w, c.srv.Deliveries())
 	case "POST /requests/reset":
 		c.srv.ResetRequests()
 		reply(w, struct{}{})
@@ -71,6 +74,18 @@ func (c *control) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.srv.RevokeRefreshTokens(u)
 		c.srv.ExpireTokens(u)
 		reply(w, struct{}{})
+	case "POST /expire-tokens":
+		users := c.users(q.Get("user"), q.Get("tenant"))
+		if users == nil {
+			http.Error(w, "m365fake: no such user or tenant", http.StatusNotFound)
+			return
+		}
+		for _, u := range users {
+			c.srv.ExpireTokens(u)
+		}
+		reply(w, struct{}{})
+	case "GET /state":
+		c.state(w, q)
 	case "POST /withdraw-consent":
 		t := c.srv.Tenant(q.Get("tenant"))
 		if t == nil {
@@ -106,6 +121,80 @@ func (c *control) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.Error(w, "m365fake: unknown control request", http.StatusNotFound)
 	}
+}
+
+// users returns the user idOrUPN names, or every user of the tenant
+// (ID or domain) tenant names; nil when neither names one.
+func (c *control) users(idOrUPN, tenant string) []*graphtest.User {
+	if idOrUPN != "" {
+		if u := c.user(idOrUPN); u != nil {
+			return []*graphtest.User{u}
+		}
+		return nil
+	}
+	if t := c.srv.Tenant(tenant); tenant != "" && t != nil {
+		return t.Users()
+	}
+	return nil
+}
+
+// stateEvent and stateMessage are a user's items as GET /state lists them.
+type stateEvent struct {
+	ID, Subject string
+	Start, End  time.Time
+}
+
+type stateMessage struct {
+	ID, Subject string
+	IsRead      bool
+}
+
+// state answers GET /state?user=UPN|ID&start=RFC3339&end=RFC3339&folder=F:
+// the events of the user's calendar view of [start, end) (instances, no
+// series masters, as calendarView lists them) and the messages of folder
+// (default inbox), so a test can compare what it synced with the truth.
+func (c *control) state(w http.ResponseWriter, q map[string][]string) {
+	get := func(k string) string {
+		if v := q[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	u := c.user(get("user"))
+	start, err1 := time.Parse(time.RFC3339, get("start"))
+	end, err2 := time.Parse(time.RFC3339, get("end"))
+	switch {
+	case u == nil:
+		http.Error(w, "m365fake: no such user", http.StatusNotFound)
+		return
+	case err1 != nil || err2 != nil || !end.After(start):
+		http.Error(w, "m365fake: start and end must be RFC 3339 times, end after start", http.StatusBadRequest)
+		return
+	}
+	folder := get("folder")
+	if folder == "" {
+		folder = "inbox"
+	}
+	out := struct {
+		Events   []stateEvent
+		Messages []stateMessage
+	}{Events: []stateEvent{}, Messages: []stateMessage{}}
+	for _, e := range u.Events() {
+		if e.Type == "seriesMaster" {
+			continue
+		}
+		in := e.Start.Before(end) && e.End.After(start)
+		if e.End.Equal(e.Start) {
+			in = !e.Start.Before(start) && e.Start.Before(end)
+		}
+		if in {
+			out.Events = append(out.Events, stateEvent{ID: e.ID, Subject: e.Subject, Start: e.Start.UTC(), End: e.End.UTC()})
+		}
+	}
+	for _, m := range u.Messages(folder) {
+		out.Messages = append(out.Messages, stateMessage{ID: m.ID, Subject: m.Subject, IsRead: m.IsRead})
+	}
+	reply(w, out)
 }
 
 // user finds a user by object ID or user principal name in any tenant.

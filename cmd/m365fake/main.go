@@ -54,9 +54,16 @@
 //	                                  names; Authorization and Cookie removed); UserID, Time, End and InFlight show
 //	                                  each account's concurrent requests
 //	POST /requests/reset              forget the log
+//	GET  /deliveries                  every POST to a notification URL (graphtest.Delivery): validations,
+//	                                  notifications and their retries, with the answer and whether it counted
 //	POST /churn?n=K                   K random changes to generated users' data (graphtest.Change list); notifications follow
 //	POST /revoke?user=UPN|ID          revoke the user's refresh tokens and expire their access tokens
 //	POST /withdraw-consent?tenant=ID|DOMAIN  withdraw the tenant's consent to the app
+//	POST /expire-tokens?user=UPN|ID   expire the access tokens issued for the user (or for every user of
+//	     /expire-tokens?tenant=ID|DOMAIN  the tenant), as their lifetime passing would: the next request refreshes
+//	GET  /state?user=UPN|ID&start=T&end=T&folder=F  the truth to compare a sync with: the user's events in the
+//	                                  calendar view of [start, end) (RFC 3339; instances, no series masters) and the
+//	                                  messages of folder (default inbox), with ID, Subject, Start, End / IsRead
 //	POST /chaos?throttle=R&unavailable=R&drop=R&retry_after=S&seed=S  replace the fault rates (all zero: off)
 package main
 

@@ -10,12 +10,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/m365kit/m365kit/auth"
 	"github.com/m365kit/m365kit/graphclient"
@@ -306,6 +309,49 @@ func TestGeneratedTenantsFromAnotherProcess(t *testing.T) {
 	get(t, f.graph(t, app, a, scopes.Mail), "me/mailFolders/inbox/messages?$top=50", &msgs)
 	if len(msgs.Value) != 6 {
 		t.Errorf("%s's Inbox holds %d messages, want 6", plain[0].UPN, len(msgs.Value))
+	}
+
+	// GET /state lists what Graph lists: the calendar view of a window,
+	// the Inbox.
+	start, end := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -3), time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 20)
+	var state struct {
+		Events   []struct{ ID string }
+		Messages []struct{ ID string }
+	}
+	f.control(t, http.MethodGet, "/state?"+url.Values{"user": {plain[0].UPN}, "start": {start.Format(time.RFC3339)}, "end": {end.Format(time.RFC3339)}}.Encode(), &state)
+	var view struct {
+		Value []struct{ ID string } `json:"value"`
+	}
+	get(t, f.graph(t, app, a, scopes.Calendar), "me/calendarView?$top=500&$select=id&startDateTime="+start.Format(time.RFC3339)+"&endDateTime="+end.Format(time.RFC3339), &view)
+	ids := func(items []struct{ ID string }) []string {
+		var out []string
+		for _, it := range items {
+			out = append(out, it.ID)
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got, want := ids(state.Events), ids(view.Value); len(want) == 0 || !slices.Equal(got, want) {
+		t.Errorf("GET /state events %v, calendarView %v", got, want)
+	}
+	if len(state.Messages) != 6 {
+		t.Errorf("GET /state lists %d messages, want 6", len(state.Messages))
+	}
+	for _, q := range []string{"user=nobody@example.com&start=2026-01-01T00:00:00Z&end=2026-01-02T00:00:00Z", "user=" + plain[0].UPN + "&start=yesterday&end=today"} {
+		resp, err := http.Get(f.settings["control"] + "/state?" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Errorf("GET /state?%s: %s, want an error", q, resp.Status)
+		}
+	}
+
+	var deliveries []graphtest.Delivery
+	f.control(t, http.MethodGet, "/deliveries", &deliveries)
+	if len(deliveries) != 0 {
+		t.Errorf("deliveries without a subscription: %+v", deliveries)
 	}
 
 	var changes []graphtest.Change
