@@ -7,13 +7,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/m365kit/m365kit/graphtest"
 )
@@ -173,37 +170,4 @@ func (l *logRecorder) count(prefix string) int {
 		}
 	}
 	return n
-}
-
-// On PostgreSQL too, a page the sink refuses (with an error, or by
-// panicking) is rolled back with everything it wrote, and the job
-// retries until the stored data equals the fake's.
-func TestSinkFailureRollsBackPostgres(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name string
-		arm  func(s *testSink)
-	}{
-		{"error", func(s *testSink) { s.failNext.Store(1) }},
-		{"panic", func(s *testSink) { s.panicNext.Store(1) }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			e := newEnv(t, true, nil)
-			id := e.signIn(t, e.demo.Adele)
-			tc.arm(e.sink)
-			e.start(t)
-			e.connect(t, Account{ID: id, Features: calendarOnly})
-			if got := e.sink.applied.Load(); got < 2 {
-				t.Errorf("sink called %d times, want the refused page and its retry", got)
-			}
-			stored := e.storedEvents(t, id)
-			if slices.Contains(stored, markerID) {
-				t.Error("the refused page's write was committed")
-			}
-			if diff := cmp.Diff(e.fakeEvents(t, id, Account{ID: id, Features: calendarOnly}), stored); diff != "" {
-				t.Errorf("(-fake +stored):\n%s", diff)
-			}
-		})
-	}
 }

@@ -176,19 +176,23 @@ func TestThrottlingSnoozes(t *testing.T) {
 }
 
 // A sink error or panic rolls the page back (its writes and its cursor)
-// and the job retries.
+// and the job retries until the stored data equals the fake's, on SQLite
+// and PostgreSQL.
 func TestSinkFailureRollsBack(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name string
-		arm  func(s *testSink)
+		name     string
+		postgres bool
+		arm      func(s *testSink)
 	}{
-		{"error", func(s *testSink) { s.failNext.Store(1) }},
-		{"panic", func(s *testSink) { s.panicNext.Store(1) }},
+		{"sqlite/error", false, func(s *testSink) { s.failNext.Store(1) }},
+		{"sqlite/panic", false, func(s *testSink) { s.panicNext.Store(1) }},
+		{"postgres/error", true, func(s *testSink) { s.failNext.Store(1) }},
+		{"postgres/panic", true, func(s *testSink) { s.panicNext.Store(1) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, false, nil)
+			e := newEnv(t, tc.postgres, nil)
 			id := e.signIn(t, e.demo.Adele)
 			tc.arm(e.sink)
 			e.start(t)

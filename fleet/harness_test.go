@@ -373,7 +373,13 @@ func (e *env) storedMessages(t *testing.T, account, folder string) []string {
 
 func (e *env) ids(t *testing.T, q string, args ...any) []string {
 	t.Helper()
-	rows, err := e.db.query(t.Context(), q, args...)
+	return queryIDs(t, e.db, q, args...)
+}
+
+// queryIDs runs q on db and returns the first column of its rows, sorted.
+func queryIDs(t *testing.T, db Database, q string, args ...any) []string {
+	t.Helper()
+	rows, err := db.query(t.Context(), q, args...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -199,24 +199,7 @@ func (e *benchEnv) fakeCalendar(t *testing.T, accountID string) []string {
 
 func (e *benchEnv) storedIDs(t *testing.T, q string, args ...any) []string {
 	t.Helper()
-	rows, err := e.db.query(t.Context(), q, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, id)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(out)
-	return out
+	return queryIDs(t, e.db, q, args...)
 }
 
 // A SweepInterval under a second is refused: River refuses a periodic
