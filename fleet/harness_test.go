@@ -399,10 +399,12 @@ func queryIDs(t *testing.T, db Database, q string, args ...any) []string {
 	return out
 }
 
-// gate is a transport that can hold the next calendar delta request
-// until released, so a test can act while a sync job is running.
+// gate is a transport that can hold the next request match accepts (by
+// default a calendarView request: a calendar sync job running) until
+// released, so a test can act while it waits.
 type gate struct {
-	base http.RoundTripper
+	base  http.RoundTripper
+	match func(*http.Request) bool // nil: a calendarView request
 
 	mu      sync.Mutex
 	armed   bool
@@ -422,7 +424,11 @@ func (g *gate) arm() (entered <-chan struct{}, release func()) {
 }
 
 func (g *gate) RoundTrip(req *http.Request) (*http.Response, error) {
-	if strings.Contains(req.URL.Path, "calendarView") {
+	matches := strings.Contains(req.URL.Path, "calendarView")
+	if g.match != nil {
+		matches = g.match(req)
+	}
+	if matches {
 		g.mu.Lock()
 		armed, entered, release := g.armed, g.entered, g.release
 		g.armed = false

@@ -124,7 +124,7 @@ func TestSubscriptionWeek(t *testing.T) {
 type weekEnv struct {
 	*env
 	hook *lossyHook
-	hold *createHold
+	hold *gate // holds subscription creations (POST /subscriptions)
 }
 
 // newWeekEnv builds an env with the week's scaled durations, its webhook
@@ -142,7 +142,9 @@ func newWeekEnv(t *testing.T, postgres bool, day time.Duration) *weekEnv {
 		c.SweepAfter = weekSweepAfter(day)
 		c.SweepInterval = weekSweepInterval
 		hc := *c.HTTPClient
-		we.hold = &createHold{base: hc.Transport}
+		we.hold = &gate{base: hc.Transport, match: func(req *http.Request) bool {
+			return req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/subscriptions")
+		}}
 		hc.Transport = we.hold
 		c.HTTPClient = &hc
 	})
@@ -208,45 +210,6 @@ func (l *lossyHook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		l.forwarded.Add(1)
 	}
 	(*p).ServeHTTP(w, r)
-}
-
-// createHold is a transport that can hold the next subscription
-// creation (POST /subscriptions) until released.
-type createHold struct {
-	base http.RoundTripper
-
-	mu      sync.Mutex
-	armed   bool
-	entered chan struct{}
-	release chan struct{}
-}
-
-// arm makes the next creation wait; entered is closed when it arrives.
-func (h *createHold) arm() (entered <-chan struct{}, release func()) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.armed = true
-	h.entered, h.release = make(chan struct{}), make(chan struct{})
-	rel := h.release
-	return h.entered, sync.OnceFunc(func() { close(rel) })
-}
-
-func (h *createHold) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/subscriptions") {
-		h.mu.Lock()
-		armed, entered, release := h.armed, h.entered, h.release
-		h.armed = false
-		h.mu.Unlock()
-		if armed {
-			close(entered)
-			select {
-			case <-release:
-			case <-req.Context().Done():
-				return nil, req.Context().Err()
-			}
-		}
-	}
-	return h.base.RoundTrip(req)
 }
 
 // expiryWatch samples the fake's subscriptions of connected accounts
