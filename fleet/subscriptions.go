@@ -171,7 +171,7 @@ func (f *Fleet) manager(accountID string, features []scopes.Feature) (*notify.Ma
 	if err != nil {
 		return nil, err
 	}
-	return notify.NewManager(gc, notify.Config{Store: f.reg, Owner: accountID, MaxLifetime: f.lifetimes})
+	return notify.NewManager(gc, notify.Config{Store: f.reg, Owner: accountID, MaxLifetime: f.lifetimes, Margin: lifetimeMargin})
 }
 
 type subscribeWorker struct {

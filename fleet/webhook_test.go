@@ -194,7 +194,9 @@ func TestRenewal(t *testing.T) {
 	t.Parallel()
 	e := withWebhookConfig(t, func(c *Config) {
 		c.SubscriptionLifetime = map[notify.Kind]time.Duration{notify.KindEvents: 3 * time.Hour, notify.KindMessages: 3 * time.Hour}
-		c.RenewBefore = 2*time.Hour + 59*time.Minute // every subscription is due at once
+		// Every subscription is due once a millisecond old: fleet asks
+		// for 3 hours less its 15-minute margin.
+		c.RenewBefore = 3*time.Hour - lifetimeMargin - time.Millisecond
 	})
 	e.start(t)
 	ctx := t.Context()
