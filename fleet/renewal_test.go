@@ -2,11 +2,14 @@ package fleet
 
 import (
 	"errors"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/m365kit/m365kit/graphclient"
+	"github.com/m365kit/m365kit/graphtest"
 	"github.com/m365kit/m365kit/notify"
 )
 
@@ -46,4 +49,129 @@ func TestRenewBeforeEffectiveLifetime(t *testing.T) {
 			t.Errorf("%s: New: %v, want an invalid-input error naming %s and saying %s", c.name, err, c.input, c.says)
 		}
 	}
+}
+
+// A reauthorizationRequired that arrives while a renewal of the same
+// subscription is between its PATCH (Graph has renewed it) and the save
+// of its registration is not lost: the subscription is renewed once more
+// at once, not left paused at Graph until its next due renewal. The
+// renewal is held at that point, first when the leader's look found it
+// due, then when an earlier reauthorizationRequired asked for it.
+func TestReauthorizationDuringRenewal(t *testing.T) {
+	t.Parallel()
+	for _, postgres := range []bool{false, true} {
+		t.Run(dbName(postgres), func(t *testing.T) {
+			t.Parallel()
+			testReauthorizationDuringRenewal(t, postgres)
+		})
+	}
+}
+
+func testReauthorizationDuringRenewal(t *testing.T, postgres bool) {
+	hold := &renewHold{}
+	e := withWebhookOn(t, postgres, func(c *Config) {
+		c.SubscriptionLifetime = map[notify.Kind]time.Duration{notify.KindEvents: 3 * time.Hour, notify.KindMessages: 3 * time.Hour}
+		// Due once a millisecond old, so the leader's look renews it.
+		c.RenewBefore = 3*time.Hour - lifetimeMargin - time.Millisecond
+		hc := *c.HTTPClient
+		hold.base = hc.Transport
+		hc.Transport = hold
+		c.HTTPClient = &hc
+	})
+	e.start(t)
+	ctx := t.Context()
+	id := e.signIn(t, e.demo.Adele)
+	e.connect(t, Account{ID: id, Features: calendarOnly})
+	waitFor(t, "subscribed", func() bool { return e.registered(t, id) == 1 && e.idle(t) && e.subscribeIdle(t) })
+	res := notify.Events().Resource
+	for _, trigger := range []struct {
+		name  string
+		renew func(sub graphtest.Subscription)
+	}{
+		{"the leader's look", func(graphtest.Subscription) {
+			if err := (&renewWorker{f: e.f}).Work(ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"reauthorizationRequired", func(sub graphtest.Subscription) {
+			if err := e.srv.SendLifecycle(sub.ID, notify.ReauthorizationRequired); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		sub, ok := liveSubscriptions(e.srv, e.demo.Adele)[res]
+		if !ok || sub.NeedsReauthorization {
+			t.Fatalf("%s: no live, authorized subscription to start from: %+v", trigger.name, sub)
+		}
+		entered, release := hold.arm()
+		trigger.renew(sub)
+		select {
+		case <-entered:
+		case <-time.After(time.Minute):
+			release()
+			t.Fatalf("%s: no renewal reached Graph", trigger.name)
+		}
+		// Graph has renewed the subscription; its answer is held. The
+		// event pauses it again.
+		err := e.srv.SendLifecycle(sub.ID, notify.ReauthorizationRequired)
+		release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "no subscription job", func() bool { return e.subscribeIdle(t) })
+		got, ok := liveSubscriptions(e.srv, e.demo.Adele)[res]
+		switch {
+		case !ok || got.ID != sub.ID:
+			t.Errorf("%s: subscription %s replaced by %+v, want it renewed", trigger.name, sub.ID, got)
+		case got.NeedsReauthorization:
+			t.Errorf("%s: the reauthorizationRequired that arrived during the renewal was lost: the subscription stays paused (renewed %d times, was %d)",
+				trigger.name, got.Renewed, sub.Renewed)
+		case got.Renewed != sub.Renewed+2:
+			t.Errorf("%s: renewed %d times, want 2 (the held renewal, one after the event)", trigger.name, got.Renewed-sub.Renewed)
+		}
+	}
+}
+
+// renewHold is a transport that can hold the answer to the next
+// subscription renewal (PATCH /subscriptions/{id}) once Graph has
+// applied it, until released.
+type renewHold struct {
+	base http.RoundTripper
+
+	mu      sync.Mutex
+	armed   bool
+	entered chan struct{}
+	release chan struct{}
+}
+
+// arm holds the next renewal's answer; entered is closed when it
+// arrives.
+func (h *renewHold) arm() (entered <-chan struct{}, release func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.armed = true
+	h.entered, h.release = make(chan struct{}), make(chan struct{})
+	rel := h.release
+	return h.entered, sync.OnceFunc(func() { close(rel) })
+}
+
+func (h *renewHold) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := h.base.RoundTrip(req)
+	if err != nil || req.Method != http.MethodPatch || !strings.Contains(req.URL.Path, "/subscriptions/") {
+		return resp, err
+	}
+	h.mu.Lock()
+	armed, entered, release := h.armed, h.entered, h.release
+	h.armed = false
+	h.mu.Unlock()
+	if armed {
+		close(entered)
+		select {
+		case <-release:
+		case <-req.Context().Done():
+			resp.Body.Close()
+			return nil, req.Context().Err()
+		}
+	}
+	return resp, nil
 }

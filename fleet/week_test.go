@@ -572,8 +572,9 @@ func testSubscriptionWeek(t *testing.T, postgres bool) {
 				})
 				sub = liveSubscriptions(e.srv, alex.user)[res]
 			}
-			// No renewal of it runs now (one that had already renewed
-			// would clear the flag the event sets), and none is due.
+			// No renewal of it runs now (the event's job would be
+			// skipped as its duplicate, the renewal then served by that
+			// job's follow-up), and none is due.
 			waitFor(t, "no subscription job of Alex", func() bool {
 				return e.jobCount(t, alex.account.ID, "fleet.subscribe", "", weekActiveStates...) == 0
 			})
