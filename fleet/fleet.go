@@ -101,8 +101,8 @@ type Config struct {
 	SweepAfter time.Duration
 	// SweepInterval is how often the elected leader looks for such
 	// accounts, for calendar windows to slide and for subscriptions to
-	// renew (default DefaultSweepInterval; at least a second, River's
-	// shortest period for its periodic jobs' uniqueness).
+	// renew (default DefaultSweepInterval; at least a second: looking
+	// more often only loads the database).
 	SweepInterval time.Duration
 	// MaxAttempts is how many times a failing job runs before River
 	// discards it (default DefaultMaxAttempts). Snoozes for throttling
@@ -194,8 +194,8 @@ func New(cfg Config) (*Fleet, error) {
 	case cfg.SweepInterval < 0:
 		return nil, invalid(op, "Config.SweepInterval", "is negative")
 	case cfg.SweepInterval != 0 && cfg.SweepInterval < time.Second:
-		// River refuses to insert a periodic job unique by a period
-		// under a second: the sweep, slide and renewal would never run.
+		// Each look queries the accounts, cursors and subscriptions:
+		// more than one a second only loads the database.
 		return nil, invalid(op, "Config.SweepInterval", "is less than 1s")
 	case cfg.MaxAttempts < 0:
 		return nil, invalid(op, "Config.MaxAttempts", "is negative")

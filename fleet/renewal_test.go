@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river/rivertype"
+
 	"github.com/m365kit/m365kit/graphclient"
 	"github.com/m365kit/m365kit/graphtest"
 	"github.com/m365kit/m365kit/notify"
@@ -174,4 +176,52 @@ func (h *renewHold) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	return resp, nil
+}
+
+// A periodic run built late, past a period boundary, does not make the
+// next run, built on time, a duplicate; a run queued while the previous
+// one waits is. (River keys a run unique by period by the time it builds
+// it; the explicit ScheduledAt stands for that time here.)
+func TestPeriodicRunAfterALateOne(t *testing.T) {
+	t.Parallel()
+	for _, postgres := range []bool{false, true} {
+		t.Run(dbName(postgres), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, postgres, nil)
+			ctx := t.Context()
+			every := e.f.sweepInterval
+			boundary := time.Now().Add(-3 * every).Truncate(every)
+			insert := func(builtAt time.Time) *rivertype.JobInsertResult {
+				t.Helper()
+				opts := *periodicOpts()
+				opts.ScheduledAt = builtAt
+				var res *rivertype.JobInsertResult
+				if err := e.db.inTx(ctx, func(tx *Tx) error {
+					var err error
+					res, err = e.f.q.insertTx(ctx, tx, sweepArgs{}, &opts)
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				return res
+			}
+			// Due 5 ms before the boundary, built 15 ms late; it ran.
+			late := insert(boundary.Add(10 * time.Millisecond))
+			if late.UniqueSkippedAsDuplicate {
+				t.Fatal("the first run was skipped")
+			}
+			if err := e.db.inTx(ctx, func(tx *Tx) error {
+				_, err := tx.Exec(ctx, `UPDATE river_job SET state = 'completed', finalized_at = created_at WHERE id = $1`, late.Job.ID)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if next := insert(boundary.Add(every - 5*time.Millisecond)); next.UniqueSkippedAsDuplicate {
+				t.Errorf("the run after a late one, built on time %v later, was skipped as its duplicate: the sweep runs an interval late", every-15*time.Millisecond)
+			}
+			if again := insert(boundary.Add(2*every - 5*time.Millisecond)); !again.UniqueSkippedAsDuplicate {
+				t.Error("a run was queued while the previous one still waited")
+			}
+		})
+	}
 }
