@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/m365kit/m365kit/graphclient"
@@ -223,5 +224,94 @@ func TestPeriodicRunAfterALateOne(t *testing.T) {
 				t.Error("a run was queued while the previous one still waited")
 			}
 		})
+	}
+}
+
+// Once a revoked account is parked, none of its jobs that were still
+// queued, retryable or scheduled makes a token request, whatever their
+// kind (each reads the status before it asks for a token), and nothing
+// queues more: the sweep, the renewal look and RequestSync skip it.
+// Only the jobs that were already running when the first one failed may
+// each have made one.
+func TestParkedAccountRequestsNoToken(t *testing.T) {
+	t.Parallel()
+	for _, postgres := range []bool{false, true} {
+		t.Run(dbName(postgres), func(t *testing.T) {
+			t.Parallel()
+			testParkedAccountRequestsNoToken(t, postgres)
+		})
+	}
+}
+
+func testParkedAccountRequestsNoToken(t *testing.T, postgres bool) {
+	e := withWebhookOn(t, postgres, nil)
+	e.start(t)
+	ctx := t.Context()
+	diego := e.demo.Diego
+	id := e.signIn(t, diego)
+	// requests counts Diego's token requests in the fake's log from
+	// entry from on, and his Graph requests.
+	requests := func(from int) (tokens, graph int) {
+		for _, r := range e.srv.Requests()[from:] {
+			switch {
+			case r.UserID != diego.ID:
+			case r.Host == graphtest.LoginHost && strings.HasSuffix(r.Path, "/oauth2/v2.0/token"):
+				tokens++
+			case r.Host == graphtest.GraphHost:
+				graph++
+			}
+		}
+		return tokens, graph
+	}
+
+	// Revoked before the first sync: each sync and subscription job of
+	// the calendar and two folders needs a new token, and fails.
+	e.expireStored(t, id)
+	e.srv.RevokeRefreshTokens(diego)
+	revoked := len(e.srv.Requests())
+	a := Account{ID: id, Features: both, MailFolders: []string{"Inbox", "SentItems"}}
+	if err := e.f.Connect(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "needs sign-in", func() bool { return e.status(t, id) == StatusNeedsSignIn })
+	waitFor(t, "idle", func() bool { return e.idle(t) && e.subscribeIdle(t) })
+	parked := len(e.srv.Requests())
+	jobs := 2 * len(a.resources())
+	n, _ := requests(revoked)
+	if n < 1 || n > jobs {
+		t.Errorf("%d token requests until the account was parked, want 1 to %d (at most one per job running at once)", n, jobs)
+	}
+	t.Logf("%d token request(s) until the account was parked (%d jobs queued at once; concurrent ones in a process share one)", n, jobs)
+
+	// Jobs of every kind that were queued before the park (or waited
+	// for a retry) run now.
+	for _, args := range []river.JobArgs{
+		calendarArgs{Account: id, Reason: "request"},
+		mailArgs{Account: id, Folder: "Inbox", Reason: "request"},
+		subscribeArgs{Account: id, Resource: resCalendar, Reason: notify.ReauthorizationRequired},
+		// The deletion of a subscription of a folder the account no
+		// longer syncs, queued by an earlier Connect.
+		unsubscribeArgs{Account: id, Features: a.Features, Subscriptions: []string{"a-dropped-folders-subscription"}},
+	} {
+		if err := e.db.inTx(ctx, func(tx *Tx) error {
+			_, err := e.f.q.insertTx(ctx, tx, args, nil)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.f.RequestSync(ctx, id); err == nil {
+		t.Error("RequestSync of a parked account succeeded")
+	}
+	e.sweep(t, -time.Hour)
+	if err := (&renewWorker{f: e.f}).Work(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "idle", func() bool { return e.idle(t) && e.subscribeIdle(t) })
+	if tokens, graph := requests(parked); tokens != 0 || graph != 0 {
+		t.Errorf("the parked account made %d token requests and %d Graph requests, want none", tokens, graph)
+	}
+	if st := e.status(t, id); st != StatusNeedsSignIn {
+		t.Errorf("status %s, want %s", st, StatusNeedsSignIn)
 	}
 }

@@ -330,6 +330,20 @@ type unsubscribeWorker struct {
 }
 
 func (w *unsubscribeWorker) Work(ctx context.Context, job *river.Job[unsubscribeArgs]) error {
+	// A parked account's tokens are known not to work: a deletion queued
+	// before the park (or waiting for a retry) would only make one more
+	// token request. The subscriptions expire at Graph; their
+	// registrations are gone, so their notifications are refused
+	// meanwhile. A disconnected (unknown) or disabled account's tokens
+	// may still work: those deletions go ahead.
+	st, err := w.f.Account(ctx, job.Args.Account)
+	if err != nil && !errors.Is(err, ErrUnknownAccount) {
+		return err
+	}
+	if st != nil && (st.Status == StatusNeedsSignIn || st.Status == StatusConsentMissing) {
+		w.f.m.job(ctx, job.Kind, "skipped")
+		return nil
+	}
 	m, err := w.f.manager(job.Args.Account, job.Args.Features)
 	if err != nil {
 		return river.JobCancel(err)
