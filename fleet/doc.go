@@ -115,7 +115,11 @@
 //     reason) or StatusConsentMissing (with the permissions), the job is
 //     cancelled, its registrations are forgotten (their notifications are
 //     refused; the subscriptions expire at Graph), and nothing is
-//     scheduled for it, by the sweep or anyone, until Connect.
+//     scheduled for it, by the sweep or anyone, until Connect. Its jobs
+//     still queued read the status and end without asking for a token;
+//     those already running (its other resources, its subscriptions) get
+//     the refusal the first one got in the same process: one token
+//     request per process.
 //   - The Sink returns an error or panics: the transaction rolls back,
 //     nothing of the page is stored, and the job retries with back-off.
 //   - Graph drops the delta state twice in one round: the cursor is

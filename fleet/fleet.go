@@ -162,6 +162,7 @@ type Fleet struct {
 	reg      registry
 	hook     *notify.Handler
 	intake   combiner
+	denied   denials // sign-in and consent errors of token requests
 
 	notifyURL   string
 	renewBefore time.Duration

@@ -167,9 +167,10 @@ func (f *Fleet) addSubscriptionWorkers(workers *river.Workers) {
 	river.AddWorker(workers, &renewWorker{f: f})
 }
 
-// manager returns the notify.Manager of an account.
-func (f *Fleet) manager(accountID string, features []scopes.Feature) (*notify.Manager, error) {
-	gc, err := f.graph(accountID, features)
+// manager returns the notify.Manager of an account connected at
+// connected.
+func (f *Fleet) manager(accountID string, connected time.Time, features []scopes.Feature) (*notify.Manager, error) {
+	gc, err := f.graph(accountID, connected, features)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +203,7 @@ func (w *subscribeWorker) Work(ctx context.Context, job *river.Job[subscribeArgs
 	if err != nil {
 		return err
 	}
-	m, err := f.manager(id, st.Features)
+	m, err := f.manager(id, st.Connected, st.Features)
 	if err != nil {
 		return river.JobCancel(err)
 	}
@@ -344,7 +345,11 @@ func (w *unsubscribeWorker) Work(ctx context.Context, job *river.Job[unsubscribe
 		w.f.m.job(ctx, job.Kind, "skipped")
 		return nil
 	}
-	m, err := w.f.manager(job.Args.Account, job.Args.Features)
+	var connected time.Time
+	if st != nil {
+		connected = st.Connected
+	}
+	m, err := w.f.manager(job.Args.Account, connected, job.Args.Features)
 	if err != nil {
 		return river.JobCancel(err)
 	}
