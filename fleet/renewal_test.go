@@ -85,6 +85,8 @@ func testReauthorizationDuringRenewal(t *testing.T, postgres bool) {
 	ctx := t.Context()
 	id := e.signIn(t, e.demo.Adele)
 	e.connect(t, Account{ID: id, Features: calendarOnly})
+	// The elected leader's first look (on start) would renew it too.
+	e.leaderLooked(t)
 	waitFor(t, "subscribed", func() bool { return e.registered(t, id) == 1 && e.idle(t) && e.subscribeIdle(t) })
 	res := notify.Events().Resource
 	for _, trigger := range []struct {
@@ -133,6 +135,19 @@ func testReauthorizationDuringRenewal(t *testing.T, postgres bool) {
 			t.Errorf("%s: renewed %d times, want 2 (the held renewal, one after the event)", trigger.name, got.Renewed-sub.Renewed)
 		}
 	}
+}
+
+// leaderLooked waits until the elected leader's renewal look on start
+// (RunOnStart) has run: the next is SweepInterval later.
+func (e *env) leaderLooked(t *testing.T) {
+	t.Helper()
+	waitFor(t, "the leader's first renewal look", func() bool {
+		var n int
+		if err := e.db.queryRow(t.Context(), `SELECT COUNT(*) FROM river_job WHERE kind = 'fleet.renew' AND state = 'completed'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	})
 }
 
 // renewHold is a transport that can hold the answer to the next

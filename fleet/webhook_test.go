@@ -202,6 +202,7 @@ func TestRenewal(t *testing.T) {
 	ctx := t.Context()
 	id := e.signIn(t, e.demo.Adele)
 	e.connect(t, Account{ID: id, Features: both})
+	e.leaderLooked(t) // its look on start would renew them too
 	waitFor(t, "two subscriptions", func() bool { return e.registered(t, id) == 2 })
 	waitFor(t, "idle", func() bool { return e.idle(t) && e.subscribeIdle(t) })
 	patches, posts := countRequests(e.srv, http.MethodPatch, "/v1.0/subscriptions/"), countRequests(e.srv, http.MethodPost, "/v1.0/subscriptions")
