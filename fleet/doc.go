@@ -62,6 +62,9 @@
 //     the job read the request counter when it started, and in the
 //     transaction that completes it (river.JobCompleteTx) it locks the
 //     counter and inserts a follow-up job if the counter moved.
+//     Subscription jobs (unique likewise) do the same with the renewal
+//     requests of reauthorizationRequired, counted per registration: one
+//     that arrives while a renewal runs is renewed again right after it.
 //   - A sync that runs for half of Config.RescueAfter commits its page and
 //     hands over to a follow-up job in the same transaction.
 //   - The elected leader (one process of the fleet) runs the periodic jobs:
@@ -81,7 +84,8 @@
 // account: features, folders, window, status), fleet_cursors (one row per
 // account and resource: the delta cursor and its window), fleet_requests
 // (the request counters), fleet_subscriptions (the notify registrations,
-// clientState included: treat the table as secret). Tokens stay in the
+// clientState included: treat the table as secret, and their renewal
+// request counters). Tokens stay in the
 // auth.App's TokenStore.
 //
 // A page's changes (through the Sink), its cursor and, on the job's last
@@ -111,7 +115,11 @@
 //     reason) or StatusConsentMissing (with the permissions), the job is
 //     cancelled, its registrations are forgotten (their notifications are
 //     refused; the subscriptions expire at Graph), and nothing is
-//     scheduled for it, by the sweep or anyone, until Connect.
+//     scheduled for it, by the sweep or anyone, until Connect. Its jobs
+//     still queued read the status and end without asking for a token;
+//     those already running (its other resources, its subscriptions) get
+//     the refusal the first one got in the same process: one token
+//     request per process.
 //   - The Sink returns an error or panics: the transaction rolls back,
 //     nothing of the page is stored, and the job retries with back-off.
 //   - Graph drops the delta state twice in one round: the cursor is

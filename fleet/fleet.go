@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -44,6 +46,10 @@ const (
 	// DefaultRenewBefore is Config.RenewBefore's default.
 	DefaultRenewBefore = 24 * time.Hour
 )
+
+// lifetimeMargin is how far under each kind's maximum lifetime fleet
+// asks Graph for expirations (notify.Config.Margin).
+const lifetimeMargin = 15 * time.Minute
 
 // Queue is the River queue fleet's jobs run in, so a program's own River
 // client on the same database (in the default queue) never fetches them.
@@ -95,8 +101,8 @@ type Config struct {
 	SweepAfter time.Duration
 	// SweepInterval is how often the elected leader looks for such
 	// accounts, for calendar windows to slide and for subscriptions to
-	// renew (default DefaultSweepInterval; at least a second, River's
-	// shortest period for its periodic jobs' uniqueness).
+	// renew (default DefaultSweepInterval; at least a second: looking
+	// more often only loads the database).
 	SweepInterval time.Duration
 	// MaxAttempts is how many times a failing job runs before River
 	// discards it (default DefaultMaxAttempts). Snoozes for throttling
@@ -112,11 +118,15 @@ type Config struct {
 	// alive; without it, syncs come from Connect, RequestSync and the sweep only.
 	NotificationURL string
 	// RenewBefore is how long before expiry a subscription is renewed
-	// (default DefaultRenewBefore); it must be shorter than every
-	// subscription lifetime.
+	// (default DefaultRenewBefore); it must be shorter than the lifetime
+	// fleet asks Graph for, each kind's lifetime less 15 minutes (else
+	// every subscription would be renewed at every look).
 	RenewBefore time.Duration
 	// SubscriptionLifetime overrides notify.DefaultLifetimes per kind
-	// (Microsoft has changed them before; tests shorten them).
+	// (Microsoft has changed them before; tests shorten them): the
+	// maximum Graph allows. fleet asks for 15 minutes less, so clock skew
+	// and latency never push an expiration past it; each must be longer
+	// than that.
 	SubscriptionLifetime map[notify.Kind]time.Duration
 	// OnStatusChange, if set, is told each change of an account's status
 	// once, on whichever replica runs the delivery job (an error retries
@@ -152,6 +162,7 @@ type Fleet struct {
 	reg      registry
 	hook     *notify.Handler
 	intake   combiner
+	denied   denials // sign-in and consent errors of token requests
 
 	notifyURL   string
 	renewBefore time.Duration
@@ -184,8 +195,8 @@ func New(cfg Config) (*Fleet, error) {
 	case cfg.SweepInterval < 0:
 		return nil, invalid(op, "Config.SweepInterval", "is negative")
 	case cfg.SweepInterval != 0 && cfg.SweepInterval < time.Second:
-		// River refuses to insert a periodic job unique by a period
-		// under a second: the sweep, slide and renewal would never run.
+		// Each look queries the accounts, cursors and subscriptions:
+		// more than one a second only loads the database.
 		return nil, invalid(op, "Config.SweepInterval", "is less than 1s")
 	case cfg.MaxAttempts < 0:
 		return nil, invalid(op, "Config.MaxAttempts", "is negative")
@@ -214,9 +225,17 @@ func New(cfg Config) (*Fleet, error) {
 	for k, d := range cfg.SubscriptionLifetime {
 		life[k] = d
 	}
-	for k, d := range life {
-		if f.renewBefore >= d {
-			return nil, invalid(op, "Config.RenewBefore", fmt.Sprintf("%v is not shorter than the %s lifetime %v", f.renewBefore, k, d))
+	for _, k := range slices.Sorted(maps.Keys(life)) {
+		d := life[k]
+		if d <= lifetimeMargin {
+			return nil, invalid(op, "Config.SubscriptionLifetime", fmt.Sprintf("%s: %v is not longer than the %v fleet asks under it", k, d, lifetimeMargin))
+		}
+		// notify asks Graph for the lifetime less the margin: a
+		// RenewBefore as long would renew every subscription at every
+		// look of the leader.
+		if f.renewBefore >= d-lifetimeMargin {
+			return nil, invalid(op, "Config.RenewBefore", fmt.Sprintf("%v is not shorter than the %v fleet asks for %s subscriptions (their lifetime %v less %v)",
+				f.renewBefore, d-lifetimeMargin, k, d, lifetimeMargin))
 		}
 	}
 	if f.notifyURL != "" {

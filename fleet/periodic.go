@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // sweepArgs is the leader's periodic safety net: a sync of every resource
@@ -28,17 +29,41 @@ func (slideArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: 
 // transaction.
 const sweepBatch = 5000
 
+// periodicUnique makes a periodic job unique while it waits or runs: a
+// run the leader inserts while the previous one is still queued or
+// running is skipped (that one reads the same rows), and so is a second
+// leader's RunOnStart run then. A failed run waiting for its retry does
+// not hold the next one back.
+//
+// Not unique by period, River's usual advice: River keys such a job by
+// the time it builds the run, in periods counted from the Unix epoch,
+// while the leader schedules runs an interval apart from when it was
+// elected. A run built a few milliseconds late, past a period boundary,
+// shares its period with the next run, built on time, which River then
+// skips as a duplicate of the completed one: the sweep or renewal an
+// interval late.
+var periodicUnique = river.UniqueOpts{
+	ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled,
+	},
+}
+
+// periodicOpts are the insert options of each run of a periodic job.
+func periodicOpts() *river.InsertOpts {
+	return &river.InsertOpts{Queue: Queue, UniqueOpts: periodicUnique}
+}
+
 func (f *Fleet) periodicJobs() []*river.PeriodicJob {
 	slideEvery := min(f.sweepInterval, time.Hour)
 	return []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(f.sweepInterval), func() (river.JobArgs, *river.InsertOpts) {
-			return sweepArgs{}, &river.InsertOpts{Queue: Queue, UniqueOpts: river.UniqueOpts{ByPeriod: f.sweepInterval}}
+			return sweepArgs{}, periodicOpts()
 		}, &river.PeriodicJobOpts{ID: "fleet.sweep"}),
 		river.NewPeriodicJob(river.PeriodicInterval(slideEvery), func() (river.JobArgs, *river.InsertOpts) {
-			return slideArgs{}, &river.InsertOpts{Queue: Queue, UniqueOpts: river.UniqueOpts{ByPeriod: slideEvery}}
+			return slideArgs{}, periodicOpts()
 		}, &river.PeriodicJobOpts{ID: "fleet.slide", RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(f.sweepInterval), func() (river.JobArgs, *river.InsertOpts) {
-			return renewArgs{}, &river.InsertOpts{Queue: Queue, UniqueOpts: river.UniqueOpts{ByPeriod: f.sweepInterval}}
+			return renewArgs{}, periodicOpts()
 		}, &river.PeriodicJobOpts{ID: "fleet.renew", RunOnStart: true}),
 	}
 }

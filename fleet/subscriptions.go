@@ -63,7 +63,10 @@ func (r registry) Load(ctx context.Context, id string) (notify.Registration, err
 	return reg, nil
 }
 
-// Save stores reg under reg.ID, clearing a pending renewal.
+// Save stores reg under reg.ID. Renewal requests stay: a lifecycle event
+// may have asked for one after the renewal being saved reached Graph,
+// and only the subscription job takes back the requests it saw when it
+// started (subscribeWorker.done).
 func (r registry) Save(ctx context.Context, reg notify.Registration) error {
 	data, err := json.Marshal(reg)
 	if err != nil {
@@ -77,7 +80,7 @@ func (r registry) Save(ctx context.Context, reg notify.Registration) error {
 		_, err := tx.Exec(ctx, `INSERT INTO fleet_subscriptions (id, account_id, resource, subscription_id, expires_at, renew, data)
 			VALUES ($1, $2, $3, $4, $5, 0, $6)
 			ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, resource = excluded.resource,
-				subscription_id = excluded.subscription_id, expires_at = excluded.expires_at, renew = 0, data = excluded.data`,
+				subscription_id = excluded.subscription_id, expires_at = excluded.expires_at, data = excluded.data`,
 			reg.ID, reg.Owner, resourceOf(reg.Subscription.Resource), reg.Subscription.ID, exp, string(data))
 		return err
 	})
@@ -91,11 +94,12 @@ func (r registry) Delete(ctx context.Context, id string) error {
 	})
 }
 
-// regRow is a stored Registration and whether a lifecycle event asked
-// for its renewal.
+// regRow is a stored Registration and how many renewals lifecycle
+// events (reauthorizationRequired) have asked for and no subscription
+// job has yet served.
 type regRow struct {
 	reg   notify.Registration
-	renew bool
+	renew int64
 }
 
 // list returns the Registrations of an account's resource.
@@ -108,15 +112,13 @@ func (r registry) list(ctx context.Context, accountID, resource string) ([]regRo
 	var out []regRow
 	for rows.Next() {
 		var data string
-		var renew int
-		if err := rows.Scan(&data, &renew); err != nil {
+		var rr regRow
+		if err := rows.Scan(&data, &rr.renew); err != nil {
 			return nil, err
 		}
-		var rr regRow
 		if err := json.Unmarshal([]byte(data), &rr.reg); err != nil {
 			return nil, err
 		}
-		rr.renew = renew == 1
 		out = append(out, rr)
 	}
 	return out, rows.Err()
@@ -165,13 +167,14 @@ func (f *Fleet) addSubscriptionWorkers(workers *river.Workers) {
 	river.AddWorker(workers, &renewWorker{f: f})
 }
 
-// manager returns the notify.Manager of an account.
-func (f *Fleet) manager(accountID string, features []scopes.Feature) (*notify.Manager, error) {
-	gc, err := f.graph(accountID, features)
+// manager returns the notify.Manager of an account connected at
+// connected.
+func (f *Fleet) manager(accountID string, connected time.Time, features []scopes.Feature) (*notify.Manager, error) {
+	gc, err := f.graph(accountID, connected, features)
 	if err != nil {
 		return nil, err
 	}
-	return notify.NewManager(gc, notify.Config{Store: f.reg, Owner: accountID, MaxLifetime: f.lifetimes})
+	return notify.NewManager(gc, notify.Config{Store: f.reg, Owner: accountID, MaxLifetime: f.lifetimes, Margin: lifetimeMargin})
 }
 
 type subscribeWorker struct {
@@ -200,7 +203,7 @@ func (w *subscribeWorker) Work(ctx context.Context, job *river.Job[subscribeArgs
 	if err != nil {
 		return err
 	}
-	m, err := f.manager(id, st.Features)
+	m, err := f.manager(id, st.Connected, st.Features)
 	if err != nil {
 		return river.JobCancel(err)
 	}
@@ -242,7 +245,7 @@ func (w *subscribeWorker) Work(ctx context.Context, job *river.Job[subscribeArgs
 		action = "recreate"
 		_, err = m.Recreate(ctx, live.reg)
 		resync = true
-	case live.renew || live.reg.Subscription.ExpirationDateTime.Before(now.Add(f.renewBefore)):
+	case live.renew > 0 || live.reg.Subscription.ExpirationDateTime.Before(now.Add(f.renewBefore)):
 		action = "renew"
 		_, err = m.Renew(ctx, live.reg)
 		if errors.Is(err, graphclient.ErrNotFound) {
@@ -254,10 +257,8 @@ func (w *subscribeWorker) Work(ctx context.Context, job *river.Job[subscribeArgs
 	if err != nil {
 		return f.jobFailed(ctx, job.JobRow, st, err)
 	}
-	if resync {
-		if err := f.db.inTx(ctx, func(tx *Tx) error { return f.requestTx(ctx, tx, id, res, "resubscribed", true) }); err != nil {
-			return err
-		}
+	if err := w.done(ctx, job, live, resync); err != nil {
+		return err
 	}
 	if err := f.db.inTx(ctx, func(tx *Tx) error { return f.unthrottleTx(ctx, tx, id) }); err != nil {
 		return err
@@ -269,13 +270,89 @@ func (w *subscribeWorker) Work(ctx context.Context, job *river.Job[subscribeArgs
 	return nil
 }
 
+// done completes a subscription job in one transaction with what
+// follows it: it takes back the renewal requests the job saw when it
+// started (live's), asks for the resync, and inserts a follow-up job if
+// a renewal request is left. A reauthorizationRequired that arrived
+// while the job ran (after its PATCH reached Graph, say) bumped the
+// counter, but its job insert was skipped as a duplicate of this
+// running one: without the follow-up the subscription would stay paused
+// at Graph until its next due renewal. The counters are locked first, as
+// the sync jobs lock theirs: an intake bumping one now either commits
+// first (and the follow-up is inserted here) or waits for this commit
+// (and finds this job completed, so its own insert goes through).
+func (w *subscribeWorker) done(ctx context.Context, job *river.Job[subscribeArgs], live *regRow, resync bool) error {
+	f := w.f
+	id, res := job.Args.Account, job.Args.Resource
+	return f.db.inTx(ctx, func(tx *Tx) error {
+		if live != nil && live.renew > 0 {
+			// A renewal or a recreation (which deleted the row) served
+			// them.
+			if _, err := tx.Exec(ctx, `UPDATE fleet_subscriptions SET renew = CASE WHEN renew > $2 THEN renew - $2 ELSE 0 END WHERE id = $1`,
+				live.reg.ID, live.renew); err != nil {
+				return err
+			}
+		}
+		q := `SELECT renew FROM fleet_subscriptions WHERE account_id = $1 AND resource = $2`
+		if f.db.pg != nil {
+			q += ` FOR UPDATE`
+		}
+		rows, err := tx.Query(ctx, q, id, res)
+		if err != nil {
+			return err
+		}
+		left := false
+		for rows.Next() {
+			var n int64
+			if err := rows.Scan(&n); err != nil {
+				rows.Close()
+				return err
+			}
+			left = left || n > 0
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if err := f.q.completeTx(ctx, tx, job.JobRow); err != nil {
+			return fmt.Errorf("complete job: %w", err)
+		}
+		if left {
+			if _, err := f.q.insertTx(ctx, tx, subscribeArgs{Account: id, Resource: res, Reason: "follow-up"}, nil); err != nil {
+				return err
+			}
+		}
+		if resync {
+			return f.requestTx(ctx, tx, id, res, "resubscribed", true)
+		}
+		return nil
+	})
+}
+
 type unsubscribeWorker struct {
 	river.WorkerDefaults[unsubscribeArgs]
 	f *Fleet
 }
 
 func (w *unsubscribeWorker) Work(ctx context.Context, job *river.Job[unsubscribeArgs]) error {
-	m, err := w.f.manager(job.Args.Account, job.Args.Features)
+	// A parked account's tokens are known not to work: a deletion queued
+	// before the park (or waiting for a retry) would only make one more
+	// token request. The subscriptions expire at Graph; their
+	// registrations are gone, so their notifications are refused
+	// meanwhile. A disconnected (unknown) or disabled account's tokens
+	// may still work: those deletions go ahead.
+	st, err := w.f.Account(ctx, job.Args.Account)
+	if err != nil && !errors.Is(err, ErrUnknownAccount) {
+		return err
+	}
+	if st != nil && (st.Status == StatusNeedsSignIn || st.Status == StatusConsentMissing) {
+		w.f.m.job(ctx, job.Kind, "skipped")
+		return nil
+	}
+	var connected time.Time
+	if st != nil {
+		connected = st.Connected
+	}
+	m, err := w.f.manager(job.Args.Account, connected, job.Args.Features)
 	if err != nil {
 		return river.JobCancel(err)
 	}
@@ -310,7 +387,7 @@ func (w *renewWorker) Work(ctx context.Context, _ *river.Job[renewArgs]) error {
 	mk := func(id, res string) river.JobArgs { return subscribeArgs{Account: id, Resource: res, Reason: "renew"} }
 	// Subscriptions near expiry, or flagged by a lifecycle event.
 	if err := f.queueAll(ctx, "renewal", `SELECT DISTINCT s.account_id, s.resource FROM fleet_subscriptions s JOIN fleet_accounts a ON a.id = s.account_id
-		WHERE a.status IN ('syncing', 'connected', 'throttled') AND s.resource <> '' AND (s.expires_at < $1 OR s.renew = 1)
+		WHERE a.status IN ('syncing', 'connected', 'throttled') AND s.resource <> '' AND (s.expires_at < $1 OR s.renew > 0)
 		AND (s.account_id, s.resource) > ($2, $3) ORDER BY s.account_id, s.resource LIMIT $4`, []any{due}, mk); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -173,7 +174,7 @@ func (f *Fleet) runSync(ctx context.Context, job *rivertype.JobRow, accountID, r
 		f.m.job(ctx, kind, "error")
 		return err
 	}
-	gc, err := f.graph(r.account.ID, r.account.Features)
+	gc, err := f.graph(r.account.ID, r.account.Connected, r.account.Features)
 	if err != nil {
 		f.m.job(ctx, kind, "error")
 		return river.JobCancel(err)
@@ -216,13 +217,125 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// graph returns a Graph client for the account. Throttled and unavailable
-// answers are not retried in the worker: the job snoozes instead.
-func (f *Fleet) graph(accountID string, features []scopes.Feature) (*graphclient.Client, error) {
-	ts := f.app.TokenSource(accountID, features...)
+// graph returns a Graph client for the account, connected (by Connect)
+// at connected. Throttled and unavailable answers are not retried in the
+// worker: the job snoozes instead.
+func (f *Fleet) graph(accountID string, connected time.Time, features []scopes.Feature) (*graphclient.Client, error) {
+	ts := &memoSource{src: f.app.TokenSource(accountID, features...), memo: &f.denied,
+		key: accountID + " " + joinFeatures(features), connected: connected, ttl: f.rescueAfter}
 	opts := append([]graphclient.Option{graphclient.WithHTTPClient(f.hc)}, f.gopts...)
 	opts = append(opts, graphclient.WithRetry(graphclient.RetryPolicy{ShouldRetry: noThrottleRetry}))
 	return graphclient.New(ts, opts...)
+}
+
+// denials remembers, per account and features, the sign-in or consent
+// error (isAuthError) a token request of this process got, with the
+// connection it was for. Every job reads the account's status before it
+// asks for a token, so none starts after the account is parked; but the
+// account's jobs that started before the park committed (a calendar, a
+// few folders, their subscriptions) would each ask Entra once more.
+// They take turns for the token instead and get the remembered error, so
+// a revoked account costs one token request per process. A new Connect
+// (after a new sign-in) has a new connection time, which a denial does
+// not match; and a denial is forgotten after RescueAfter, by when the
+// jobs that were running have ended and the parked status holds off the
+// rest.
+type denials struct {
+	mu    sync.Mutex
+	m     map[string]denial
+	turns map[string]*turn
+}
+
+type denial struct {
+	connected time.Time
+	at        time.Time
+	err       error
+}
+
+// turn lets one caller at a time ask for a key's token.
+type turn struct {
+	ch   chan struct{}
+	refs int
+}
+
+// take waits for key's turn, or for ctx; release ends it.
+func (d *denials) take(ctx context.Context, key string) (release func(), err error) {
+	d.mu.Lock()
+	if d.turns == nil {
+		d.turns = map[string]*turn{}
+	}
+	t := d.turns[key]
+	if t == nil {
+		t = &turn{ch: make(chan struct{}, 1)}
+		d.turns[key] = t
+	}
+	t.refs++
+	d.mu.Unlock()
+	leave := func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if t.refs--; t.refs == 0 {
+			delete(d.turns, key)
+		}
+	}
+	select {
+	case t.ch <- struct{}{}:
+		return func() { <-t.ch; leave() }, nil
+	case <-ctx.Done():
+		leave()
+		return nil, ctx.Err()
+	}
+}
+
+func (d *denials) get(key string, connected time.Time, ttl time.Duration) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	x, ok := d.m[key]
+	if !ok || !x.connected.Equal(connected) || time.Since(x.at) > ttl {
+		return nil
+	}
+	return x.err
+}
+
+func (d *denials) put(key string, connected time.Time, ttl time.Duration, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := time.Now()
+	if d.m == nil {
+		d.m = map[string]denial{}
+	}
+	for k, x := range d.m {
+		if now.Sub(x.at) > ttl {
+			delete(d.m, k)
+		}
+	}
+	d.m[key] = denial{connected: connected, at: now, err: err}
+}
+
+// memoSource is an account's token source that answers a remembered
+// denial (see denials) without asking Entra.
+type memoSource struct {
+	src       graphclient.TokenSource
+	memo      *denials
+	key       string
+	connected time.Time
+	ttl       time.Duration
+}
+
+func (s *memoSource) Token(ctx context.Context) (string, error) {
+	release, err := s.memo.take(ctx, s.key)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	if err := s.memo.get(s.key, s.connected, s.ttl); err != nil {
+		return "", err
+	}
+	tok, err := s.src.Token(ctx)
+	if err != nil && isAuthError(err) {
+		s.memo.put(s.key, s.connected, s.ttl, err)
+	}
+	return tok, err
 }
 
 func noThrottleRetry(ctx context.Context, req *http.Request, resp *http.Response, err error) bool {

@@ -117,7 +117,11 @@ func (f *Fleet) store(ctx context.Context, batch []notify.ChangeNotification) er
 			switch n.LifecycleEvent {
 			case "", notify.Missed:
 			case notify.ReauthorizationRequired:
-				if _, err := tx.Exec(ctx, `UPDATE fleet_subscriptions SET renew = 1 WHERE id = $1`, n.RegistrationID); err != nil {
+				// Count the request: if a subscription job of the resource
+				// runs now, the insert below is skipped as its duplicate,
+				// and that job, seeing the count moved, inserts a
+				// follow-up (subscribeWorker.done).
+				if _, err := tx.Exec(ctx, `UPDATE fleet_subscriptions SET renew = renew + 1 WHERE id = $1`, n.RegistrationID); err != nil {
 					return err
 				}
 				if _, err := f.q.insertTx(ctx, tx, subscribeArgs{Account: n.Owner, Resource: res, Reason: n.LifecycleEvent}, nil); err != nil {

@@ -194,12 +194,15 @@ func TestRenewal(t *testing.T) {
 	t.Parallel()
 	e := withWebhookConfig(t, func(c *Config) {
 		c.SubscriptionLifetime = map[notify.Kind]time.Duration{notify.KindEvents: 3 * time.Hour, notify.KindMessages: 3 * time.Hour}
-		c.RenewBefore = 2*time.Hour + 59*time.Minute // every subscription is due at once
+		// Every subscription is due once a millisecond old: fleet asks
+		// for 3 hours less its 15-minute margin.
+		c.RenewBefore = 3*time.Hour - lifetimeMargin - time.Millisecond
 	})
 	e.start(t)
 	ctx := t.Context()
 	id := e.signIn(t, e.demo.Adele)
 	e.connect(t, Account{ID: id, Features: both})
+	e.leaderLooked(t) // its look on start would renew them too
 	waitFor(t, "two subscriptions", func() bool { return e.registered(t, id) == 2 })
 	waitFor(t, "idle", func() bool { return e.idle(t) && e.subscribeIdle(t) })
 	patches, posts := countRequests(e.srv, http.MethodPatch, "/v1.0/subscriptions/"), countRequests(e.srv, http.MethodPost, "/v1.0/subscriptions")

@@ -54,7 +54,7 @@ const (
 	// has to complete before the subscription expires.
 	weekRenewBefore = 8 * time.Second
 	// weekSweepInterval is how often the leader looks for renewals and
-	// sweeps: River's shortest (production: 10 minutes). A due renewal
+	// sweeps: fleet's shortest (production: 10 minutes). A due renewal
 	// or sweep waits for the next look, up to 10 minutes in production
 	// and a whole simulated day here: weekLifetime and weekSweepAfter
 	// allow for it.
@@ -535,8 +535,9 @@ func testSubscriptionWeek(t *testing.T, postgres bool) {
 				})
 				sub = liveSubscriptions(e.srv, alex.user)[res]
 			}
-			// No renewal of it runs now (one that had already renewed
-			// would clear the flag the event sets), and none is due.
+			// No renewal of it runs now (the event's job would be
+			// skipped as its duplicate, the renewal then served by that
+			// job's follow-up), and none is due.
 			waitFor(t, "no subscription job of Alex", func() bool {
 				return e.jobCount(t, alex.account.ID, "fleet.subscribe", "", weekActiveStates...) == 0
 			})
@@ -804,9 +805,9 @@ func testSubscriptionWeek(t *testing.T, postgres bool) {
 	}
 }
 
-// A SweepInterval under a second is refused: River would refuse every
-// periodic job (unique by a period under a second), and the sweep, the
-// window slide and the renewal would silently never run.
+// A SweepInterval under a second is refused: each look queries the
+// accounts, cursors and subscriptions, and more than one a second only
+// loads the database.
 func TestSweepIntervalUnderASecond(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, false, nil)
