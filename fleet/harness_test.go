@@ -401,10 +401,12 @@ func queryIDs(t *testing.T, db Database, q string, args ...any) []string {
 
 // gate is a transport that can hold the next request match accepts (by
 // default a calendarView request: a calendar sync job running) until
-// released, so a test can act while it waits.
+// released, so a test can act while it waits: before the request is sent,
+// or with answered set, once Graph has answered it.
 type gate struct {
-	base  http.RoundTripper
-	match func(*http.Request) bool // nil: a calendarView request
+	base     http.RoundTripper
+	match    func(*http.Request) bool // nil: a calendarView request
+	answered bool                     // hold the answer, not the request
 
 	mu      sync.Mutex
 	armed   bool
@@ -428,19 +430,33 @@ func (g *gate) RoundTrip(req *http.Request) (*http.Response, error) {
 	if g.match != nil {
 		matches = g.match(req)
 	}
-	if matches {
-		g.mu.Lock()
-		armed, entered, release := g.armed, g.entered, g.release
-		g.armed = false
-		g.mu.Unlock()
-		if armed {
-			close(entered)
-			select {
-			case <-release:
-			case <-req.Context().Done():
-				return nil, req.Context().Err()
-			}
+	if !matches {
+		return g.base.RoundTrip(req)
+	}
+	var resp *http.Response
+	if g.answered {
+		var err error
+		if resp, err = g.base.RoundTrip(req); err != nil {
+			return nil, err
 		}
+	}
+	g.mu.Lock()
+	armed, entered, release := g.armed, g.entered, g.release
+	g.armed = false
+	g.mu.Unlock()
+	if armed {
+		close(entered)
+		select {
+		case <-release:
+		case <-req.Context().Done():
+			if resp != nil {
+				resp.Body.Close()
+			}
+			return nil, req.Context().Err()
+		}
+	}
+	if resp != nil {
+		return resp, nil
 	}
 	return g.base.RoundTrip(req)
 }

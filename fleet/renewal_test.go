@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -71,7 +70,11 @@ func TestReauthorizationDuringRenewal(t *testing.T) {
 }
 
 func testReauthorizationDuringRenewal(t *testing.T, postgres bool) {
-	hold := &renewHold{}
+	// Holds the answer to the next renewal (PATCH /subscriptions/{id}) once
+	// Graph has applied it.
+	hold := &gate{answered: true, match: func(req *http.Request) bool {
+		return req.Method == http.MethodPatch && strings.Contains(req.URL.Path, "/subscriptions/")
+	}}
 	e := withWebhookOn(t, postgres, func(c *Config) {
 		c.SubscriptionLifetime = map[notify.Kind]time.Duration{notify.KindEvents: 3 * time.Hour, notify.KindMessages: 3 * time.Hour}
 		// Due once a millisecond old, so the leader's look renews it.
@@ -148,50 +151,6 @@ func (e *env) leaderLooked(t *testing.T) {
 		}
 		return n > 0
 	})
-}
-
-// renewHold is a transport that can hold the answer to the next
-// subscription renewal (PATCH /subscriptions/{id}) once Graph has
-// applied it, until released.
-type renewHold struct {
-	base http.RoundTripper
-
-	mu      sync.Mutex
-	armed   bool
-	entered chan struct{}
-	release chan struct{}
-}
-
-// arm holds the next renewal's answer; entered is closed when it
-// arrives.
-func (h *renewHold) arm() (entered <-chan struct{}, release func()) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.armed = true
-	h.entered, h.release = make(chan struct{}), make(chan struct{})
-	rel := h.release
-	return h.entered, sync.OnceFunc(func() { close(rel) })
-}
-
-func (h *renewHold) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := h.base.RoundTrip(req)
-	if err != nil || req.Method != http.MethodPatch || !strings.Contains(req.URL.Path, "/subscriptions/") {
-		return resp, err
-	}
-	h.mu.Lock()
-	armed, entered, release := h.armed, h.entered, h.release
-	h.armed = false
-	h.mu.Unlock()
-	if armed {
-		close(entered)
-		select {
-		case <-release:
-		case <-req.Context().Done():
-			resp.Body.Close()
-			return nil, req.Context().Err()
-		}
-	}
-	return resp, nil
 }
 
 // A periodic run built late, past a period boundary, does not make the
