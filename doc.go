@@ -19,7 +19,9 @@
 //	Sign in with Microsoft        auth         SignInURL, CompleteSignIn, TokenSource, TokenStore
 //	tokens on many machines       auth/sqlstore
 //	any Graph call                graphclient  NewRequest, Do, All, Delta, Batch, Error
-//	a fake Microsoft 365          graphtest
+//	a fake Microsoft 365          graphtest    NewServer, Demo, Generate, ClientFor
+//	  ... for other processes     cmd/m365fake
+//	record a tenant, replay it    graphtest/recording
 //	a signed-in user in a test    m365test     New, Start, SignIn
 //	calendar sync and notetaker   calendar     Sync, FindMeetingLink, Rules, DedupKey
 //	Teams posting and clips       teams        PostToChannel, PostToChat, ClipMessage
@@ -38,7 +40,8 @@
 //
 // Sign a user in, then act for them from the backend:
 //
-//	app, _ := auth.New(auth.Config{ClientID: id, Credential: auth.Secret(secret), RedirectURL: cb, Store: store})
+//	cred, _ := auth.Secret(secret)
+//	app, _ := auth.New(auth.Config{ClientID: id, Credential: cred, RedirectURL: cb, Store: store})
 //	user, err := app.CompleteSignIn(ctx, r, pending)
 //	gc, _ := graphclient.New(app.TokenSource(user.AccountID, scopes.Calendar))
 //	for page, err := range calendar.New(gc).Sync(ctx, calendar.SyncRequest{Start: from, End: to, Cursor: saved}) {
