@@ -15,7 +15,7 @@ func TestThrottledRenewalClears(t *testing.T) {
 	t.Parallel()
 	e := withWebhookConfig(t, func(c *Config) {
 		c.SubscriptionLifetime = map[notify.Kind]time.Duration{notify.KindEvents: 3 * time.Hour}
-		c.RenewBefore = 2*time.Hour + 59*time.Minute // due at once
+		c.RenewBefore = 3*time.Hour - lifetimeMargin - time.Millisecond // due at once
 	})
 	e.start(t)
 	ctx := t.Context()
