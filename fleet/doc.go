@@ -66,8 +66,11 @@
 //     hands over to a follow-up job in the same transaction.
 //   - The elected leader (one process of the fleet) runs the periodic jobs:
 //     the safety-net sweep (resources not synced for Config.SweepAfter get
-//     a sync), the window slide (calendar windows whose day has passed get
-//     a sync, which slides them with calendar.Service.Slide) and the
+//     a sync, except calendars about to slide), the window slide
+//     (calendar windows that no longer cover the asked window get a sync,
+//     which slides them with calendar.Service.Slide to the asked window
+//     and Config.WindowMarginDays more: once every margin + 1 days, not
+//     daily, as each slide lists the whole new window) and the
 //     renewal (subscriptions within Config.RenewBefore of expiry, or
 //     flagged by reauthorizationRequired, get a subscription job; so do
 //     synced resources without a subscription).
