@@ -640,7 +640,15 @@ type statusArgs struct {
 
 func (statusArgs) Kind() string { return "fleet.status_change" }
 
-func (statusArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: Queue} }
+// statusPriority is the River priority of status-change deliveries:
+// after every sync job (priority 1), so a burst of connects, each with
+// its status changes, does not delay the syncs of notifications. River
+// fetches by priority, then by schedule.
+const statusPriority = 4
+
+func (statusArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: Queue, Priority: statusPriority}
+}
 
 type statusWorker struct {
 	river.WorkerDefaults[statusArgs]

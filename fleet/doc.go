@@ -76,7 +76,8 @@
 //     synced resources without a subscription).
 //   - A status change inserts the delivery job of Config.OnStatusChange in
 //     the same transaction, so the product hears it once per change, not
-//     once per attempt.
+//     once per attempt. Deliveries have a lower River priority than syncs:
+//     a burst of connects does not delay the syncs of notifications.
 //
 // # Where state lives
 //

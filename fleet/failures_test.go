@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -580,5 +581,37 @@ func TestDefaultPageSize(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no calendar delta request")
+	}
+}
+
+// Status-change deliveries run after sync jobs: a connect burst queues
+// two per account, and River fetches by priority first, so they must
+// not share the syncs' priority.
+func TestStatusDeliveriesYieldToSyncs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false, func(c *Config) {
+		c.OnStatusChange = func(context.Context, StatusChange) error { return nil }
+	})
+	e.start(t)
+	id := e.signIn(t, e.demo.Adele)
+	e.connect(t, Account{ID: id, Features: both})
+	waitFor(t, "idle", func() bool { return e.idle(t) })
+	prio := func(kind string) (lo, hi int) {
+		t.Helper()
+		if err := e.db.queryRow(t.Context(), `SELECT COALESCE(MIN(priority), 0), COALESCE(MAX(priority), 0) FROM river_job WHERE kind = $1`, kind).Scan(&lo, &hi); err != nil {
+			t.Fatal(err)
+		}
+		return lo, hi
+	}
+	_, syncs := prio("fleet.calendar_sync")
+	if _, m := prio("fleet.mail_sync"); m > syncs {
+		syncs = m
+	}
+	status, _ := prio("fleet.status_change")
+	if syncs == 0 || status == 0 {
+		t.Fatalf("no jobs: sync priority %d, status-change priority %d", syncs, status)
+	}
+	if status <= syncs {
+		t.Errorf("status-change deliveries have priority %d, syncs %d: deliveries must come after syncs (a larger number)", status, syncs)
 	}
 }
