@@ -141,7 +141,9 @@
 // default, a no-op until the program installs an SDK): fleet's own
 // (accounts by status, jobs by kind and outcome, queue latency,
 // notification-to-commit latency, Graph requests by status, status
-// changes, notifications) and River's through otelriver. Logs go to
+// changes, notifications, notifications rejected or dropped: unknown,
+// disconnected or parked accounts' and forged ones) and River's through
+// otelriver. Logs go to
 // Config.Logger; they name accounts and resources, never tokens or
 // clientStates.
 //

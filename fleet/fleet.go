@@ -295,7 +295,8 @@ func New(cfg Config) (*Fleet, error) {
 		rc.FetchPollInterval = or(cfg.PollInterval, DefaultPollInterval)
 		rc.FetchCooldown = min(rc.FetchPollInterval, 100*time.Millisecond)
 	}
-	f.hook, err = notify.NewHandler(notify.HandlerConfig{Store: f.reg, Deliver: f.deliver, Logger: cfg.Logger})
+	f.hook, err = notify.NewHandler(notify.HandlerConfig{Store: f.reg, Deliver: f.deliver, Logger: cfg.Logger,
+		OnReject: func(r *http.Request, err error) { f.m.rejected(r.Context(), rejectReason(err), 1) }})
 	if err != nil {
 		return nil, &Error{Op: op, Err: err}
 	}
