@@ -67,7 +67,10 @@ type Account struct {
 	MailFolders []string
 	// DaysBack and DaysAhead set the calendar window, from midnight UTC
 	// DaysBack days ago to midnight DaysAhead days ahead (defaults 1 and
-	// 30). The window slides every day.
+	// 30). fleet syncs a wider window, Config.WindowMarginDays more days
+	// ahead, and slides it only when it no longer covers this one (see
+	// Config.WindowMarginDays): the Sink gets every event of this window,
+	// and some beyond it.
 	DaysBack, DaysAhead int
 }
 
@@ -169,11 +172,33 @@ func (a *Account) normalize(op string) error {
 	return nil
 }
 
-// window returns the calendar window for the day of now.
+// window returns the calendar window the account asks for on the day of
+// now.
 func (a *Account) window(now time.Time) (start, end time.Time) {
 	day := now.UTC().Truncate(24 * time.Hour)
 	return day.AddDate(0, 0, -a.DaysBack), day.AddDate(0, 0, a.DaysAhead)
 }
+
+// span returns the window fleet syncs for the account from the day of
+// now: the asked window with margin more days ahead.
+func (a *Account) span(now time.Time, margin int) (start, end time.Time) {
+	start, end = a.window(now)
+	return start, end.AddDate(0, 0, margin)
+}
+
+// covers reports whether a synced window [startMs, endMs) still serves
+// the account on the day of now: it covers the asked window and is
+// wider by at most margin days at either end (a window widened by
+// hand, or left behind by a shorter DaysAhead, slides too).
+func (a *Account) covers(startMs, endMs int64, now time.Time, margin int) bool {
+	start, end := a.window(now)
+	m := int64(margin) * dayMs
+	s, e := start.UnixMilli(), end.UnixMilli()
+	return startMs <= s && startMs >= s-m && endMs >= e && endMs <= e+m
+}
+
+// dayMs is a day in milliseconds.
+const dayMs = int64(24 * time.Hour / time.Millisecond)
 
 func joinFeatures(fs []scopes.Feature) string {
 	s := make([]string, len(fs))
@@ -615,7 +640,15 @@ type statusArgs struct {
 
 func (statusArgs) Kind() string { return "fleet.status_change" }
 
-func (statusArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: Queue} }
+// statusPriority is the River priority of status-change deliveries:
+// after every sync job (priority 1), so a burst of connects, each with
+// its status changes, does not delay the syncs of notifications. River
+// fetches by priority, then by schedule.
+const statusPriority = 4
+
+func (statusArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: Queue, Priority: statusPriority}
+}
 
 type statusWorker struct {
 	river.WorkerDefaults[statusArgs]

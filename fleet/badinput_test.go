@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/m365kit/m365kit/graphtest"
+	"github.com/m365kit/m365kit/notify"
 )
 
 // Notifications that still arrive for a disconnected account (Graph's
@@ -88,6 +89,9 @@ func TestWebhookNotificationsOfGoneAccounts(t *testing.T) {
 	}
 	if got := rec.count("fleet.notifications", "action=received") - before; got != 0 {
 		t.Errorf("%d notifications counted as received, want none", got)
+	}
+	if got := rec.count("fleet.notifications.rejected", "reason=unknown_subscription"); got != 3 {
+		t.Errorf("fleet.notifications.rejected counted %d unknown subscriptions, want 3 (disconnected, parked, forged)", got)
 	}
 	if got := logs.count("notify: notification rejected"); got != 3 {
 		t.Errorf("%d rejections logged, want 3 (disconnected, parked, forged)", got)
@@ -170,4 +174,24 @@ func (l *logRecorder) count(prefix string) int {
 		}
 	}
 	return n
+}
+
+// A verified notification whose account is no longer active when the
+// intake stores it (its registration outlived it for a moment) is
+// dropped and counted as rejected.
+func TestNotificationOfInactiveAccountCounted(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder()
+	e := newEnv(t, false, func(c *Config) { c.MeterProvider = rec })
+	n := notify.ChangeNotification{SubscriptionResource: notify.Events().Resource}
+	n.Owner = "00000000-0000-0000-0000-000000000001.00000000-0000-0000-0000-000000000002"
+	if err := e.f.store(t.Context(), []notify.ChangeNotification{n, n}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.sum("fleet.notifications.rejected", "reason=inactive_account"); got != 2 {
+		t.Errorf("fleet.notifications.rejected counted %v inactive_account, want 2", got)
+	}
+	if got := rec.count("fleet.notifications", "action=resync"); got != 0 {
+		t.Errorf("%d resyncs counted for an unknown account", got)
+	}
 }

@@ -69,14 +69,18 @@
 //     hands over to a follow-up job in the same transaction.
 //   - The elected leader (one process of the fleet) runs the periodic jobs:
 //     the safety-net sweep (resources not synced for Config.SweepAfter get
-//     a sync), the window slide (calendar windows whose day has passed get
-//     a sync, which slides them with calendar.Service.Slide) and the
+//     a sync, except calendars about to slide), the window slide
+//     (calendar windows that no longer cover the asked window get a sync,
+//     which slides them with calendar.Service.Slide to the asked window
+//     and Config.WindowMarginDays more: once every margin + 1 days, not
+//     daily, as each slide lists the whole new window) and the
 //     renewal (subscriptions within Config.RenewBefore of expiry, or
 //     flagged by reauthorizationRequired, get a subscription job; so do
 //     synced resources without a subscription).
 //   - A status change inserts the delivery job of Config.OnStatusChange in
 //     the same transaction, so the product hears it once per change, not
-//     once per attempt.
+//     once per attempt. Deliveries have a lower River priority than syncs:
+//     a burst of connects does not delay the syncs of notifications.
 //
 // # Where state lives
 //
@@ -145,7 +149,9 @@
 // default, a no-op until the program installs an SDK): fleet's own
 // (accounts by status, jobs by kind and outcome, queue latency,
 // notification-to-commit latency, Graph requests by status, status
-// changes, notifications) and River's through otelriver. Logs go to
+// changes, notifications, notifications rejected or dropped: unknown,
+// disconnected or parked accounts' and forged ones) and River's through
+// otelriver. Logs go to
 // Config.Logger; they name accounts and resources, never tokens or
 // clientStates.
 //

@@ -1,8 +1,11 @@
 package fleet
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -266,15 +269,17 @@ func TestWindowSlides(t *testing.T) {
 	e.connect(t, a)
 	waitFor(t, "idle", func() bool { return e.idle(t) })
 	day := time.Now().UTC().Truncate(24 * time.Hour)
-	far := e.demo.Adele.AddEvent(graphtest.Event{Subject: "Quarterly planning", Start: day.AddDate(0, 0, 10).Add(9 * time.Hour), End: day.AddDate(0, 0, 10).Add(10 * time.Hour)})
+	// Beyond DaysAhead and the margin (7 + 7 days).
+	far := e.demo.Adele.AddEvent(graphtest.Event{Subject: "Quarterly planning", Start: day.AddDate(0, 0, 17).Add(9 * time.Hour), End: day.AddDate(0, 0, 17).Add(10 * time.Hour)})
 	if slices.Contains(e.storedEvents(t, id), far.ID) {
 		t.Fatal("an event outside the window is stored")
 	}
 	before := e.rounds(t, id, resCalendar)
-	// Widen the window behind fleet's back, as the passing of days does.
-	a.DaysAhead = 14
+	// Widen the window behind fleet's back, past the synced margin, as
+	// the passing of days does.
+	a.DaysAhead = 21
 	if err := e.db.inTx(ctx, func(tx *Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE fleet_accounts SET days_ahead = 14 WHERE id = $1`, id)
+		_, err := tx.Exec(ctx, `UPDATE fleet_accounts SET days_ahead = 21 WHERE id = $1`, id)
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -292,19 +297,126 @@ func TestWindowSlides(t *testing.T) {
 		t.Errorf("(-fake +stored):\n%s", diff)
 	}
 	// The slide job finds nothing more to do.
-	var n int
-	if err := e.db.queryRow(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'fleet.calendar_sync' AND args LIKE '%slide%'`).Scan(&n); err != nil {
-		t.Fatal(err)
+	n := e.slideJobs(t, id)
+	if n != 1 {
+		t.Errorf("%d slide jobs, want 1", n)
 	}
 	if err := (&slideWorker{f: e.f}).Work(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	var m int
-	if err := e.db.queryRow(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'fleet.calendar_sync' AND args LIKE '%slide%'`).Scan(&m); err != nil {
+	if m := e.slideJobs(t, id); m != n {
+		t.Errorf("a slid window was queued again (%d slide jobs, then %d)", n, m)
+	}
+}
+
+// storedWindow returns the window of an account's calendar cursor.
+func (e *env) storedWindow(t *testing.T, id string) (start, end time.Time) {
+	t.Helper()
+	var s, en int64
+	if err := e.db.queryRow(t.Context(), `SELECT window_start, window_end FROM fleet_cursors WHERE account_id = $1 AND resource = 'calendar'`, id).Scan(&s, &en); err != nil {
 		t.Fatal(err)
 	}
-	if m != n {
-		t.Errorf("a slid window was queued again (%d slide jobs, then %d)", n, m)
+	return fromMs(s), fromMs(en)
+}
+
+// shiftWindow moves an account's stored calendar window days back, as
+// if that many days had passed.
+func (e *env) shiftWindow(t *testing.T, id string, days int) {
+	t.Helper()
+	ctx := t.Context()
+	if err := e.db.inTx(ctx, func(tx *Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE fleet_cursors SET window_start = window_start - $2, window_end = window_end - $2 WHERE account_id = $1 AND resource = 'calendar'`, id, int64(days)*dayMs)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// allStates are every state of a River job.
+var allStates = []string{"available", "scheduled", "retryable", "running", "pending", "completed", "cancelled", "discarded"}
+
+// slideJobs counts the calendar syncs the slide has queued for an
+// account.
+func (e *env) slideJobs(t *testing.T, id string) int {
+	t.Helper()
+	return e.jobCount(t, id, "fleet.calendar_sync", "slide", allStates...)
+}
+
+// The synced calendar window reaches WindowMarginDays past DaysAhead, so
+// the days passing do not slide it until the asked window is no longer
+// covered: a slide (a full listing of the window) every margin + 1
+// days, not every day.
+func TestWindowHysteresis(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false, nil)
+	e.start(t)
+	ctx := t.Context()
+	id := e.signIn(t, e.demo.Adele)
+	a := Account{ID: id, Features: calendarOnly, DaysBack: 1, DaysAhead: 7}
+	e.connect(t, a)
+	waitFor(t, "idle", func() bool { return e.idle(t) })
+	day := time.Now().UTC().Truncate(24 * time.Hour)
+	start, end := e.storedWindow(t, id)
+	if want := day.AddDate(0, 0, -1); !start.Equal(want) {
+		t.Errorf("synced window starts %s, want %s", start, want)
+	}
+	if want := day.AddDate(0, 0, 7+DefaultWindowMarginDays); !end.Equal(want) {
+		t.Errorf("synced window ends %s, want %s (DaysAhead and the margin)", end, want)
+	}
+	// An event past DaysAhead but within the margin is synced.
+	near := e.demo.Adele.AddEvent(graphtest.Event{Subject: "Offsite", Start: day.AddDate(0, 0, 10).Add(9 * time.Hour), End: day.AddDate(0, 0, 10).Add(10 * time.Hour)})
+	if err := e.f.RequestSync(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the offsite stored", func() bool { return slices.Contains(e.storedEvents(t, id), near.ID) })
+	waitFor(t, "idle", func() bool { return e.idle(t) })
+
+	// Up to the margin's days later, nothing slides.
+	jobs, rounds := e.slideJobs(t, id), e.rounds(t, id, resCalendar)
+	e.shiftWindow(t, id, DefaultWindowMarginDays)
+	if err := (&slideWorker{f: e.f}).Work(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.slideJobs(t, id); n != jobs {
+		t.Fatalf("the window slid %d days after its sync, within the margin of %d", DefaultWindowMarginDays, DefaultWindowMarginDays)
+	}
+	// A day later the asked window is no longer covered: it slides, to
+	// the asked window and the margin.
+	e.shiftWindow(t, id, 1)
+	if err := (&slideWorker{f: e.f}).Work(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.slideJobs(t, id); n != jobs+1 {
+		t.Fatalf("%d slide jobs queued when the window no longer covers the asked one, want 1", n-jobs)
+	}
+	waitFor(t, "the slide", func() bool { return e.rounds(t, id, resCalendar) > rounds })
+	waitFor(t, "idle", func() bool { return e.idle(t) })
+	if s, en := e.storedWindow(t, id); !s.Equal(start) || !en.Equal(end) {
+		t.Errorf("slid to %s–%s, want %s–%s", s, en, start, end)
+	}
+	if diff := cmp.Diff(e.fakeEvents(t, id, a), e.storedEvents(t, id)); diff != "" {
+		t.Errorf("after the slide (-fake +stored):\n%s", diff)
+	}
+}
+
+// The sweep leaves a calendar the slide is due to sync to the slide:
+// one full listing, not a sweep's round and then the slide's.
+func TestSweepLeavesDueSlideToSlide(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false, nil)
+	e.start(t)
+	id := e.signIn(t, e.demo.Adele)
+	e.connect(t, Account{ID: id, Features: both})
+	waitFor(t, "idle", func() bool { return e.idle(t) })
+	e.shiftWindow(t, id, DefaultWindowMarginDays+1)
+	e.sweep(t, -time.Hour) // everything is overdue
+	cal := e.jobCount(t, id, "fleet.calendar_sync", "sweep", allStates...)
+	mail := e.jobCount(t, id, "fleet.mail_sync", "sweep", allStates...)
+	if cal != 0 {
+		t.Errorf("the sweep queued %d calendar syncs for a calendar due to slide", cal)
+	}
+	if mail != 1 {
+		t.Errorf("the sweep queued %d mail syncs, want 1", mail)
 	}
 }
 
@@ -448,5 +560,62 @@ func TestLongRoundHandsOver(t *testing.T) {
 	}
 	if continued < 2 || withSeen != continued {
 		t.Errorf("%d follow-up jobs continued the round, %d of them with the counter it began with; want several, all", continued, withSeen)
+	}
+}
+
+// With Config.PageSize left zero, calendar syncs ask Graph for
+// DefaultPageSize events a page, not Graph's default of 10.
+func TestDefaultPageSize(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false, nil)
+	e.start(t)
+	id := e.signIn(t, e.demo.Adele)
+	e.connect(t, Account{ID: id, Features: calendarOnly})
+	waitFor(t, "idle", func() bool { return e.idle(t) })
+	want := fmt.Sprintf("odata.maxpagesize=%d", DefaultPageSize)
+	n := 0
+	for _, r := range e.srv.Requests() {
+		if !strings.Contains(r.Path, "calendarView/delta") {
+			continue
+		}
+		n++
+		if !slices.ContainsFunc(r.Header.Values("Prefer"), func(v string) bool { return strings.Contains(v, want) }) {
+			t.Errorf("%s %s?%s asked Prefer %q, want %s", r.Method, r.Path, r.RawQuery, r.Header.Values("Prefer"), want)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no calendar delta request")
+	}
+}
+
+// Status-change deliveries run after sync jobs: a connect burst queues
+// two per account, and River fetches by priority first, so they must
+// not share the syncs' priority.
+func TestStatusDeliveriesYieldToSyncs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false, func(c *Config) {
+		c.OnStatusChange = func(context.Context, StatusChange) error { return nil }
+	})
+	e.start(t)
+	id := e.signIn(t, e.demo.Adele)
+	e.connect(t, Account{ID: id, Features: both})
+	waitFor(t, "idle", func() bool { return e.idle(t) })
+	prio := func(kind string) (lo, hi int) {
+		t.Helper()
+		if err := e.db.queryRow(t.Context(), `SELECT COALESCE(MIN(priority), 0), COALESCE(MAX(priority), 0) FROM river_job WHERE kind = $1`, kind).Scan(&lo, &hi); err != nil {
+			t.Fatal(err)
+		}
+		return lo, hi
+	}
+	_, syncs := prio("fleet.calendar_sync")
+	if _, m := prio("fleet.mail_sync"); m > syncs {
+		syncs = m
+	}
+	status, _ := prio("fleet.status_change")
+	if syncs == 0 || status == 0 {
+		t.Fatalf("no jobs: sync priority %d, status-change priority %d", syncs, status)
+	}
+	if status <= syncs {
+		t.Errorf("status-change deliveries have priority %d, syncs %d: deliveries must come after syncs (a larger number)", status, syncs)
 	}
 }

@@ -45,6 +45,11 @@ const (
 	DefaultThrottle = time.Minute
 	// DefaultRenewBefore is Config.RenewBefore's default.
 	DefaultRenewBefore = 24 * time.Hour
+	// DefaultWindowMarginDays is Config.WindowMarginDays' default: the
+	// calendar window slides once every 8 days, not every day.
+	DefaultWindowMarginDays = 7
+	// DefaultPageSize is Config.PageSize's default.
+	DefaultPageSize = 50
 )
 
 // lifetimeMargin is how far under each kind's maximum lifetime fleet
@@ -77,8 +82,22 @@ type Config struct {
 	// worker.
 	GraphOptions []graphclient.Option
 	// PageSize asks Graph for at most this many events a calendar page
-	// (0: Graph's default).
+	// (Prefer: odata.maxpagesize; default DefaultPageSize, at most 1000).
+	// Graph's own default is 10 events a page, which makes the first
+	// round of a 31-day window 3 or 4 requests where 50 makes it one or
+	// two; Graph may still send fewer, and pages of events carry their
+	// bodies, so keep it moderate.
 	PageSize int
+	// WindowMarginDays is how many days past Account.DaysAhead fleet
+	// syncs each calendar (default DefaultWindowMarginDays). A delta
+	// cursor is bound to its window, so moving the window means listing
+	// the new one in full (Slide); with a margin the synced window still
+	// covers the asked one for that many days, and slides once every
+	// WindowMarginDays + 1 days instead of daily. The Sink sees the
+	// synced window in CalendarPage.Start and End: it gets events up to
+	// the margin beyond DaysAhead, and keeps events up to that many days
+	// before DaysBack until the next slide.
+	WindowMarginDays int
 	// MailRequest is the template of every mail-folder sync (Filter,
 	// Body, Headers, Classification, PageSize); fleet sets Folder and
 	// Cursor.
@@ -95,9 +114,10 @@ type Config struct {
 	RescueAfter time.Duration
 	// SweepAfter is how long a resource (a calendar, a mail folder) may
 	// go without a sync, for want of notifications, before the safety-net
-	// sweep syncs it anyway (default DefaultSweepAfter: with the daily
-	// window slide and subscription renewals, an idle account costs a few
-	// Graph requests a day).
+	// sweep syncs it anyway (default DefaultSweepAfter: with the window
+	// slide and subscription renewals, an idle account costs a few Graph
+	// requests a day). A sync for any reason (a notification, the slide)
+	// restarts the wait.
 	SweepAfter time.Duration
 	// SweepInterval is how often the elected leader looks for such
 	// accounts, for calendar windows to slide and for subscriptions to
@@ -154,15 +174,17 @@ type Fleet struct {
 	hc       *http.Client
 	gopts    []graphclient.Option
 	pageSize int
-	mailReq  mail.SyncRequest
-	log      *slog.Logger
-	onState  func(ctx context.Context, c StatusChange) error
-	q        queue
-	m        *metrics
-	reg      registry
-	hook     *notify.Handler
-	intake   combiner
-	denied   denials // sign-in and consent errors of token requests
+	// marginDays is Config.WindowMarginDays.
+	marginDays int
+	mailReq    mail.SyncRequest
+	log        *slog.Logger
+	onState    func(ctx context.Context, c StatusChange) error
+	q          queue
+	m          *metrics
+	reg        registry
+	hook       *notify.Handler
+	intake     combiner
+	denied     denials // sign-in and consent errors of token requests
 
 	notifyURL   string
 	renewBefore time.Duration
@@ -184,8 +206,10 @@ func New(cfg Config) (*Fleet, error) {
 		return nil, invalid(op, "Config.App", "is nil")
 	case cfg.Sink == nil:
 		return nil, invalid(op, "Config.Sink", "is nil")
-	case cfg.PageSize < 0:
-		return nil, invalid(op, "Config.PageSize", "is negative")
+	case cfg.PageSize < 0 || cfg.PageSize > 1000:
+		return nil, invalid(op, "Config.PageSize", "is not between 0 and 1000")
+	case cfg.WindowMarginDays < 0 || cfg.WindowMarginDays > 366:
+		return nil, invalid(op, "Config.WindowMarginDays", "is not between 0 and 366")
 	case cfg.Workers < 0:
 		return nil, invalid(op, "Config.Workers", "is negative")
 	case cfg.RescueAfter != 0 && cfg.RescueAfter < 10*time.Second:
@@ -209,7 +233,8 @@ func New(cfg Config) (*Fleet, error) {
 		sink:          cfg.Sink,
 		hc:            cfg.HTTPClient,
 		gopts:         cfg.GraphOptions,
-		pageSize:      cfg.PageSize,
+		pageSize:      or(cfg.PageSize, DefaultPageSize),
+		marginDays:    or(cfg.WindowMarginDays, DefaultWindowMarginDays),
 		mailReq:       cfg.MailRequest,
 		log:           cfg.Logger,
 		onState:       cfg.OnStatusChange,
@@ -289,7 +314,8 @@ func New(cfg Config) (*Fleet, error) {
 		rc.FetchPollInterval = or(cfg.PollInterval, DefaultPollInterval)
 		rc.FetchCooldown = min(rc.FetchPollInterval, 100*time.Millisecond)
 	}
-	f.hook, err = notify.NewHandler(notify.HandlerConfig{Store: f.reg, Deliver: f.deliver, Logger: cfg.Logger})
+	f.hook, err = notify.NewHandler(notify.HandlerConfig{Store: f.reg, Deliver: f.deliver, Logger: cfg.Logger,
+		OnReject: func(r *http.Request, err error) { f.m.rejected(r.Context(), rejectReason(err), 1) }})
 	if err != nil {
 		return nil, &Error{Op: op, Err: err}
 	}

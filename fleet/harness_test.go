@@ -211,7 +211,7 @@ func (e *env) rounds(t *testing.T, id, resource string) int {
 }
 
 // fakeEvents lists the IDs of the events a fresh calendar sync of the
-// window sees, read straight from the fake with u's own client.
+// window fleet syncs (the asked one and the margin) sees, read straight from the fake with u's own client.
 func (e *env) fakeEvents(t *testing.T, accountID string, a Account) []string {
 	t.Helper()
 	gc, err := graphclient.New(e.users.TokenSource(accountID, scopes.Calendar), graphclient.WithHTTPClient(e.srv.HTTPClient()))
@@ -219,7 +219,7 @@ func (e *env) fakeEvents(t *testing.T, accountID string, a Account) []string {
 		t.Fatal(err)
 	}
 	_ = a.normalize("test")
-	start, end := a.window(time.Now())
+	start, end := a.span(time.Now(), e.f.marginDays)
 	var ids []string
 	for p, err := range calendar.New(gc).Sync(t.Context(), calendar.SyncRequest{Start: start, End: end}) {
 		if err != nil {

@@ -2,12 +2,15 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/m365kit/m365kit/notify"
 )
 
 // metrics are fleet's OpenTelemetry instruments (River's own come from
@@ -20,9 +23,14 @@ import (
 //	fleet.graph.requests         counter, Graph HTTP requests by status ("error" for no response)
 //	fleet.status.changes         counter, status changes by new status
 //	fleet.notifications          counter, verified notifications stored by the webhook, by action (resync, renew, recreate)
+//	fleet.notifications.rejected counter, notifications the webhook refused or dropped, by reason:
+//	                             unknown_subscription (no registration: an unknown, disconnected or parked
+//	                             account's subscription, or a forgery), client_state (a wrong clientState),
+//	                             malformed (a bad request), inactive_account (registered, but the account is
+//	                             no longer active when the notification is stored)
 type metrics struct {
-	jobs, graph, changes, notes metric.Int64Counter
-	queue, notify               metric.Float64Histogram
+	jobs, graph, changes, notes, rejects metric.Int64Counter
+	queue, notify                        metric.Float64Histogram
 }
 
 func newMetrics(mp metric.MeterProvider, f *Fleet) (*metrics, error) {
@@ -39,6 +47,9 @@ func newMetrics(mp metric.MeterProvider, f *Fleet) (*metrics, error) {
 		return nil, err
 	}
 	if m.notes, err = meter.Int64Counter("fleet.notifications", metric.WithDescription("Verified notifications stored by the webhook, by action"), metric.WithUnit("{notification}")); err != nil {
+		return nil, err
+	}
+	if m.rejects, err = meter.Int64Counter("fleet.notifications.rejected", metric.WithDescription("Notifications the webhook refused or dropped, by reason"), metric.WithUnit("{notification}")); err != nil {
 		return nil, err
 	}
 	if m.queue, err = meter.Float64Histogram("fleet.queue.latency", metric.WithDescription("Time from a job's scheduled time to its start"), metric.WithUnit("s")); err != nil {
@@ -112,5 +123,24 @@ func (m *metrics) notified(ctx context.Context, total, resyncs, renews, removed 
 		if n > 0 {
 			m.notes.Add(ctx, int64(n), metric.WithAttributes(attribute.String("action", action)))
 		}
+	}
+}
+
+// rejected counts n notifications the webhook refused or dropped.
+func (m *metrics) rejected(ctx context.Context, reason string, n int) {
+	if n > 0 {
+		m.rejects.Add(ctx, int64(n), metric.WithAttributes(attribute.String("reason", reason)))
+	}
+}
+
+// rejectReason names the reason of a notify.HandlerConfig.OnReject error.
+func rejectReason(err error) string {
+	switch {
+	case errors.Is(err, notify.ErrUnknownSubscription):
+		return "unknown_subscription"
+	case errors.Is(err, notify.ErrClientState):
+		return "client_state"
+	default:
+		return "malformed"
 	}
 }

@@ -126,3 +126,26 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+// sum returns the total of the measurements of name whose attributes
+// include every k=v given.
+func (r *recorder) sum(name string, attrs ...string) float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var n float64
+	for key, v := range r.sums {
+		if !strings.HasPrefix(key, name+"{") {
+			continue
+		}
+		ok := true
+		for _, a := range attrs {
+			if !strings.Contains(key, a) {
+				ok = false
+			}
+		}
+		if ok {
+			n += v
+		}
+	}
+	return n
+}

@@ -180,7 +180,7 @@ func (e *benchEnv) fakeCalendar(t *testing.T, accountID string) []string {
 		t.Fatal(err)
 	}
 	a := benchAccount(accountID)
-	start, end := a.window(time.Now())
+	start, end := a.span(time.Now(), e.f.marginDays)
 	var ids []string
 	for p, err := range calendar.New(gc).Sync(t.Context(), calendar.SyncRequest{Start: start, End: end}) {
 		if err != nil {

@@ -18,7 +18,8 @@ func (sweepArgs) Kind() string { return "fleet.sweep" }
 func (sweepArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: Queue} }
 
 // slideArgs is the leader's periodic look for calendar windows to slide
-// (once a day per account, when its day changes).
+// (once every Config.WindowMarginDays + 1 days per account, when its
+// synced window no longer covers the window it asks for).
 type slideArgs struct{}
 
 func (slideArgs) Kind() string { return "fleet.slide" }
@@ -73,28 +74,46 @@ type sweepWorker struct {
 	f *Fleet
 }
 
+// Work queues a sync of every resource not synced (by any job: a
+// notification's, the slide's, an earlier sweep's) for SweepAfter,
+// except calendars the slide is due to sync: one sync, not two.
 func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[sweepArgs]) error {
 	f := w.f
-	cutoff := time.Now().Add(-f.sweepAfter).UnixMilli()
+	now := time.Now()
+	cutoff := now.Add(-f.sweepAfter).UnixMilli()
 	return f.queueAll(ctx, "sweep", `SELECT c.account_id, c.resource FROM fleet_cursors c JOIN fleet_accounts a ON a.id = c.account_id
 		WHERE a.status IN ('syncing', 'connected') AND c.updated_at < $1
-		AND (c.account_id, c.resource) > ($2, $3) ORDER BY c.account_id, c.resource LIMIT $4`,
-		[]any{cutoff}, func(id, res string) river.JobArgs { return syncArgsFor(id, res, "sweep") })
+		AND NOT (c.resource = 'calendar' AND c.complete = 1 AND `+slideDue("$2", "$3", "$4")+`)
+		AND (c.account_id, c.resource) > ($5, $6) ORDER BY c.account_id, c.resource LIMIT $7`,
+		[]any{cutoff, today(now), dayMs, int64(f.marginDays) * dayMs}, func(id, res string) river.JobArgs { return syncArgsFor(id, res, "sweep") })
 }
+
+// slideDue is the SQL condition of Account.covers negated: the calendar
+// cursor c of account a no longer serves the window asked on the day
+// of parameter today (midnight UTC, in ms), with the parameters day (a
+// day in ms) and margin (the margin in ms).
+func slideDue(today, day, margin string) string {
+	start := today + " - a.days_back * " + day
+	end := today + " + a.days_ahead * " + day
+	return "(c.window_start > " + start + " OR c.window_start < " + start + " - " + margin +
+		" OR c.window_end < " + end + " OR c.window_end > " + end + " + " + margin + ")"
+}
+
+// today is midnight UTC of now's day, in ms.
+func today(now time.Time) int64 { return now.UTC().Truncate(24 * time.Hour).UnixMilli() }
 
 type slideWorker struct {
 	river.WorkerDefaults[slideArgs]
 	f *Fleet
 }
 
+// Work queues a sync of every complete calendar whose synced window no
+// longer covers the asked one (Account.covers); the sync slides it.
 func (w *slideWorker) Work(ctx context.Context, _ *river.Job[slideArgs]) error {
-	const day = int64(24 * time.Hour / time.Millisecond)
-	today := time.Now().UTC().Truncate(24 * time.Hour).UnixMilli()
 	return w.f.queueAll(ctx, "slide", `SELECT c.account_id, c.resource FROM fleet_accounts a JOIN fleet_cursors c ON c.account_id = a.id AND c.resource = 'calendar'
-		WHERE a.status IN ('syncing', 'connected') AND c.complete = 1
-		AND (c.window_start <> $1 - a.days_back * $2 OR c.window_end <> $1 + a.days_ahead * $2)
-		AND (c.account_id, c.resource) > ($3, $4) ORDER BY c.account_id, c.resource LIMIT $5`,
-		[]any{today, day}, func(id, res string) river.JobArgs { return syncArgsFor(id, res, "slide") })
+		WHERE a.status IN ('syncing', 'connected') AND c.complete = 1 AND `+slideDue("$1", "$2", "$3")+`
+		AND (c.account_id, c.resource) > ($4, $5) ORDER BY c.account_id, c.resource LIMIT $6`,
+		[]any{today(time.Now()), dayMs, int64(w.f.marginDays) * dayMs}, func(id, res string) river.JobArgs { return syncArgsFor(id, res, "slide") })
 }
 
 // queueAll queues mk(account, resource) for every row of query, a page

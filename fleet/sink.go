@@ -55,8 +55,13 @@ type Sink interface {
 type CalendarPage struct {
 	// Account is the account ID (oid.tid).
 	Account string
-	// Start and End are the account's calendar window the page belongs
-	// to (after a slide, the new window).
+	// Start and End are the calendar window the page belongs to (after a
+	// slide, the new window): the window fleet syncs, which covers the
+	// one the account asked for (Account.DaysBack, DaysAhead) and is
+	// wider, up to Config.WindowMarginDays more days ahead and, as the
+	// days pass until the next slide, behind. Events in the extra days
+	// come too; a product that shows only the asked window filters them
+	// by date.
 	Start, End time.Time
 	// Page is the page: events to upsert by ID, IDs to delete, Reset,
 	// Done. Its Cursor is fleet's to store.

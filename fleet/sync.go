@@ -346,13 +346,16 @@ func noThrottleRetry(ctx context.Context, req *http.Request, resp *http.Response
 }
 
 // syncCalendar runs the calendar: a first round, the continuation of the
-// stored cursor, or a slide to today's window.
+// stored cursor, or, when the stored window no longer covers the asked
+// one, a slide to a new window (the asked one with Config.WindowMarginDays
+// more ahead).
 func (f *Fleet) syncCalendar(ctx context.Context, r *run, gc *graphclient.Client, cur *cursorRow) error {
 	svc := calendar.New(gc)
-	start, end := r.account.window(time.Now())
+	now := time.Now()
+	start, end := r.account.span(now, f.marginDays)
 	startMs, endMs := start.UnixMilli(), end.UnixMilli()
 	fresh := cur == nil || cur.cursor == ""
-	slide := !fresh && cur.complete && (cur.windowStart != startMs || cur.windowEnd != endMs)
+	slide := !fresh && cur.complete && !r.account.covers(cur.windowStart, cur.windowEnd, now, f.marginDays)
 	var pages func(yield func(*calendar.Page, error) bool)
 	switch {
 	case fresh:
@@ -382,8 +385,7 @@ func (f *Fleet) syncCalendar(ctx context.Context, r *run, gc *graphclient.Client
 			cs, ce = cur.windowStart, cur.windowEnd
 		}
 		page := &CalendarPage{Account: r.account.ID, Start: start, End: end, Page: p}
-		ws, we := r.account.window(time.Now())
-		stale := p.Done && (cs != ws.UnixMilli() || ce != we.UnixMilli())
+		stale := p.Done && !r.account.covers(cs, ce, time.Now(), f.marginDays)
 		last, err := f.commit(ctx, r, commitReq{
 			cursor: p.Cursor, windowStart: cs, windowEnd: ce, done: p.Done, canPause: !slide, forceFollowUp: stale,
 			apply: func(tx *Tx) error { return f.sink.ApplyCalendar(ctx, tx, page) },

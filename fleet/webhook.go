@@ -92,7 +92,7 @@ type intakeReq struct {
 // transaction.
 func (f *Fleet) store(ctx context.Context, batch []notify.ChangeNotification) error {
 	type key struct{ account, resource string }
-	var resyncs, renews, removed int
+	var resyncs, renews, removed, inactive int
 	err := f.db.inTx(ctx, func(tx *Tx) error {
 		active := map[string]bool{}
 		requested := map[key]bool{}
@@ -112,6 +112,7 @@ func (f *Fleet) store(ctx context.Context, batch []notify.ChangeNotification) er
 				active[n.Owner] = act
 			}
 			if !act {
+				inactive++
 				continue
 			}
 			switch n.LifecycleEvent {
@@ -157,5 +158,6 @@ func (f *Fleet) store(ctx context.Context, batch []notify.ChangeNotification) er
 		return err
 	}
 	f.m.notified(ctx, len(batch), resyncs, renews, removed)
+	f.m.rejected(ctx, "inactive_account", inactive)
 	return nil
 }
