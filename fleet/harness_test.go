@@ -219,7 +219,15 @@ func (e *env) fakeEvents(t *testing.T, accountID string, a Account) []string {
 		t.Fatal(err)
 	}
 	_ = a.normalize("test")
+	// The window the account's cursor covers: what fleet keeps (up to
+	// WindowMarginDays wider than asked, until the next slide). Recomputing
+	// it from the clock would move it at midnight, under a running test.
 	start, end := a.span(time.Now(), e.f.marginDays)
+	var startMs, endMs int64
+	err = e.db.queryRow(t.Context(), `SELECT window_start, window_end FROM fleet_cursors WHERE account_id = $1 AND resource = $2`, accountID, resCalendar).Scan(&startMs, &endMs)
+	if err == nil && startMs != 0 && endMs != 0 {
+		start, end = time.UnixMilli(startMs).UTC(), time.UnixMilli(endMs).UTC()
+	}
 	var ids []string
 	for p, err := range calendar.New(gc).Sync(t.Context(), calendar.SyncRequest{Start: start, End: end}) {
 		if err != nil {
