@@ -592,7 +592,11 @@ func (f *Fleet) requestTx(ctx context.Context, tx *Tx, accountID, resource, reas
 }
 
 // setStatusTx moves an account to c.To inside tx and, when the status
-// (or its reason) changed, queues the delivery of the change. A missing
+// changed, queues the delivery of the change. A new reason (or, for
+// consent_missing, more missing permissions: the union is kept) in the
+// same status is stored but not delivered again, so a product that emails
+// "reconnect your calendar" on a change does so once, even when the
+// account's calendar and mail jobs fail one after the other. A missing
 // account is left alone.
 func (f *Fleet) setStatusTx(ctx context.Context, tx *Tx, accountID string, c StatusChange) error {
 	st, err := f.lockAccount(ctx, tx, accountID)
@@ -604,10 +608,14 @@ func (f *Fleet) setStatusTx(ctx context.Context, tx *Tx, accountID string, c Sta
 	}
 	now := time.Now()
 	c.Account, c.From, c.At = accountID, st.Status, now.UTC()
-	changed := st.Status != c.To || st.Reason != c.Reason || !slices.Equal(st.Missing, c.Missing)
-	if !changed && c.To != StatusThrottled {
+	if st.Status == c.To && c.To == StatusConsentMissing {
+		c.Missing = union(st.Missing, c.Missing)
+	}
+	stored := st.Status == c.To && st.Reason == c.Reason && slices.Equal(st.Missing, c.Missing)
+	if stored && c.To != StatusThrottled {
 		return nil
 	}
+	changed := st.Status != c.To
 	statusAt := st.StatusChanged.UnixMilli()
 	if st.Status != c.To {
 		statusAt = now.UnixMilli()
@@ -624,6 +632,13 @@ func (f *Fleet) setStatusTx(ctx context.Context, tx *Tx, accountID string, c Sta
 		return nil
 	}
 	return f.emit(ctx, tx, c)
+}
+
+// union returns the names in a or b, sorted, each once.
+func union(a, b []string) []string {
+	out := slices.Concat(a, b)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // emit queues the delivery of a status change, in tx.

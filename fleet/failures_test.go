@@ -619,3 +619,42 @@ func TestStatusDeliveriesYieldToSyncs(t *testing.T) {
 		t.Errorf("status-change deliveries have priority %d, syncs %d: deliveries must come after syncs (a larger number)", status, syncs)
 	}
 }
+
+// An account whose jobs fail one after the other with the same status
+// but different reasons (its calendar, then its mail, each missing a
+// permission, as two worker processes can report them) is delivered to
+// OnStatusChange once, and keeps every missing permission.
+func TestStatusDeliveredOncePerChange(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false, nil)
+	e.start(t)
+	ctx := t.Context()
+	id := e.signIn(t, e.demo.Adele)
+	e.connect(t, Account{ID: id, Features: both})
+	waitFor(t, "connected", func() bool { return len(e.statusChanges(id)) >= 2 })
+	for _, missing := range []string{"Calendars.Read", "Mail.Read", "Calendars.Read"} {
+		if err := e.db.inTx(ctx, func(tx *Tx) error {
+			return e.f.setStatusTx(ctx, tx, id, StatusChange{To: StatusConsentMissing, Reason: "consent required: " + missing, Missing: []string{missing}})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the change delivered", func() bool { return len(e.statusChanges(id)) >= 3 })
+	waitFor(t, "the queue drained", func() bool { return e.idle(t) })
+	var parked int
+	for _, c := range e.statusChanges(id) {
+		if c.To == StatusConsentMissing {
+			parked++
+		}
+	}
+	if parked != 1 {
+		t.Errorf("consent_missing delivered %d times, want once: %+v", parked, e.statusChanges(id))
+	}
+	st, err := e.f.Account(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"Calendars.Read", "Mail.Read"}; !slices.Equal(st.Missing, want) {
+		t.Errorf("Missing = %q, want %q", st.Missing, want)
+	}
+}
