@@ -239,8 +239,11 @@ func (w *subscribeWorker) Work(ctx context.Context, job *river.Job[subscribeArgs
 	case live == nil:
 		action = "create"
 		_, err = m.Create(ctx, f.notifyURL, targetFor(res))
-		// Changes made while no subscription existed were not notified.
-		resync = job.Args.Reason != "connect"
+		// Changes made while no subscription existed were not notified,
+		// on a connect too: its first sync may have read Graph before
+		// this subscription existed. A sync still queued absorbs the
+		// request; one running gets one more round.
+		resync = true
 	case !live.reg.Subscription.ExpirationDateTime.After(now):
 		action = "recreate"
 		_, err = m.Recreate(ctx, live.reg)
