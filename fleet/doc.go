@@ -47,7 +47,10 @@
 //
 //   - Connect stores the account and, in the same transaction, inserts a
 //     sync job per resource (the calendar, each mail folder) and, with
-//     Config.NotificationURL, a subscription job per resource.
+//     Config.NotificationURL, a subscription job per resource. A
+//     subscription job that creates a subscription also requests a sync,
+//     so nothing changed before the subscription existed is left to the
+//     sweep.
 //   - The webhook (Handler), on whichever replica Graph reached, verifies
 //     each notification against the registrations in the database and, in
 //     one transaction before it answers 202, bumps the resource's request
