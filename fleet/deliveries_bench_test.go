@@ -111,10 +111,7 @@ func postAll(b *testing.B, hook *webhookServer, bodies [][]byte) {
 		mu.Unlock()
 	})
 	elapsed := time.Since(start)
-	l := &latencyTracker{got: lat}
-	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "notifications/s")
-	b.ReportMetric(ms(l.quantile(0.50)), "p50-ms")
-	b.ReportMetric(ms(l.quantile(0.99)), "p99-ms")
+	reportThroughput(b, lat, elapsed, "notifications/s")
 }
 
 // notificationBodies builds, for each live subscription of the fake, the
