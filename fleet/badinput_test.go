@@ -38,7 +38,9 @@ func TestWebhookNotificationsOfGoneAccounts(t *testing.T) {
 	e.connect(t, Account{ID: adele, Features: both})
 	e.connect(t, Account{ID: alex, Features: calendarOnly})
 	waitFor(t, "subscriptions", func() bool { return e.registered(t, adele) == 2 && e.registered(t, alex) == 1 })
-	waitFor(t, "idle", func() bool { return e.idle(t) })
+	// A registration is saved before its subscription job ends, and the
+	// job then requests a resync: wait for both kinds of job.
+	waitFor(t, "idle", func() bool { return e.subscribeIdle(t) && e.idle(t) })
 	subs := map[string]graphtest.Subscription{}
 	for _, s := range e.srv.Subscriptions() {
 		if s.Resource == "me/events" {

@@ -88,7 +88,9 @@ func testWebhook(t *testing.T, postgres bool) {
 	a := Account{ID: adele, Features: both}
 	e.connect(t, a)
 	waitFor(t, "two subscriptions", func() bool { return e.registered(t, adele) == 2 })
-	waitFor(t, "idle", func() bool { return e.idle(t) })
+	// A registration is saved before its subscription job ends, and the
+	// job then requests a resync: wait for both kinds of job.
+	waitFor(t, "idle", func() bool { return e.subscribeIdle(t) && e.idle(t) })
 	subs := liveSubscriptions(e.srv, e.demo.Adele)
 	if len(subs) != 2 {
 		t.Fatalf("the fake has %d live subscriptions of Adele, want 2 (events, inbox): %+v", len(subs), subs)
